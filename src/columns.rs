@@ -1,0 +1,408 @@
+//! The export's columns: which fields exist, how their headers are spelled,
+//! and how a file's header row maps onto them.
+//!
+//! Columns are found by name, never by position: case, surrounding spaces and
+//! repeated inner spaces do not matter, and `[columns]` in the config adds
+//! aliases. This module only describes and maps columns; it never reads rows.
+
+use std::collections::HashMap;
+
+/// How a field's text becomes a stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Text from which one leading `'` is dropped (Excel's "keep as text" mark).
+    InvoiceCode,
+    Datetime,
+    Money {
+        non_negative: bool,
+    },
+    Qty,
+}
+
+/// One stored field of the export.
+#[derive(Debug)]
+pub struct FieldDef {
+    /// The header as the real export writes it.
+    pub header: &'static str,
+    /// The database column.
+    pub column: &'static str,
+    pub kind: Kind,
+    /// Order-level fields go to `dropship_purchases`, the others to
+    /// `dropship_purchase_details`.
+    pub order_level: bool,
+    pub required: bool,
+    /// Index into the row's text or number slots (see `rows::Row`).
+    pub slot: usize,
+}
+
+impl FieldDef {
+    pub fn is_text(&self) -> bool {
+        matches!(self.kind, Kind::Text | Kind::InvoiceCode | Kind::Datetime)
+    }
+}
+
+const fn field(
+    header: &'static str,
+    column: &'static str,
+    kind: Kind,
+    order_level: bool,
+    required: bool,
+    slot: usize,
+) -> FieldDef {
+    FieldDef {
+        header,
+        column,
+        kind,
+        order_level,
+        required,
+        slot,
+    }
+}
+
+const MONEY: Kind = Kind::Money {
+    non_negative: false,
+};
+const MONEY_MIN_0: Kind = Kind::Money { non_negative: true };
+
+/// Number of text slots in a row (text, invoice code and datetime fields).
+pub const TEXT_SLOTS: usize = 17;
+/// Number of number slots in a row (money and qty fields).
+pub const NUMBER_SLOTS: usize = 9;
+
+/// Every stored field, in the export's order (the `No` counter is not stored).
+pub static FIELDS: [FieldDef; 26] = [
+    field(
+        "Waktu Pesanan Terbuat",
+        "waktu_pesanan_terbuat",
+        Kind::Datetime,
+        true,
+        true,
+        0,
+    ),
+    field(
+        "Status Pesanan Terakhir",
+        "status_pesanan_terakhir",
+        Kind::Text,
+        true,
+        false,
+        1,
+    ),
+    field("Kode Pesanan", "kode_pesanan", Kind::Text, true, true, 2),
+    field(
+        "Kode Transaksi",
+        "kode_transaksi",
+        Kind::Text,
+        true,
+        false,
+        3,
+    ),
+    field("SKU", "sku", Kind::Text, false, true, 4),
+    field("Nama Produk", "nama_produk", Kind::Text, false, false, 5),
+    field(
+        "Harga Produk",
+        "harga_produk_sen",
+        MONEY_MIN_0,
+        false,
+        true,
+        0,
+    ),
+    field("Qty", "qty", Kind::Qty, false, true, 1),
+    field(
+        "Total Harga Produk",
+        "total_harga_produk_sen",
+        MONEY_MIN_0,
+        false,
+        true,
+        2,
+    ),
+    field("Biaya Lainnya", "biaya_lainnya_sen", MONEY, true, false, 3),
+    field(
+        "Biaya Mitra Jakmall",
+        "biaya_mitra_jakmall_sen",
+        MONEY,
+        true,
+        false,
+        4,
+    ),
+    field(
+        "Total Transaksi",
+        "total_transaksi_sen",
+        MONEY_MIN_0,
+        true,
+        true,
+        5,
+    ),
+    field(
+        "Harga Produk Channel",
+        "harga_produk_channel_sen",
+        MONEY,
+        false,
+        false,
+        6,
+    ),
+    field(
+        "Total Harga Produk Channel",
+        "total_harga_produk_channel_sen",
+        MONEY,
+        false,
+        false,
+        7,
+    ),
+    field(
+        "Potensi Keuntungan",
+        "potensi_keuntungan_sen",
+        MONEY,
+        false,
+        false,
+        8,
+    ),
+    field("Dibuat Oleh", "dibuat_oleh", Kind::Text, true, false, 6),
+    field("Jenis Channel", "jenis_channel", Kind::Text, true, false, 7),
+    field("Nama Toko", "nama_toko", Kind::Text, true, false, 8),
+    field(
+        "Kode Invoice Channel",
+        "kode_invoice_channel",
+        Kind::InvoiceCode,
+        true,
+        false,
+        9,
+    ),
+    field(
+        "Gudang Pengiriman",
+        "gudang_pengiriman",
+        Kind::Text,
+        true,
+        false,
+        10,
+    ),
+    field(
+        "Jenis Ekspedisi",
+        "jenis_ekspedisi",
+        Kind::Text,
+        true,
+        false,
+        11,
+    ),
+    field("Cashless", "cashless", Kind::Text, true, false, 12),
+    field("Nomor Resi", "nomor_resi", Kind::Text, true, false, 13),
+    field(
+        "Waktu Pengiriman",
+        "waktu_pengiriman",
+        Kind::Datetime,
+        true,
+        false,
+        14,
+    ),
+    field("Provinsi", "provinsi", Kind::Text, true, false, 15),
+    field("Kota", "kota", Kind::Text, true, false, 16),
+];
+
+/// Indexes into [`FIELDS`] of the fields the pipeline looks at by name.
+pub mod idx {
+    pub const KODE_PESANAN: usize = 2;
+    pub const HARGA_PRODUK: usize = 6;
+    pub const QTY: usize = 7;
+    pub const TOTAL_HARGA_PRODUK: usize = 8;
+    pub const JENIS_CHANNEL: usize = 16;
+}
+
+/// Lower-cases and collapses whitespace, so `  Kode   pesanan ` matches
+/// `Kode Pesanan`.
+pub fn normalize(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    for word in header.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// Header names (normalized) for each field, including configured aliases.
+#[derive(Debug, Clone)]
+pub struct Names {
+    by_name: HashMap<String, usize>,
+}
+
+impl Names {
+    /// `aliases` maps a field name (`kode_pesanan`) to more header names.
+    /// An alias for an unknown field is an error naming it.
+    pub fn new(aliases: &HashMap<String, Vec<String>>) -> Result<Names, String> {
+        let mut by_name = HashMap::new();
+        for (i, f) in FIELDS.iter().enumerate() {
+            by_name.insert(normalize(f.header), i);
+            by_name.insert(normalize(f.column), i);
+        }
+        by_name.insert("no".to_string(), usize::MAX);
+        let mut keys: Vec<_> = aliases.keys().collect();
+        keys.sort();
+        for key in keys {
+            let field = FIELDS
+                .iter()
+                .position(|f| f.column == key.as_str() || normalize(f.header) == normalize(key))
+                .ok_or_else(|| {
+                    format!(
+                        "[columns]: unknown field `{key}` (fields are: {})",
+                        FIELDS
+                            .iter()
+                            .map(|f| f.column)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            for alias in &aliases[key] {
+                by_name.insert(normalize(alias), field);
+            }
+        }
+        Ok(Names { by_name })
+    }
+
+    /// Maps a header row onto the fields. Extra columns are ignored; the
+    /// first column of a field wins when a header repeats.
+    pub fn map(&self, headers: &[String]) -> Result<HeaderMap, MissingColumns> {
+        let mut position = [None; 26];
+        for (col, h) in headers.iter().enumerate() {
+            if let Some(&field) = self.by_name.get(&normalize(h))
+                && field != usize::MAX
+                && position[field].is_none()
+            {
+                position[field] = Some(col);
+            }
+        }
+        let missing: Vec<&'static str> = FIELDS
+            .iter()
+            .zip(position.iter())
+            .filter(|(f, p)| f.required && p.is_none())
+            .map(|(f, _)| f.header)
+            .collect();
+        if !missing.is_empty() {
+            return Err(MissingColumns {
+                missing,
+                found: headers.to_vec(),
+            });
+        }
+        Ok(HeaderMap {
+            position,
+            headers: headers.to_vec(),
+        })
+    }
+}
+
+/// Where each field sits in one file's records.
+#[derive(Debug, Clone)]
+pub struct HeaderMap {
+    pub position: [Option<usize>; 26],
+    /// The header row as written in the file (trimmed).
+    pub headers: Vec<String>,
+}
+
+impl HeaderMap {
+    /// The header as written in the file for a field that is present.
+    pub fn header_of(&self, field: usize) -> &str {
+        match self.position[field] {
+            Some(col) => &self.headers[col],
+            None => FIELDS[field].header,
+        }
+    }
+}
+
+/// A header row without some required column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingColumns {
+    pub missing: Vec<&'static str>,
+    pub found: Vec<String>,
+}
+
+impl std::fmt::Display for MissingColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "missing required column(s): {}; found: {}",
+            self.missing.join(", "),
+            if self.found.is_empty() {
+                "(none)".to_string()
+            } else {
+                self.found.join(", ")
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn all_headers() -> Vec<String> {
+        let mut h = vec!["No".to_string()];
+        h.extend(FIELDS.iter().map(|f| f.header.to_string()));
+        h
+    }
+
+    #[test]
+    fn slots_are_dense_and_unique() {
+        let mut text = [false; TEXT_SLOTS];
+        let mut num = [false; NUMBER_SLOTS];
+        for f in &FIELDS {
+            let seen = if f.is_text() {
+                &mut text[f.slot]
+            } else {
+                &mut num[f.slot]
+            };
+            assert!(!*seen, "slot reused by {}", f.column);
+            *seen = true;
+        }
+        assert!(text.iter().all(|&s| s) && num.iter().all(|&s| s));
+        assert_eq!(FIELDS[idx::KODE_PESANAN].column, "kode_pesanan");
+        assert_eq!(FIELDS[idx::HARGA_PRODUK].column, "harga_produk_sen");
+        assert_eq!(FIELDS[idx::QTY].column, "qty");
+        assert_eq!(
+            FIELDS[idx::TOTAL_HARGA_PRODUK].column,
+            "total_harga_produk_sen"
+        );
+        assert_eq!(FIELDS[idx::JENIS_CHANNEL].column, "jenis_channel");
+    }
+
+    #[test]
+    fn normalize_ignores_case_and_spaces() {
+        assert_eq!(normalize("  Kode   PESANAN \t"), "kode pesanan");
+    }
+
+    #[test]
+    fn maps_by_name_in_any_order() {
+        let names = Names::new(&HashMap::new()).unwrap();
+        let mut h = all_headers();
+        h.reverse();
+        h.push("Extra".into());
+        let map = names.map(&h).unwrap();
+        assert_eq!(map.position[idx::KODE_PESANAN], Some(h.len() - 5));
+    }
+
+    #[test]
+    fn aliases_and_missing_columns() {
+        let mut aliases = HashMap::new();
+        aliases.insert("kode_pesanan".to_string(), vec!["Order Code".to_string()]);
+        let names = Names::new(&aliases).unwrap();
+        let h: Vec<String> = all_headers()
+            .into_iter()
+            .map(|h| {
+                if h == "Kode Pesanan" {
+                    "order  code".into()
+                } else {
+                    h
+                }
+            })
+            .collect();
+        assert!(names.map(&h).is_ok());
+        let err = names.map(&headers(&["No", "SKU"])).unwrap_err();
+        assert!(err.missing.contains(&"Kode Pesanan"));
+        assert!(err.to_string().contains("found: No, SKU"));
+        aliases.insert("nope".into(), vec![]);
+        assert!(Names::new(&aliases).unwrap_err().contains("nope"));
+    }
+}

@@ -1,0 +1,182 @@
+//! The import pipeline: inputs → readers on a pool of `jobs` threads →
+//! bounded channel → one writer thread → summary.
+//!
+//! Files start smallest first (a FIFO pool), so with `-j 1` they are read
+//! strictly in that order. The channel holds at most two chunks per reader,
+//! so memory stays flat however large the input; when the writer falls
+//! behind, readers wait. Dropping the last sender ends the writer's loop.
+
+use crate::columns::Names;
+use crate::inputs;
+use crate::progress::Progress;
+use crate::read::{ReadOptions, read_file};
+use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
+use crate::resources;
+use crate::settings::{Settings, UsageError};
+use crate::write::{Msg, OrderCounts, RunRecord, WriteOptions, Writer};
+use anyhow::{Context, Result};
+use crossbeam_channel::bounded;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime};
+
+/// Runs an import with validated settings; returns the exit code.
+pub fn run(settings: Settings) -> Result<ExitCode> {
+    let started = Instant::now();
+    let started_at = SystemTime::now();
+    let (files, unmatched) = inputs::find(&settings.inputs);
+    if files.is_empty() && !settings.allow_empty {
+        return Err(UsageError(format!(
+            "no input files: nothing matches {} (use --allow-empty to accept that)",
+            unmatched.join(", ")
+        ))
+        .into());
+    }
+    check_output_path(settings.report.as_deref())?;
+
+    let names = Names::new(&settings.columns).map_err(UsageError)?;
+    let read_opts = ReadOptions {
+        chunk_size: settings.chunk_size,
+        max_file_size: settings.max_file_size,
+        max_errors: settings.max_errors,
+        delimiter: settings.delimiter,
+        names,
+        rules: settings.rules.clone(),
+    };
+    let list: Vec<_> = files.iter().map(|f| (f.path.clone(), f.size)).collect();
+    let mut writer = Writer::open(
+        &settings.db,
+        &list,
+        WriteOptions {
+            on_duplicate: settings.on_duplicate,
+            force: settings.force,
+            dry_run: settings.dry_run,
+            options_json: serde_json::to_string(&settings)?,
+            rejects_csv: settings.rejects.clone(),
+        },
+    )?;
+
+    let total_bytes = files.iter().filter_map(|f| f.size).sum();
+    let progress = Progress::new(settings.progress, settings.quiet, total_bytes);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = bounded::<Msg>(settings.jobs * 2);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.jobs.min(files.len().max(1)))
+        .thread_name(|i| format!("reader-{i}"))
+        .build()
+        .context("cannot start reader threads")?;
+
+    let written = std::thread::scope(|scope| {
+        let writer_thread = scope.spawn(|| {
+            let result = writer.run(&rx, &progress);
+            drop(rx);
+            result
+        });
+        pool.scope_fifo(|s| {
+            for (i, input) in files.iter().enumerate() {
+                let tx = tx.clone();
+                let (read_opts, stop, progress) = (&read_opts, &stop, &progress);
+                s.spawn_fifo(move |_| {
+                    let name = input.path.to_string_lossy();
+                    let bar = progress.file_bar(&name, input.size.unwrap_or(0));
+                    read_file(i, &input.path, read_opts, &tx, stop, &bar);
+                    bar.finish();
+                });
+            }
+        });
+        drop(tx);
+        writer_thread
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the database writer crashed")))
+    });
+    progress.finish();
+    written?;
+
+    let per_file: Vec<PerFile> = writer.outcomes().map(PerFile::from_outcome).collect();
+    let (file_counts, rows) = report::totals(&per_file);
+    let mut orders = OrderCounts::default();
+    let mut bytes = 0;
+    for o in writer.outcomes() {
+        orders.add(&o.orders);
+        bytes += o.bytes_read;
+    }
+    let status = report::run_status(&file_counts, &rows, false);
+    let elapsed = started.elapsed();
+    let secs = elapsed.as_secs_f64().max(0.001);
+    let usage = resources::usage();
+    let summary = Summary {
+        run_id: writer.run_id(),
+        version: env!("CARGO_PKG_VERSION"),
+        dry_run: settings.dry_run,
+        database: settings.db.to_string_lossy().into_owned(),
+        status,
+        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        elapsed_ms: elapsed.as_millis() as u64,
+        files: file_counts,
+        rows,
+        orders,
+        throughput: Throughput {
+            rows_per_sec: (rows.read as f64 / secs) as u64,
+            bytes_per_sec: (bytes as f64 / secs) as u64,
+        },
+        memory: Memory {
+            peak_rss_bytes: usage.peak_rss_bytes,
+            limit_bytes: settings.max_memory_bytes,
+            chunk_size: ChunkSizes {
+                start: settings.chunk_size as u64,
+                min: settings.chunk_size as u64,
+            },
+            adaptations: 0,
+        },
+        cpu: Cpu {
+            user_ms: usage.user_ms,
+            system_ms: usage.system_ms,
+        },
+        per_file,
+        recommendations: Vec::new(),
+    };
+    writer.finish(&RunRecord {
+        state: status.as_str(),
+        files: [
+            file_counts.imported,
+            file_counts.skipped,
+            file_counts.failed,
+        ],
+        rows,
+        orders,
+        elapsed_ms: summary.elapsed_ms,
+        peak_rss_bytes: usage.peak_rss_bytes,
+        rows_per_sec: summary.throughput.rows_per_sec,
+        bytes_per_sec: summary.throughput.bytes_per_sec,
+        user_cpu_ms: usage.user_ms,
+        system_cpu_ms: usage.system_ms,
+    })?;
+
+    let json = summary.to_json();
+    if let Some(path) = &settings.report {
+        std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    if !settings.quiet || status != report::RunStatus::Ok {
+        let rejects = settings.rejects.as_ref().map(|p| p.to_string_lossy());
+        let _ = summary.write_human(&mut std::io::stderr().lock(), rejects.as_deref());
+    }
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error of the import.
+    let _ = writeln!(out, "{json}").and_then(|_| out.flush());
+    Ok(status.exit_code())
+}
+
+/// Fails early when an output file cannot be created, before any work.
+fn check_output_path(path: Option<&std::path::Path>) -> Result<()> {
+    if let Some(path) = path {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write to {}", path.display()))?;
+    }
+    Ok(())
+}

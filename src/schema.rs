@@ -1,0 +1,228 @@
+//! The database schema: opening an SQLite file, its pragmas, and the
+//! append-only list of migrations keyed on `PRAGMA user_version`.
+//!
+//! Migrations run inside one `BEGIN EXCLUSIVE` transaction, so a database is
+//! either at the old version or the new one, never half-way. WAL mode lets
+//! other programs read while an import writes; `synchronous = FULL` makes a
+//! commit reach the disk before the writer goes on, so a committed chunk
+//! survives a power loss, not only a killed process. A migration, once
+//! released, is never edited: new ones are appended.
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a write waits for a reader or checkpoint holding the database.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the data tables and the import bookkeeping.
+    "
+    CREATE TABLE import_runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        state TEXT NOT NULL,          -- running | ok | partial | failed | interrupted
+        pid INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        options TEXT NOT NULL,        -- the settings, as JSON
+        files_total INTEGER NOT NULL DEFAULT 0,
+        files_imported INTEGER NOT NULL DEFAULT 0,
+        files_skipped INTEGER NOT NULL DEFAULT 0,
+        files_failed INTEGER NOT NULL DEFAULT 0,
+        rows_read INTEGER NOT NULL DEFAULT 0,
+        rows_imported INTEGER NOT NULL DEFAULT 0,
+        rows_rejected INTEGER NOT NULL DEFAULT 0,
+        rows_duplicate INTEGER NOT NULL DEFAULT 0,
+        rows_filtered INTEGER NOT NULL DEFAULT 0,
+        rows_failed INTEGER NOT NULL DEFAULT 0,
+        orders_created INTEGER NOT NULL DEFAULT 0,
+        orders_updated INTEGER NOT NULL DEFAULT 0,
+        orders_duplicate INTEGER NOT NULL DEFAULT 0,
+        elapsed_ms INTEGER,
+        peak_rss_bytes INTEGER,
+        rows_per_sec INTEGER,
+        bytes_per_sec INTEGER,
+        user_cpu_ms INTEGER,
+        system_cpu_ms INTEGER
+    );
+    CREATE TABLE import_files (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES import_runs(id),
+        path TEXT NOT NULL,
+        size_bytes INTEGER,
+        content_hash TEXT,
+        state TEXT NOT NULL,          -- in_progress | imported | skipped | failed
+        rows_read INTEGER NOT NULL DEFAULT 0,
+        rows_imported INTEGER NOT NULL DEFAULT 0,
+        rows_rejected INTEGER NOT NULL DEFAULT 0,
+        rows_duplicate INTEGER NOT NULL DEFAULT 0,
+        rows_filtered INTEGER NOT NULL DEFAULT 0,
+        rows_failed INTEGER NOT NULL DEFAULT 0,
+        bytes_committed INTEGER NOT NULL DEFAULT 0,
+        rows_committed INTEGER NOT NULL DEFAULT 0,
+        line_committed INTEGER NOT NULL DEFAULT 1,
+        error TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX import_files_by_hash ON import_files(content_hash, state);
+    CREATE INDEX import_files_by_run ON import_files(run_id);
+    CREATE TABLE dropship_purchases (
+        kode_pesanan TEXT PRIMARY KEY NOT NULL,
+        waktu_pesanan_terbuat TEXT NOT NULL,
+        status_pesanan_terakhir TEXT,
+        kode_transaksi TEXT,
+        biaya_lainnya_sen INTEGER,
+        biaya_mitra_jakmall_sen INTEGER,
+        total_transaksi_sen INTEGER NOT NULL,
+        dibuat_oleh TEXT,
+        jenis_channel TEXT,
+        nama_toko TEXT,
+        kode_invoice_channel TEXT,
+        gudang_pengiriman TEXT,
+        jenis_ekspedisi TEXT,
+        cashless TEXT,
+        nomor_resi TEXT,
+        waktu_pengiriman TEXT,
+        provinsi TEXT,
+        kota TEXT,
+        import_file_id INTEGER NOT NULL REFERENCES import_files(id),
+        source_line INTEGER NOT NULL
+    );
+    CREATE INDEX dropship_purchases_by_file ON dropship_purchases(import_file_id);
+    CREATE TABLE dropship_purchase_details (
+        id INTEGER PRIMARY KEY,
+        kode_pesanan TEXT NOT NULL REFERENCES dropship_purchases(kode_pesanan),
+        sku TEXT NOT NULL,
+        nama_produk TEXT,
+        harga_produk_sen INTEGER NOT NULL,
+        qty INTEGER NOT NULL,
+        total_harga_produk_sen INTEGER NOT NULL,
+        harga_produk_channel_sen INTEGER,
+        total_harga_produk_channel_sen INTEGER,
+        potensi_keuntungan_sen INTEGER,
+        import_file_id INTEGER NOT NULL REFERENCES import_files(id),
+        source_line INTEGER NOT NULL
+    );
+    CREATE INDEX dropship_purchase_details_by_order ON dropship_purchase_details(kode_pesanan);
+    CREATE TABLE import_rejects (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES import_runs(id),
+        file_id INTEGER NOT NULL REFERENCES import_files(id),
+        line INTEGER NOT NULL,
+        column_name TEXT,
+        value TEXT,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        raw TEXT
+    );
+    CREATE INDEX import_rejects_by_file ON import_rejects(file_id);
+    -- What `on_duplicate = update` replaced, kept until the replacing file
+    -- is imported, so that a failed file can put it back.
+    CREATE TABLE import_replaced_orders AS
+        SELECT 0 AS by_file_id, * FROM dropship_purchases WHERE 0;
+    CREATE INDEX import_replaced_orders_by_file ON import_replaced_orders(by_file_id);
+    CREATE TABLE import_replaced_lines AS
+        SELECT 0 AS by_file_id, * FROM dropship_purchase_details WHERE 0;
+    CREATE INDEX import_replaced_lines_by_file ON import_replaced_lines(by_file_id);
+    ",
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Opens (creating if needed) the database at `path` for writing, sets its
+/// pragmas and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        bail!("the folder {} does not exist", dir.display());
+    }
+    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    configure(&conn)
+        .with_context(|| format!("{} is not a usable SQLite database", path.display()))?;
+    migrate(&conn).with_context(|| format!("cannot prepare the tables in {}", path.display()))?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // A file system without shared memory keeps the rollback journal;
+        // imports still work, readers just wait more.
+        conn.execute_batch("PRAGMA journal_mode = DELETE")?;
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA cache_size = -8000;
+         PRAGMA temp_store = MEMORY;",
+    )
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("BEGIN EXCLUSIVE")?;
+    let result = (|| -> Result<()> {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > VERSION {
+            bail!(
+                "its schema version {version} is newer than this dropship-import knows ({VERSION}); \
+                 use a newer dropship-import"
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            conn.execute_batch(sql)
+                .with_context(|| format!("migration {}", i + 1))?;
+            conn.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+        drop(conn);
+        open(&path).unwrap();
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        std::fs::write(
+            &path,
+            "this is not sqlite, just some text that is long enough",
+        )
+        .unwrap();
+        let err = format!("{:#}", open(&path).unwrap_err());
+        assert!(err.contains("not a usable SQLite database"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "this is not sqlite, just some text that is long enough"
+        );
+        assert!(open(&dir.path().join("missing/t.db")).is_err());
+    }
+}

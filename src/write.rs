@@ -1,0 +1,866 @@
+//! Write: the one thread that owns the database connection.
+//!
+//! Readers send it [`Msg`]s through a bounded channel: a file's beginning
+//! (answered with "proceed" or "skip, already imported"), its chunks, and its
+//! end. The writer decides what readers cannot: whether an order already
+//! belongs to another file (duplicate, or replaced under `on_duplicate =
+//! update`), and it records rejects, per-file checkpoints and the run.
+//!
+//! Each chunk is written together with its file's checkpoint in the same
+//! transaction; transactions group the chunks that are waiting and commit as
+//! soon as the channel is empty, so a committed row is never lost and never
+//! half-written. A failed file is removed again (what it replaced is put
+//! back), so it leaves the data tables as if it had never been read. The
+//! writer must never lose a committed row, and never write a row twice.
+//!
+//! With `--dry-run` the same code writes into a private temporary database
+//! and consults the real one, attached read-only, for earlier imports: the
+//! real database is never created or changed.
+
+use crate::columns::FIELDS;
+use crate::progress::Progress;
+use crate::rows::{Chunk, Reject, Row, Value};
+use crate::schema;
+use crate::settings::OnDuplicate;
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What readers tell the writer.
+#[derive(Debug)]
+pub enum Msg {
+    /// A file's header is good; may its rows be read?
+    Begin {
+        file: usize,
+        size: u64,
+        hash: String,
+        reply: Sender<Begin>,
+    },
+    Chunk(Chunk),
+    /// A file is done (or could not be read at all).
+    End {
+        file: usize,
+        end: FileEnd,
+        elapsed: Duration,
+    },
+}
+
+/// The writer's answer to [`Msg::Begin`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    Proceed,
+    /// The same bytes were imported before: do not read.
+    Skip,
+}
+
+/// How a file ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEnd {
+    Complete,
+    Skipped,
+    Failed(String),
+    /// The run is stopping; what was committed stays for the next run.
+    Interrupted,
+}
+
+/// The state of a file in the summary and in `import_files`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    InProgress,
+    Imported,
+    Skipped,
+    Failed,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::InProgress => "in_progress",
+            FileStatus::Imported => "imported",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Where every row read went. `read` is always the sum of the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RowCounts {
+    pub read: u64,
+    pub imported: u64,
+    pub rejected: u64,
+    pub duplicate: u64,
+    pub filtered: u64,
+    pub failed: u64,
+}
+
+impl RowCounts {
+    pub fn add(&mut self, other: &RowCounts) {
+        self.read += other.read;
+        self.imported += other.imported;
+        self.rejected += other.rejected;
+        self.duplicate += other.duplicate;
+        self.filtered += other.filtered;
+        self.failed += other.failed;
+    }
+}
+
+/// What happened to orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OrderCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub duplicate: u64,
+}
+
+impl OrderCounts {
+    pub fn add(&mut self, other: &OrderCounts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.duplicate += other.duplicate;
+    }
+}
+
+/// How many rejects of a file the summary shows.
+pub const REJECTS_SHOWN: usize = 5;
+
+/// The writer's record of one file of the run.
+#[derive(Debug)]
+pub struct FileOutcome {
+    pub path: PathBuf,
+    pub size: Option<u64>,
+    pub status: FileStatus,
+    pub rows: RowCounts,
+    pub orders: OrderCounts,
+    pub error: Option<String>,
+    /// The first [`REJECTS_SHOWN`] rejects.
+    pub rejects: Vec<Reject>,
+    pub elapsed: Duration,
+    /// Bytes read from the file, for throughput.
+    pub bytes_read: u64,
+}
+
+/// Where an order stands for the file being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    ThisFile,
+    Other,
+}
+
+#[derive(Debug)]
+struct FileState {
+    outcome: FileOutcome,
+    id: Option<i64>,
+    hash: Option<String>,
+    /// The last order key seen and whether this file owns it: the lines of
+    /// an order are usually together, so most rows need no lookup.
+    last_key: String,
+    last_owner: Owner,
+    duplicate_orders: HashSet<String>,
+}
+
+/// Options the writer acts on.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    pub on_duplicate: OnDuplicate,
+    pub force: bool,
+    pub dry_run: bool,
+    /// The settings as JSON, kept with the run.
+    pub options_json: String,
+    pub rejects_csv: Option<PathBuf>,
+}
+
+/// The database writer; see the module documentation.
+pub struct Writer {
+    conn: Connection,
+    /// Kept alive for a dry run: the private database lives in it.
+    _scratch: Option<tempfile::TempDir>,
+    /// A dry run's view of the real database, when there is one.
+    prior: bool,
+    run_id: i64,
+    opts: WriteOptions,
+    files: Vec<FileState>,
+    /// Content hashes of files being read in this run.
+    hashes_in_run: HashMap<String, usize>,
+    rejects_csv: Option<csv::Writer<std::fs::File>>,
+    in_transaction: bool,
+    pending: usize,
+}
+
+const COMMIT_EVERY: usize = 16;
+
+fn order_columns() -> impl Iterator<Item = (usize, &'static str)> {
+    FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.order_level)
+        .map(|(i, f)| (i, f.column))
+}
+
+fn line_columns() -> impl Iterator<Item = (usize, &'static str)> {
+    FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| !f.order_level || *i == crate::columns::idx::KODE_PESANAN)
+        .map(|(i, f)| (i, f.column))
+}
+
+fn insert_sql(table: &str, columns: &[&str], verb: &str) -> String {
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    format!(
+        "{verb} INTO {table} ({}) VALUES ({})",
+        columns.join(", "),
+        marks.join(", ")
+    )
+}
+
+struct Sql {
+    insert_order: String,
+    insert_line: String,
+    order_list: String,
+    line_list: String,
+}
+
+fn sql() -> &'static Sql {
+    static SQL: std::sync::OnceLock<Sql> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let mut order: Vec<&str> = order_columns().map(|(_, c)| c).collect();
+        order.extend(["import_file_id", "source_line"]);
+        let mut line: Vec<&str> = line_columns().map(|(_, c)| c).collect();
+        line.extend(["import_file_id", "source_line"]);
+        Sql {
+            insert_order: insert_sql("dropship_purchases", &order, "INSERT OR IGNORE"),
+            insert_line: insert_sql("dropship_purchase_details", &line, "INSERT"),
+            order_list: order.join(", "),
+            line_list: format!("id, {}", line.join(", ")),
+        }
+    })
+}
+
+impl ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Value::Null => ValueRef::Null,
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Int(i) => ValueRef::Integer(i),
+        }))
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+impl Writer {
+    /// Opens the database (or, for a dry run, a private scratch database with
+    /// the real one attached read-only) and records the start of the run.
+    pub fn open(
+        db: &Path,
+        inputs: &[(PathBuf, Option<u64>)],
+        opts: WriteOptions,
+    ) -> Result<Writer> {
+        let (conn, scratch, prior) = if opts.dry_run {
+            let scratch = tempfile::tempdir().context("cannot create a scratch folder")?;
+            let conn = schema::open(&scratch.path().join("dry-run.db"))?;
+            conn.execute_batch("PRAGMA synchronous = OFF")?;
+            let prior = db.is_file() && attach_prior(&conn, db)?;
+            (conn, Some(scratch), prior)
+        } else {
+            (schema::open(db)?, None, false)
+        };
+        let rejects_csv = match &opts.rejects_csv {
+            Some(path) => {
+                let mut w = csv::Writer::from_path(path)
+                    .with_context(|| format!("cannot write rejects to {}", path.display()))?;
+                w.write_record([
+                    "file", "line", "column", "value", "reason", "message", "raw",
+                ])?;
+                w.flush()?;
+                Some(w)
+            }
+            None => None,
+        };
+        conn.execute(
+            "INSERT INTO import_runs (started_at, state, pid, version, options, files_total)
+             VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
+            params![
+                now(),
+                std::process::id(),
+                env!("CARGO_PKG_VERSION"),
+                opts.options_json,
+                inputs.len()
+            ],
+        )?;
+        let run_id = conn.last_insert_rowid();
+        let files = inputs
+            .iter()
+            .map(|(path, size)| FileState {
+                outcome: FileOutcome {
+                    path: path.clone(),
+                    size: *size,
+                    status: FileStatus::InProgress,
+                    rows: RowCounts::default(),
+                    orders: OrderCounts::default(),
+                    error: None,
+                    rejects: Vec::new(),
+                    elapsed: Duration::ZERO,
+                    bytes_read: 0,
+                },
+                id: None,
+                hash: None,
+                last_key: String::new(),
+                last_owner: Owner::Other,
+                duplicate_orders: HashSet::new(),
+            })
+            .collect();
+        Ok(Writer {
+            conn,
+            _scratch: scratch,
+            prior,
+            run_id,
+            opts,
+            files,
+            hashes_in_run: HashMap::new(),
+            rejects_csv,
+            in_transaction: false,
+            pending: 0,
+        })
+    }
+
+    /// The run's id in the database (`None` for a dry run).
+    pub fn run_id(&self) -> Option<i64> {
+        (!self.opts.dry_run).then_some(self.run_id)
+    }
+
+    /// Handles messages until every sender is gone.
+    pub fn run(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
+        while let Ok(msg) = rx.recv() {
+            if !self.in_transaction {
+                self.conn.execute_batch("BEGIN IMMEDIATE")?;
+                self.in_transaction = true;
+            }
+            let ended = match &msg {
+                Msg::End { file, .. } => Some(*file),
+                _ => None,
+            };
+            self.handle(msg)?;
+            self.pending += 1;
+            if ended.is_some() || rx.is_empty() || self.pending >= COMMIT_EVERY {
+                self.commit()?;
+            }
+            if let Some(file) = ended {
+                progress.file_done(&self.files[file].outcome);
+            }
+        }
+        self.commit()
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.in_transaction {
+            self.conn.execute_batch("COMMIT").context("cannot commit")?;
+            self.in_transaction = false;
+            self.pending = 0;
+            if let Some(w) = &mut self.rejects_csv {
+                w.flush().context("cannot write the rejects file")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, msg: Msg) -> Result<()> {
+        match msg {
+            Msg::Begin {
+                file,
+                size,
+                hash,
+                reply,
+            } => {
+                let answer = self.begin(file, size, hash)?;
+                let _ = reply.send(answer);
+                Ok(())
+            }
+            Msg::Chunk(chunk) => self.write_chunk(chunk),
+            Msg::End { file, end, elapsed } => self.end(file, end, elapsed),
+        }
+    }
+
+    fn begin(&mut self, file: usize, size: u64, hash: String) -> Result<Begin> {
+        let state = &mut self.files[file];
+        state.outcome.size = Some(size);
+        state.hash = Some(hash.clone());
+        let earlier = self.hashes_in_run.contains_key(&hash) || self.imported_before(&hash)?;
+        if earlier && !self.opts.force {
+            self.files[file].outcome.status = FileStatus::Skipped;
+            return Ok(Begin::Skip);
+        }
+        self.abandon_interrupted(&hash)?;
+        let id = self.insert_file(file, FileStatus::InProgress, None)?;
+        self.files[file].id = Some(id);
+        self.hashes_in_run.insert(hash, file);
+        Ok(Begin::Proceed)
+    }
+
+    /// True when a file with these exact bytes was imported completely.
+    fn imported_before(&self, hash: &str) -> Result<bool> {
+        let query = |schema: &str| -> Result<bool> {
+            let sql = format!(
+                "SELECT 1 FROM {schema}.import_files WHERE content_hash = ?1 AND state = 'imported' LIMIT 1"
+            );
+            Ok(self
+                .conn
+                .prepare_cached(&sql)?
+                .query_row([hash], |_| Ok(()))
+                .optional()?
+                .is_some())
+        };
+        Ok(query("main")? || (self.prior && query("prior")?))
+    }
+
+    /// A file with these bytes left `in_progress` by a run that was killed:
+    /// its rows are taken out again, so that reading it anew does not meet
+    /// them as duplicates.
+    fn abandon_interrupted(&mut self, hash: &str) -> Result<()> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM import_files WHERE content_hash = ?1 AND state = 'in_progress' AND run_id <> ?2",
+            )?
+            .query_map(params![hash, self.run_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            self.remove_file_rows(id)?;
+            self.conn.execute(
+                "UPDATE import_files SET state = 'failed', error = ?2, finished_at = ?3 WHERE id = ?1",
+                params![id, format!("interrupted; read again by run {}", self.run_id), now()],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_file(&mut self, file: usize, status: FileStatus, error: Option<&str>) -> Result<i64> {
+        let state = &self.files[file];
+        self.conn
+            .prepare_cached(
+                "INSERT INTO import_files (run_id, path, size_bytes, content_hash, state, error, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                self.run_id,
+                state.outcome.path.to_string_lossy(),
+                state.outcome.size,
+                state.hash,
+                status.as_str(),
+                error,
+                now()
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {
+        let file = chunk.file;
+        let Some(file_id) = self.files[file].id else {
+            return Ok(());
+        };
+        for reject in &chunk.rejects {
+            self.write_reject(file, file_id, reject)?;
+        }
+        let mut counts = RowCounts {
+            read: chunk.read,
+            rejected: chunk.rejects.len() as u64,
+            filtered: chunk.filtered,
+            ..RowCounts::default()
+        };
+        for row in &chunk.rows {
+            match self.owner(file, file_id, &chunk, row)? {
+                Owner::ThisFile => {
+                    self.insert_line(file_id, &chunk, row)?;
+                    counts.imported += 1;
+                }
+                Owner::Other => counts.duplicate += 1,
+            }
+        }
+        let state = &mut self.files[file];
+        state.outcome.rows.add(&counts);
+        let rows = state.outcome.rows;
+        let cp = chunk.checkpoint;
+        state.outcome.bytes_read = cp.bytes;
+        self.conn
+            .prepare_cached(
+                "UPDATE import_files SET rows_read = ?2, rows_imported = ?3, rows_rejected = ?4,
+                 rows_duplicate = ?5, rows_filtered = ?6, bytes_committed = ?7, rows_committed = ?8,
+                 line_committed = ?9 WHERE id = ?1",
+            )?
+            .execute(params![
+                file_id,
+                rows.read,
+                rows.imported,
+                rows.rejected,
+                rows.duplicate,
+                rows.filtered,
+                cp.bytes,
+                cp.rows,
+                cp.line
+            ])?;
+        Ok(())
+    }
+
+    fn write_reject(&mut self, file: usize, file_id: i64, reject: &Reject) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO import_rejects (run_id, file_id, line, column_name, value, reason, message, raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                self.run_id,
+                file_id,
+                reject.line,
+                reject.column,
+                reject.value,
+                reject.reason.code(),
+                reject.message,
+                reject.raw
+            ])?;
+        let state = &mut self.files[file];
+        if let Some(w) = &mut self.rejects_csv {
+            w.write_record([
+                state.outcome.path.to_string_lossy().as_ref(),
+                &reject.line.to_string(),
+                reject.column.as_deref().unwrap_or(""),
+                reject.value.as_deref().unwrap_or(""),
+                reject.reason.code(),
+                &reject.message,
+                &reject.raw,
+            ])
+            .context("cannot write the rejects file")?;
+        }
+        if state.outcome.rejects.len() < REJECTS_SHOWN {
+            state.outcome.rejects.push(reject.clone());
+        }
+        Ok(())
+    }
+
+    /// Decides who owns the order of `row`, creating or (under
+    /// `on_duplicate = update`) taking it over for this file as needed.
+    fn owner(&mut self, file: usize, file_id: i64, chunk: &Chunk, row: &Row) -> Result<Owner> {
+        let key = chunk.key(row);
+        let state = &self.files[file];
+        if state.last_key == key {
+            if state.last_owner == Owner::Other {
+                return Ok(Owner::Other);
+            }
+            return Ok(Owner::ThisFile);
+        }
+        let owner = match self.current_owner(key)? {
+            None => {
+                self.insert_order(file_id, chunk, row)?;
+                self.files[file].outcome.orders.created += 1;
+                Owner::ThisFile
+            }
+            Some(id) if id == file_id => Owner::ThisFile,
+            Some(_) => match self.opts.on_duplicate {
+                OnDuplicate::Skip => {
+                    let state = &mut self.files[file];
+                    if state.duplicate_orders.insert(key.to_string()) {
+                        state.outcome.orders.duplicate += 1;
+                    }
+                    Owner::Other
+                }
+                OnDuplicate::Update => {
+                    self.replace_order(file_id, key)?;
+                    self.insert_order(file_id, chunk, row)?;
+                    self.files[file].outcome.orders.updated += 1;
+                    Owner::ThisFile
+                }
+            },
+        };
+        let state = &mut self.files[file];
+        state.last_key.clear();
+        state.last_key.push_str(key);
+        state.last_owner = owner;
+        Ok(owner)
+    }
+
+    /// The file that owns an order, if any; `Some(0)` for one known only to
+    /// the real database during a dry run.
+    fn current_owner(&self, key: &str) -> Result<Option<i64>> {
+        let owner = self
+            .conn
+            .prepare_cached(
+                "SELECT import_file_id FROM main.dropship_purchases WHERE kode_pesanan = ?1",
+            )?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        if owner.is_none() && self.prior {
+            let known = self
+                .conn
+                .prepare_cached("SELECT 1 FROM prior.dropship_purchases WHERE kode_pesanan = ?1")?
+                .query_row([key], |_| Ok(()))
+                .optional()?;
+            return Ok(known.map(|_| 0));
+        }
+        Ok(owner)
+    }
+
+    fn insert_order(&mut self, file_id: i64, chunk: &Chunk, row: &Row) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&sql().insert_order)?;
+        let mut n = 0;
+        for (field, _) in order_columns() {
+            n += 1;
+            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
+        }
+        stmt.raw_bind_parameter(n + 1, file_id)?;
+        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
+        stmt.raw_execute()?;
+        Ok(())
+    }
+
+    fn insert_line(&mut self, file_id: i64, chunk: &Chunk, row: &Row) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&sql().insert_line)?;
+        let mut n = 0;
+        for (field, _) in line_columns() {
+            n += 1;
+            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
+        }
+        stmt.raw_bind_parameter(n + 1, file_id)?;
+        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
+        stmt.raw_execute()?;
+        Ok(())
+    }
+
+    /// Keeps a copy of an order owned by another file, then removes it and
+    /// its lines, for this file to write its own version.
+    fn replace_order(&mut self, file_id: i64, key: &str) -> Result<()> {
+        for sql in [
+            "INSERT INTO import_replaced_orders SELECT ?1, * FROM main.dropship_purchases WHERE kode_pesanan = ?2",
+            "INSERT INTO import_replaced_lines SELECT ?1, * FROM main.dropship_purchase_details WHERE kode_pesanan = ?2",
+        ] {
+            self.conn
+                .prepare_cached(sql)?
+                .execute(params![file_id, key])?;
+        }
+        for sql in [
+            "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan = ?1",
+            "DELETE FROM main.dropship_purchases WHERE kode_pesanan = ?1",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([key])?;
+        }
+        Ok(())
+    }
+
+    /// Takes a file's orders and lines out of the data tables and puts back
+    /// what it replaced.
+    fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
+        let s = sql();
+        let statements = [
+            "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan IN
+             (SELECT kode_pesanan FROM main.dropship_purchases WHERE import_file_id = ?1)"
+                .to_string(),
+            "DELETE FROM main.dropship_purchases WHERE import_file_id = ?1".to_string(),
+            format!(
+                "INSERT OR IGNORE INTO main.dropship_purchases ({0})
+                 SELECT {0} FROM import_replaced_orders WHERE by_file_id = ?1",
+                s.order_list
+            ),
+            format!(
+                "INSERT OR IGNORE INTO main.dropship_purchase_details ({0})
+                 SELECT {0} FROM import_replaced_lines l WHERE by_file_id = ?1 AND EXISTS
+                 (SELECT 1 FROM main.dropship_purchases p
+                  WHERE p.kode_pesanan = l.kode_pesanan AND p.import_file_id = l.import_file_id)",
+                s.line_list
+            ),
+        ];
+        for sql in &statements {
+            self.conn.prepare_cached(sql)?.execute([file_id])?;
+        }
+        self.forget_replaced(file_id)
+    }
+
+    fn forget_replaced(&mut self, file_id: i64) -> Result<()> {
+        for sql in [
+            "DELETE FROM import_replaced_orders WHERE by_file_id = ?1",
+            "DELETE FROM import_replaced_lines WHERE by_file_id = ?1",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([file_id])?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, file: usize, end: FileEnd, elapsed: Duration) -> Result<()> {
+        self.files[file].outcome.elapsed = elapsed;
+        let id = self.files[file].id;
+        match end {
+            FileEnd::Complete => {
+                let id = id.context("a file ended that never began")?;
+                self.forget_replaced(id)?;
+                self.files[file].outcome.status = FileStatus::Imported;
+                self.finish_file(file, id)?;
+            }
+            FileEnd::Skipped => {
+                self.files[file].outcome.status = FileStatus::Skipped;
+                let id = self.insert_file(file, FileStatus::Skipped, None)?;
+                self.files[file].id = Some(id);
+                self.finish_file(file, id)?;
+            }
+            FileEnd::Failed(error) => {
+                let id = match id {
+                    Some(id) => {
+                        self.remove_file_rows(id)?;
+                        id
+                    }
+                    None => self.insert_file(file, FileStatus::Failed, Some(&error))?,
+                };
+                let state = &mut self.files[file];
+                if let Some(hash) = &state.hash {
+                    self.hashes_in_run.remove(hash);
+                }
+                state.id = Some(id);
+                state.outcome.status = FileStatus::Failed;
+                state.outcome.error = Some(error);
+                let rows = &mut state.outcome.rows;
+                *rows = RowCounts {
+                    read: rows.read,
+                    failed: rows.read,
+                    ..RowCounts::default()
+                };
+                state.outcome.orders = OrderCounts::default();
+                self.finish_file(file, id)?;
+            }
+            FileEnd::Interrupted => {}
+        }
+        Ok(())
+    }
+
+    fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {
+        let o = &self.files[file].outcome;
+        self.conn
+            .prepare_cached(
+                "UPDATE import_files SET state = ?2, rows_read = ?3, rows_imported = ?4,
+                 rows_rejected = ?5, rows_duplicate = ?6, rows_filtered = ?7, rows_failed = ?8,
+                 error = ?9, finished_at = ?10 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                o.status.as_str(),
+                o.rows.read,
+                o.rows.imported,
+                o.rows.rejected,
+                o.rows.duplicate,
+                o.rows.filtered,
+                o.rows.failed,
+                o.error,
+                now()
+            ])?;
+        Ok(())
+    }
+
+    /// The files of the run as the writer saw them, in the run's order.
+    pub fn outcomes(&self) -> impl Iterator<Item = &FileOutcome> {
+        self.files.iter().map(|f| &f.outcome)
+    }
+
+    /// Records the end of the run. A run in which every file was skipped
+    /// wrote nothing, and leaves nothing behind.
+    pub fn finish(&mut self, record: &RunRecord) -> Result<()> {
+        self.commit()?;
+        if let Some(w) = &mut self.rejects_csv {
+            w.flush().context("cannot write the rejects file")?;
+        }
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let wrote = self
+            .files
+            .iter()
+            .any(|f| f.outcome.status != FileStatus::Skipped);
+        if !wrote {
+            self.conn.execute_batch(&format!(
+                "BEGIN; DELETE FROM import_files WHERE run_id = {0};
+                 DELETE FROM import_runs WHERE id = {0}; COMMIT;",
+                self.run_id
+            ))?;
+        } else {
+            self.conn.execute(
+                "UPDATE import_runs SET finished_at = ?2, state = ?3, files_imported = ?4,
+                 files_skipped = ?5, files_failed = ?6, rows_read = ?7, rows_imported = ?8,
+                 rows_rejected = ?9, rows_duplicate = ?10, rows_filtered = ?11, rows_failed = ?12,
+                 orders_created = ?13, orders_updated = ?14, orders_duplicate = ?15,
+                 elapsed_ms = ?16, peak_rss_bytes = ?17, rows_per_sec = ?18, bytes_per_sec = ?19,
+                 user_cpu_ms = ?20, system_cpu_ms = ?21 WHERE id = ?1",
+                params![
+                    self.run_id,
+                    now(),
+                    record.state,
+                    record.files[0],
+                    record.files[1],
+                    record.files[2],
+                    record.rows.read,
+                    record.rows.imported,
+                    record.rows.rejected,
+                    record.rows.duplicate,
+                    record.rows.filtered,
+                    record.rows.failed,
+                    record.orders.created,
+                    record.orders.updated,
+                    record.orders.duplicate,
+                    record.elapsed_ms,
+                    record.peak_rss_bytes,
+                    record.rows_per_sec,
+                    record.bytes_per_sec,
+                    record.user_cpu_ms,
+                    record.system_cpu_ms
+                ],
+            )?;
+        }
+        // Fold the write-ahead log back into the database file, so the next
+        // reader does not replay it; a busy reader only makes this partial.
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        Ok(())
+    }
+}
+
+/// The totals of a run, as stored in `import_runs`.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub state: &'static str,
+    /// Imported, skipped, failed.
+    pub files: [u64; 3],
+    pub rows: RowCounts,
+    pub orders: OrderCounts,
+    pub elapsed_ms: u64,
+    pub peak_rss_bytes: u64,
+    pub rows_per_sec: u64,
+    pub bytes_per_sec: u64,
+    pub user_cpu_ms: u64,
+    pub system_cpu_ms: u64,
+}
+
+/// Attaches the real database read-only as `prior`; false when it holds no
+/// imports yet.
+fn attach_prior(conn: &Connection, db: &Path) -> Result<bool> {
+    let path = std::fs::canonicalize(db)?;
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' | 0x80.. => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(b as char),
+        }
+    }
+    uri.push_str("?mode=ro");
+    conn.execute("ATTACH DATABASE ?1 AS prior", [&uri])
+        .with_context(|| format!("cannot open {}", db.display()))?;
+    let has_tables: bool = conn
+        .query_row(
+            "SELECT count(*) = 2 FROM prior.sqlite_master WHERE type = 'table'
+             AND name IN ('dropship_purchases', 'import_files')",
+            [],
+            |r| r.get(0),
+        )
+        .with_context(|| format!("{} is not a usable SQLite database", db.display()))?;
+    Ok(has_tables)
+}
