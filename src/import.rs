@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 /// Runs an import with validated settings; returns the exit code.
@@ -70,7 +70,12 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     let written = std::thread::scope(|scope| {
         let writer_thread = scope.spawn(|| {
             let result = writer.run(&rx, &progress);
-            drop(rx);
+            if result.is_err() {
+                // Stop the readers, and let any of them waiting for an answer
+                // see that none will come.
+                stop.store(true, Ordering::Relaxed);
+                rx.iter().for_each(drop);
+            }
             result
         });
         pool.scope_fifo(|s| {

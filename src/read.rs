@@ -44,6 +44,9 @@ pub fn read_file(
     stop: &AtomicBool,
     progress: &FileBar,
 ) {
+    if stop.load(Ordering::Relaxed) {
+        return;
+    }
     let started = Instant::now();
     let end = match read_inner(file, path, opts, tx, stop, progress) {
         Ok(end) => end,
@@ -265,16 +268,14 @@ impl<R: Read> Lines<R> {
 impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, &b) in buf[..n].iter().enumerate() {
-            if b == b'\n' || b == b'\r' {
-                let at = self.offset + i as u64;
-                if b == b'\n' {
-                    self.newlines.push_back(at);
-                }
-                match self.breaks.back_mut() {
-                    Some((_, end)) if *end == at => *end = at + 1,
-                    _ => self.breaks.push_back((at, at + 1)),
-                }
+        for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            let at = self.offset + i as u64;
+            if buf[i] == b'\n' {
+                self.newlines.push_back(at);
+            }
+            match self.breaks.back_mut() {
+                Some((_, end)) if *end == at => *end = at + 1,
+                _ => self.breaks.push_back((at, at + 1)),
             }
         }
         self.offset += n as u64;
