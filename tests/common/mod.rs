@@ -1,0 +1,528 @@
+//! Helpers for the integration tests: a builder for export rows and files, a
+//! temporary working folder per test, a runner for the binary that parses its
+//! JSON summary, and small database queries.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+use rusqlite::types::FromSql;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The 27 headers of the real export, in its order.
+pub const HEADERS: [&str; 27] = [
+    "No",
+    "Waktu Pesanan Terbuat",
+    "Status Pesanan Terakhir",
+    "Kode Pesanan",
+    "Kode Transaksi",
+    "SKU",
+    "Nama Produk",
+    "Harga Produk",
+    "Qty",
+    "Total Harga Produk",
+    "Biaya Lainnya",
+    "Biaya Mitra Jakmall",
+    "Total Transaksi",
+    "Harga Produk Channel",
+    "Total Harga Produk Channel",
+    "Potensi Keuntungan",
+    "Dibuat Oleh",
+    "Jenis Channel",
+    "Nama Toko",
+    "Kode Invoice Channel",
+    "Gudang Pengiriman",
+    "Jenis Ekspedisi",
+    "Cashless",
+    "Nomor Resi",
+    "Waktu Pengiriman",
+    "Provinsi",
+    "Kota",
+];
+
+/// The example line of SPEC.md: every field valid.
+pub const DEFAULTS: [&str; 27] = [
+    "1",
+    "01 January 2025, 10:00:00",
+    "Selesai",
+    "DS-2501010001",
+    "TRX-1",
+    "SKU-ABC-01",
+    "Kaos Polos Hitam L",
+    "45000",
+    "2",
+    "90000",
+    "1000",
+    "500",
+    "91500",
+    "55000",
+    "110000",
+    "18500",
+    "admin1",
+    "Shopee",
+    "Toko Maju Jaya",
+    "'250101ABCDEF12",
+    "Gudang Jakarta",
+    "JNE REG",
+    "Ya",
+    "JNE0012345678",
+    "02 January 2025, 14:30:00",
+    "DKI Jakarta",
+    "Jakarta Selatan",
+];
+
+fn column(header: &str) -> usize {
+    HEADERS
+        .iter()
+        .position(|h| *h == header)
+        .unwrap_or_else(|| panic!("no such export header: {header:?}"))
+}
+
+/// One export line: the default valid line with some fields changed.
+#[derive(Debug, Clone)]
+pub struct Line {
+    fields: Vec<String>,
+}
+
+/// A valid line of order `kode`.
+pub fn line(kode: &str) -> Line {
+    Line::default().set("Kode Pesanan", kode)
+}
+
+impl Default for Line {
+    fn default() -> Line {
+        Line {
+            fields: DEFAULTS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl Line {
+    /// Sets the field under `header` (a SPEC header) to `value`, as written.
+    pub fn set(mut self, header: &str, value: &str) -> Line {
+        self.fields[column(header)] = value.to_string();
+        self
+    }
+
+    pub fn get(&self, header: &str) -> &str {
+        &self.fields[column(header)]
+    }
+
+    /// The line as CSV with `,`.
+    pub fn render(&self) -> String {
+        render_fields(self.fields.iter().map(String::as_str), ',')
+    }
+}
+
+/// Joins fields with `delim`, quoting those that need it.
+pub fn render_fields<'a>(fields: impl IntoIterator<Item = &'a str>, delim: char) -> String {
+    fields
+        .into_iter()
+        .map(|f| quote(f, delim))
+        .collect::<Vec<_>>()
+        .join(&delim.to_string())
+}
+
+pub fn quote(field: &str, delim: char) -> String {
+    if field.contains([delim, '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+/// A whole export file: the header row and lines.
+#[derive(Debug, Clone)]
+pub struct Csv {
+    headers: Vec<String>,
+    dropped: Vec<usize>,
+    lines: Vec<String>,
+    delim: char,
+    eol: &'static str,
+}
+
+impl Csv {
+    pub fn new(lines: &[Line]) -> Csv {
+        Csv {
+            headers: HEADERS.iter().map(|s| s.to_string()).collect(),
+            dropped: Vec::new(),
+            lines: Vec::new(),
+            delim: ',',
+            eol: "\n",
+        }
+        .lines(lines)
+    }
+
+    /// Appends lines rendered with this file's delimiter and columns.
+    pub fn lines(mut self, lines: &[Line]) -> Csv {
+        for l in lines {
+            let fields = l
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !self.dropped.contains(i))
+                .map(|(_, f)| f.as_str());
+            self.lines.push(render_fields(fields, self.delim));
+        }
+        self
+    }
+
+    /// Appends a physical line as written (empty lines, broken records).
+    pub fn raw(mut self, text: &str) -> Csv {
+        self.lines.push(text.to_string());
+        self
+    }
+
+    /// Writes `name` instead of the SPEC header `header`.
+    pub fn rename(mut self, header: &str, name: &str) -> Csv {
+        self.headers[column(header)] = name.to_string();
+        self
+    }
+
+    /// Leaves a column out of the header and of the lines added after this.
+    pub fn drop_column(mut self, header: &str) -> Csv {
+        self.dropped.push(column(header));
+        self
+    }
+
+    /// Uses `delim` for the header and the lines added after this.
+    pub fn delimiter(mut self, delim: char) -> Csv {
+        self.delim = delim;
+        self
+    }
+
+    pub fn crlf(mut self) -> Csv {
+        self.eol = "\r\n";
+        self
+    }
+
+    pub fn render(&self) -> String {
+        let headers = self
+            .headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.dropped.contains(i))
+            .map(|(_, h)| h.as_str());
+        let mut out = render_fields(headers, self.delim);
+        out.push_str(self.eol);
+        for l in &self.lines {
+            out.push_str(l);
+            out.push_str(self.eol);
+        }
+        out
+    }
+}
+
+/// Header and lines with defaults: the most common file.
+pub fn csv(lines: &[Line]) -> String {
+    Csv::new(lines).render()
+}
+
+/// A fresh temporary working folder; every command runs inside it.
+pub struct Env {
+    pub dir: TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file (creating folders) and returns its full path.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create folder");
+        }
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("dropship-import").expect("binary built");
+        cmd.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .timeout(Duration::from_secs(30));
+        cmd
+    }
+
+    /// Runs the binary with `args` in this folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd().args(args).output().expect("run dropship-import");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        let run = Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code: out.status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+            json,
+        };
+        if !run.json.is_null() {
+            run.assert_counts_add_up();
+        }
+        run
+    }
+
+    /// The database the binary wrote (default `dropship.db`).
+    pub fn db(&self) -> Connection {
+        self.db_at("dropship.db")
+    }
+
+    pub fn db_at(&self, rel: &str) -> Connection {
+        let path = self.path(rel);
+        assert!(path.is_file(), "no database at {}", path.display());
+        Connection::open(path).expect("open database")
+    }
+
+    /// The single value of a query on `dropship.db`.
+    pub fn one<T: FromSql>(&self, sql: &str) -> T {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.one(&format!("SELECT count(*) FROM {table}"))
+    }
+
+    /// The counts of every table a run may change.
+    pub fn table_counts(&self) -> Vec<i64> {
+        [
+            "dropship_purchases",
+            "dropship_purchase_details",
+            "import_runs",
+            "import_files",
+            "import_rejects",
+        ]
+        .iter()
+        .map(|t| self.count(t))
+        .collect()
+    }
+
+    /// Every stored reject, in line order.
+    pub fn rejects(&self) -> Vec<StoredReject> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare(
+                "SELECT line, column_name, value, reason, message, raw FROM import_rejects
+                 ORDER BY file_id, line",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(StoredReject {
+                line: r.get(0)?,
+                column: r.get(1)?,
+                value: r.get(2)?,
+                reason: r.get(3)?,
+                message: r.get(4)?,
+                raw: r.get(5)?,
+            })
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    /// One text column of an order (NULL as `None`).
+    pub fn order_text(&self, kode: &str, column: &str) -> Option<String> {
+        self.db()
+            .query_row(
+                &format!("SELECT {column} FROM dropship_purchases WHERE kode_pesanan = ?1"),
+                [kode],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("order {kode} column {column}: {e}"))
+    }
+
+    /// One integer column of an order (NULL as `None`).
+    pub fn order_int(&self, kode: &str, column: &str) -> Option<i64> {
+        self.db()
+            .query_row(
+                &format!("SELECT {column} FROM dropship_purchases WHERE kode_pesanan = ?1"),
+                [kode],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("order {kode} column {column}: {e}"))
+    }
+
+    /// One integer column of the only line of an order.
+    pub fn line_int(&self, kode: &str, column: &str) -> Option<i64> {
+        self.db()
+            .query_row(
+                &format!("SELECT {column} FROM dropship_purchase_details WHERE kode_pesanan = ?1"),
+                [kode],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("line of {kode} column {column}: {e}"))
+    }
+
+    pub fn line_text(&self, kode: &str, column: &str) -> Option<String> {
+        self.db()
+            .query_row(
+                &format!("SELECT {column} FROM dropship_purchase_details WHERE kode_pesanan = ?1"),
+                [kode],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("line of {kode} column {column}: {e}"))
+    }
+
+    /// The SKUs of an order's lines, in line order.
+    pub fn skus(&self, kode: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT sku FROM dropship_purchase_details WHERE kode_pesanan = ?1 ORDER BY source_line")
+            .unwrap();
+        stmt.query_map([kode], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// All order keys, sorted.
+    pub fn orders(&self) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT kode_pesanan FROM dropship_purchases ORDER BY kode_pesanan")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReject {
+    pub line: i64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+    pub message: String,
+    pub raw: Option<String>,
+}
+
+/// One finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The summary; `Null` when stdout is not JSON.
+    pub json: Value,
+}
+
+impl Run {
+    /// Panics, showing the run, unless it exited with `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "exit code of dropship-import {:?}\nstderr:\n{}\nstdout:\n{}",
+            self.args, self.stderr, self.stdout
+        );
+        self
+    }
+
+    /// A number of the summary by JSON pointer, e.g. `/rows/imported`.
+    #[track_caller]
+    pub fn n(&self, pointer: &str) -> u64 {
+        self.json
+            .pointer(pointer)
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| panic!("no number at {pointer} in summary:\n{}", self.stdout))
+    }
+
+    /// The summary's `rows` as [read, imported, rejected, duplicate, filtered, failed].
+    pub fn rows(&self) -> [u64; 6] {
+        counts(&self.json["rows"])
+    }
+
+    /// The `per_file` entry whose file name is `name`.
+    #[track_caller]
+    pub fn file(&self, name: &str) -> &Value {
+        self.json["per_file"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no per_file in summary:\n{}", self.stdout))
+            .iter()
+            .find(|f| {
+                f["path"]
+                    .as_str()
+                    .and_then(|p| Path::new(p).file_name())
+                    .is_some_and(|n| n == name)
+            })
+            .unwrap_or_else(|| panic!("no per_file entry for {name}:\n{}", self.stdout))
+    }
+
+    /// `rows` of one file as [read, imported, rejected, duplicate, filtered, failed].
+    pub fn file_rows(&self, name: &str) -> [u64; 6] {
+        counts(&self.file(name)["rows"])
+    }
+
+    pub fn file_status(&self, name: &str) -> &str {
+        self.file(name)["status"].as_str().unwrap_or("")
+    }
+
+    /// `read == imported + rejected + duplicate + filtered + failed`, for the
+    /// run and for every file.
+    #[track_caller]
+    pub fn assert_counts_add_up(&self) {
+        let check = |what: &str, rows: &Value| {
+            let [read, imported, rejected, duplicate, filtered, failed] = counts(rows);
+            assert_eq!(
+                read,
+                imported + rejected + duplicate + filtered + failed,
+                "{what}: rows do not add up: {rows}\nsummary:\n{}",
+                self.stdout
+            );
+        };
+        check("run", &self.json["rows"]);
+        for f in self.json["per_file"].as_array().into_iter().flatten() {
+            check(f["path"].as_str().unwrap_or("?"), &f["rows"]);
+        }
+    }
+}
+
+fn counts(rows: &Value) -> [u64; 6] {
+    [
+        "read",
+        "imported",
+        "rejected",
+        "duplicate",
+        "filtered",
+        "failed",
+    ]
+    .map(|k| rows[k].as_u64().unwrap_or(u64::MAX))
+}
+
+/// gzip-compresses `data`.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Replaces every `from` in `text` with the bytes `to`.
+pub fn replace_bytes(text: &str, from: &str, to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+    }
+    out.extend_from_slice(rest.as_bytes());
+    out
+}
