@@ -8,6 +8,7 @@
 
 use crate::columns::Names;
 use crate::inputs;
+use crate::lock;
 use crate::progress::Progress;
 use crate::read::{ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
@@ -18,6 +19,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
@@ -44,6 +46,12 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         names,
         rules: settings.rules.clone(),
     };
+    // A dry run writes nothing, so it needs no claim on the database.
+    let _claim = if settings.dry_run {
+        None
+    } else {
+        Some(lock::claim(&settings.db)?)
+    };
     let list: Vec<_> = files.iter().map(|f| (f.path.clone(), f.size)).collect();
     let mut writer = Writer::open(
         &settings.db,
@@ -59,7 +67,8 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
 
     let total_bytes = files.iter().filter_map(|f| f.size).sum();
     let progress = Progress::new(settings.progress, settings.quiet, total_bytes);
-    let stop = AtomicBool::new(false);
+    let stop = &STOP;
+    watch_interrupts();
     let (tx, rx) = bounded::<Msg>(settings.jobs * 2);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.min(files.len().max(1)))
@@ -81,7 +90,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         pool.scope_fifo(|s| {
             for (i, input) in files.iter().enumerate() {
                 let tx = tx.clone();
-                let (read_opts, stop, progress) = (&read_opts, &stop, &progress);
+                let (read_opts, progress) = (&read_opts, &progress);
                 s.spawn_fifo(move |_| {
                     let name = input.path.to_string_lossy();
                     let bar = progress.file_bar(&name, input.size.unwrap_or(0));
@@ -106,7 +115,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         orders.add(&o.orders);
         bytes += o.bytes_read;
     }
-    let status = report::run_status(&file_counts, &rows, false);
+    let status = report::run_status(&file_counts, &rows, stop.load(Ordering::Relaxed));
     let elapsed = started.elapsed();
     let secs = elapsed.as_secs_f64().max(0.001);
     let usage = resources::usage();
@@ -172,6 +181,26 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     // A closed pipe (`| head`) is not an error of the import.
     let _ = writeln!(out, "{json}").and_then(|_| out.flush());
     Ok(status.exit_code())
+}
+
+/// Set by the first Ctrl-C (or SIGTERM): readers stop at their next chunk,
+/// the writer commits what is in flight, the summary is printed.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The first interrupt stops the run gracefully; a second one exits at once,
+/// which is still safe: nothing committed is lost and the next run resumes.
+fn watch_interrupts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                std::process::exit(crate::report::Exit::Interrupted as i32);
+            }
+            eprintln!(
+                "dropship-import: stopping after the chunks in flight (Ctrl-C again to quit now)"
+            );
+        });
+    });
 }
 
 /// Fails early when an output file cannot be created, before any work.

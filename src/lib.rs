@@ -12,6 +12,7 @@ pub mod columns;
 pub mod fields;
 pub mod import;
 pub mod inputs;
+pub mod lock;
 pub mod progress;
 pub mod read;
 pub mod report;

@@ -137,14 +137,37 @@ fn read_inner(
         reply: reply_tx,
     })
     .map_err(|_| Stop::WriterGone)?;
-    match reply_rx.recv().map_err(|_| Stop::WriterGone)? {
-        Begin::Proceed => {}
+    let resume = match reply_rx.recv().map_err(|_| Stop::WriterGone)? {
+        Begin::Proceed { resume } => resume,
         Begin::Skip => return Ok(FileEnd::Skipped),
-    }
+    };
+    // `base`: where in the decoded stream the CSV reader starts.
+    let (mut csv, base, mut rows) = match resume {
+        // A file taken over before any of its rows was committed starts over.
+        None | Some(Checkpoint { rows: 0, .. }) => (csv, bom, 0),
+        Some(cp) => {
+            drop(csv);
+            consumed.store(0, Ordering::Relaxed);
+            let mut source = open_source(path, consumed.clone())?;
+            let skipped = io::copy(&mut (&mut source).take(cp.bytes), &mut io::sink())?;
+            if skipped != cp.bytes {
+                return Err(Stop::Failed(format!(
+                    "shorter than the {} bytes an earlier run committed",
+                    cp.bytes
+                )));
+            }
+            let csv = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(delimiter)
+                .buffer_capacity(BUFFER)
+                .from_reader(Lines::resumed(source, cp.line.saturating_sub(1)));
+            (csv, cp.bytes, cp.rows)
+        }
+    };
 
     let mut chunk = Chunk::new(file, opts.chunk_size);
     let mut rejected = 0u64;
-    let mut rows = 0u64;
     loop {
         let start = csv.position().byte();
         if !read_record(&mut csv, &mut record)? {
@@ -154,12 +177,12 @@ fn read_inner(
             continue;
         }
         rows += 1;
-        let line = csv.get_mut().line_at(start);
+        let (line, _) = csv.get_mut().line_at(start);
         chunk.add_record(&record, line, &map, &opts.rules);
         if chunk.read as usize >= opts.chunk_size {
             rejected += chunk.rejects.len() as u64;
             let full = std::mem::replace(&mut chunk, Chunk::new(file, opts.chunk_size));
-            send_chunk(full, &mut csv, bom, rows, tx, progress, &consumed)?;
+            send_chunk(full, &mut csv, base, rows, tx, progress, &consumed)?;
             if opts.max_errors > 0 && rejected > opts.max_errors {
                 return Ok(too_many_rejects(opts.max_errors));
             }
@@ -169,11 +192,17 @@ fn read_inner(
         }
     }
     rejected += chunk.rejects.len() as u64;
-    send_chunk(chunk, &mut csv, bom, rows, tx, progress, &consumed)?;
+    send_chunk(chunk, &mut csv, base, rows, tx, progress, &consumed)?;
     if opts.max_errors > 0 && rejected > opts.max_errors {
         return Ok(too_many_rejects(opts.max_errors));
     }
-    Ok(FileEnd::Complete)
+    match std::fs::metadata(path) {
+        Ok(now) if now.len() == size && now.modified().ok() == meta.modified().ok() => {
+            Ok(FileEnd::Complete)
+        }
+        Ok(_) => Err(Stop::Failed("changed while being read".into())),
+        Err(_) => Err(Stop::Failed("vanished while being read".into())),
+    }
 }
 
 fn too_many_rejects(max: u64) -> FileEnd {
@@ -183,17 +212,18 @@ fn too_many_rejects(max: u64) -> FileEnd {
 fn send_chunk<R: Read>(
     mut chunk: Chunk,
     csv: &mut csv::Reader<Lines<R>>,
-    bom: u64,
+    base: u64,
     rows: u64,
     tx: &Sender<Msg>,
     progress: &FileBar,
     consumed: &AtomicU64,
 ) -> Result<(), Stop> {
     let next = csv.position().byte();
+    let (line, start) = csv.get_mut().line_at(next);
     chunk.checkpoint = Checkpoint {
-        bytes: next + bom,
+        bytes: base + start,
         rows,
-        line: csv.get_mut().line_at(next),
+        line,
     };
     progress.set_position(consumed.load(Ordering::Relaxed), rows);
     tx.send(Msg::Chunk(chunk)).map_err(|_| Stop::WriterGone)
@@ -238,18 +268,24 @@ struct Lines<R> {
 
 impl<R: Read> Lines<R> {
     fn new(inner: R) -> Lines<R> {
+        Lines::resumed(inner, 0)
+    }
+
+    /// Starts counting after `passed` line breaks already read.
+    fn resumed(inner: R, passed: u64) -> Lines<R> {
         Lines {
             inner,
             offset: 0,
             newlines: Default::default(),
             breaks: Default::default(),
-            passed: 0,
+            passed,
         }
     }
 
     /// The line (1-based) of the first byte at or after `offset` that is not
-    /// a line break; everything before it is forgotten.
-    fn line_at(&mut self, offset: u64) -> u64 {
+    /// a line break, and that byte's offset; everything before it is
+    /// forgotten.
+    fn line_at(&mut self, offset: u64) -> (u64, u64) {
         while self.breaks.front().is_some_and(|&(_, end)| end <= offset) {
             self.breaks.pop_front();
         }
@@ -261,7 +297,7 @@ impl<R: Read> Lines<R> {
             self.newlines.pop_front();
             self.passed += 1;
         }
-        self.passed + 1
+        (self.passed + 1, start)
     }
 }
 
@@ -381,7 +417,7 @@ mod tests {
             if !csv.read_byte_record(&mut record).unwrap() {
                 return out;
             }
-            let line = csv.get_mut().line_at(start);
+            let (line, _) = csv.get_mut().line_at(start);
             out.push((String::from_utf8_lossy(&record[0]).into_owned(), line));
         }
     }

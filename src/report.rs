@@ -125,8 +125,8 @@ impl PerFile {
         PerFile {
             path: o.path.to_string_lossy().into_owned(),
             status: match o.status {
-                // A file the run stopped in: the next run resumes it.
-                FileStatus::InProgress => FileStatus::Failed,
+                // Not reached before the run stopped: the next run reads it.
+                FileStatus::InProgress => FileStatus::Interrupted,
                 s => s,
             },
             size_bytes: o.size.unwrap_or(0),
@@ -149,7 +149,8 @@ pub fn totals(files: &[PerFile]) -> (FileCounts, RowCounts) {
         match f.status {
             FileStatus::Imported => counts.imported += 1,
             FileStatus::Skipped => counts.skipped += 1,
-            FileStatus::Failed | FileStatus::InProgress => counts.failed += 1,
+            FileStatus::Failed => counts.failed += 1,
+            FileStatus::InProgress | FileStatus::Interrupted => {}
         }
         rows.add(&f.rows);
     }
@@ -169,6 +170,9 @@ pub fn run_status(files: &FileCounts, rows: &RowCounts, interrupted: bool) -> Ru
     }
 }
 
+/// How many rejects the human summary lists before it only counts them.
+const REJECTS_LISTED: usize = 10;
+
 impl Summary {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -180,11 +184,12 @@ impl Summary {
         out: &mut dyn Write,
         rejects_path: Option<&str>,
     ) -> std::io::Result<()> {
+        let mut shown = 0;
         for f in &self.per_file {
             if let Some(error) = &f.error {
                 writeln!(out, "{}: failed: {error}", f.path)?;
             }
-            for r in &f.rejects {
+            for r in f.rejects.iter().take(REJECTS_LISTED.saturating_sub(shown)) {
                 writeln!(
                     out,
                     "{}:{}: {} ({})",
@@ -193,15 +198,15 @@ impl Summary {
                     r.message,
                     r.reason.code()
                 )?;
+                shown += 1;
             }
-            if f.rows.rejected as usize > f.rejects.len() {
-                writeln!(
-                    out,
-                    "{}: ... and {} more rejected rows",
-                    f.path,
-                    f.rows.rejected as usize - f.rejects.len()
-                )?;
-            }
+        }
+        if self.rows.rejected > shown as u64 {
+            writeln!(
+                out,
+                "... and {} more rejected rows",
+                self.rows.rejected - shown as u64
+            )?;
         }
         let r = &self.rows;
         let verb = if self.dry_run {

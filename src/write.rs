@@ -19,7 +19,7 @@
 
 use crate::columns::FIELDS;
 use crate::progress::Progress;
-use crate::rows::{Chunk, Reject, Row, Value};
+use crate::rows::{Checkpoint, Chunk, Reject, Row, Value};
 use crate::schema;
 use crate::settings::OnDuplicate;
 use anyhow::{Context, Result};
@@ -53,7 +53,9 @@ pub enum Msg {
 /// The writer's answer to [`Msg::Begin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Begin {
-    Proceed,
+    /// Read the file, from its start or, when a killed run left it part-way,
+    /// from the checkpoint it committed.
+    Proceed { resume: Option<Checkpoint> },
     /// The same bytes were imported before: do not read.
     Skip,
 }
@@ -76,6 +78,9 @@ pub enum FileStatus {
     Imported,
     Skipped,
     Failed,
+    /// The run stopped before this file was done; the next run resumes it.
+    /// (In `import_files` such a file stays `in_progress`.)
+    Interrupted,
 }
 
 impl FileStatus {
@@ -85,6 +90,7 @@ impl FileStatus {
             FileStatus::Imported => "imported",
             FileStatus::Skipped => "skipped",
             FileStatus::Failed => "failed",
+            FileStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -157,6 +163,8 @@ enum Owner {
 struct FileState {
     outcome: FileOutcome,
     id: Option<i64>,
+    /// In a dry run resuming a file, the id the real database knows it by.
+    prior_id: Option<i64>,
     hash: Option<String>,
     /// The last order key seen and whether this file owns it: the lines of
     /// an order are usually together, so most rows need no lookup.
@@ -274,6 +282,14 @@ impl Writer {
         } else {
             (schema::open(db)?, None, false)
         };
+        if !opts.dry_run {
+            // The caller holds the database's claim, so a run still marked
+            // running was killed: its committed files are resumed as met.
+            conn.execute(
+                "UPDATE import_runs SET state = 'interrupted' WHERE state = 'running'",
+                [],
+            )?;
+        }
         let rejects_csv = match &opts.rejects_csv {
             Some(path) => {
                 let mut w = csv::Writer::from_path(path)
@@ -313,6 +329,7 @@ impl Writer {
                     bytes_read: 0,
                 },
                 id: None,
+                prior_id: None,
                 hash: None,
                 last_key: String::new(),
                 last_owner: Owner::Other,
@@ -399,11 +416,94 @@ impl Writer {
             self.files[file].outcome.status = FileStatus::Skipped;
             return Ok(Begin::Skip);
         }
-        self.abandon_interrupted(&hash)?;
+        self.hashes_in_run.insert(hash.clone(), file);
+        if let Some(left) = self.interrupted_file(&hash)? {
+            return self.resume(file, left);
+        }
         let id = self.insert_file(file, FileStatus::InProgress, None)?;
         self.files[file].id = Some(id);
-        self.hashes_in_run.insert(hash, file);
-        Ok(Begin::Proceed)
+        Ok(Begin::Proceed { resume: None })
+    }
+
+    /// The file with these bytes that a killed run left `in_progress`, with
+    /// what it had committed. Older leftovers of the same bytes, if any, are
+    /// taken out.
+    fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
+        // In a real run, this run's own files are not leftovers; in a dry
+        // run, every leftover is in the real database.
+        let (schema, run) = if self.prior {
+            ("prior", -1)
+        } else {
+            ("main", self.run_id)
+        };
+        let sql = format!(
+            "SELECT id, bytes_committed, rows_committed, line_committed, rows_read,
+                    rows_imported, rows_rejected, rows_duplicate, rows_filtered
+             FROM {schema}.import_files
+             WHERE content_hash = ?1 AND state = 'in_progress' AND run_id <> ?2
+             ORDER BY id DESC"
+        );
+        let mut found: Vec<LeftOver> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params![hash, run], |r| {
+                Ok(LeftOver {
+                    id: r.get(0)?,
+                    checkpoint: Checkpoint {
+                        bytes: r.get(1)?,
+                        rows: r.get(2)?,
+                        line: r.get(3)?,
+                    },
+                    rows: RowCounts {
+                        read: r.get(4)?,
+                        imported: r.get(5)?,
+                        rejected: r.get(6)?,
+                        duplicate: r.get(7)?,
+                        filtered: r.get(8)?,
+                        failed: 0,
+                    },
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let newest = found.remove(0);
+        if !self.prior {
+            for old in found {
+                self.remove_file_rows(old.id)?;
+                self.conn.execute(
+                    "UPDATE import_files SET state = 'failed', error = ?2, finished_at = ?3 WHERE id = ?1",
+                    params![old.id, format!("interrupted; read again by run {}", self.run_id), now()],
+                )?;
+            }
+        }
+        Ok(Some(newest))
+    }
+
+    /// Takes over a file a killed run left part-way: its committed rows stay
+    /// its own, and reading goes on from its checkpoint.
+    fn resume(&mut self, file: usize, left: LeftOver) -> Result<Begin> {
+        let id = if self.prior {
+            self.files[file].prior_id = Some(left.id);
+            self.insert_file(file, FileStatus::InProgress, None)?
+        } else {
+            self.conn
+                .prepare_cached("UPDATE import_files SET run_id = ?2, path = ?3 WHERE id = ?1")?
+                .execute(params![
+                    left.id,
+                    self.run_id,
+                    self.files[file].outcome.path.to_string_lossy()
+                ])?;
+            left.id
+        };
+        let state = &mut self.files[file];
+        state.id = Some(id);
+        state.outcome.rows = left.rows;
+        state.outcome.bytes_read = left.checkpoint.bytes;
+        Ok(Begin::Proceed {
+            resume: Some(left.checkpoint),
+        })
     }
 
     /// True when a file with these exact bytes was imported completely.
@@ -420,27 +520,6 @@ impl Writer {
                 .is_some())
         };
         Ok(query("main")? || (self.prior && query("prior")?))
-    }
-
-    /// A file with these bytes left `in_progress` by a run that was killed:
-    /// its rows are taken out again, so that reading it anew does not meet
-    /// them as duplicates.
-    fn abandon_interrupted(&mut self, hash: &str) -> Result<()> {
-        let ids: Vec<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM import_files WHERE content_hash = ?1 AND state = 'in_progress' AND run_id <> ?2",
-            )?
-            .query_map(params![hash, self.run_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for id in ids {
-            self.remove_file_rows(id)?;
-            self.conn.execute(
-                "UPDATE import_files SET state = 'failed', error = ?2, finished_at = ?3 WHERE id = ?1",
-                params![id, format!("interrupted; read again by run {}", self.run_id), now()],
-            )?;
-        }
-        Ok(())
     }
 
     fn insert_file(&mut self, file: usize, status: FileStatus, error: Option<&str>) -> Result<i64> {
@@ -562,7 +641,7 @@ impl Writer {
                 self.files[file].outcome.orders.created += 1;
                 Owner::ThisFile
             }
-            Some(id) if id == file_id => Owner::ThisFile,
+            Some(id) if id == file_id || Some(-id) == self.files[file].prior_id => Owner::ThisFile,
             Some(_) => match self.opts.on_duplicate {
                 OnDuplicate::Skip => {
                     let state = &mut self.files[file];
@@ -586,8 +665,8 @@ impl Writer {
         Ok(owner)
     }
 
-    /// The file that owns an order, if any; `Some(0)` for one known only to
-    /// the real database during a dry run.
+    /// The file that owns an order, if any; during a dry run, an order known
+    /// only to the real database gives its file's id there, negated.
     fn current_owner(&self, key: &str) -> Result<Option<i64>> {
         let owner = self
             .conn
@@ -599,10 +678,12 @@ impl Writer {
         if owner.is_none() && self.prior {
             let known = self
                 .conn
-                .prepare_cached("SELECT 1 FROM prior.dropship_purchases WHERE kode_pesanan = ?1")?
-                .query_row([key], |_| Ok(()))
+                .prepare_cached(
+                    "SELECT import_file_id FROM prior.dropship_purchases WHERE kode_pesanan = ?1",
+                )?
+                .query_row([key], |r| r.get::<_, i64>(0))
                 .optional()?;
-            return Ok(known.map(|_| 0));
+            return Ok(known.map(|id| -id));
         }
         Ok(owner)
     }
@@ -731,7 +812,7 @@ impl Writer {
                 state.outcome.orders = OrderCounts::default();
                 self.finish_file(file, id)?;
             }
-            FileEnd::Interrupted => {}
+            FileEnd::Interrupted => self.files[file].outcome.status = FileStatus::Interrupted,
         }
         Ok(())
     }
@@ -817,11 +898,19 @@ impl Writer {
                 ],
             )?;
         }
-        // Fold the write-ahead log back into the database file, so the next
-        // reader does not replay it; a busy reader only makes this partial.
-        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        // Fold the write-ahead log back into the database file, without
+        // waiting for readers (a long query elsewhere only makes it partial).
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
         Ok(())
     }
+}
+
+/// What a killed run left of a file.
+#[derive(Debug)]
+struct LeftOver {
+    id: i64,
+    checkpoint: Checkpoint,
+    rows: RowCounts,
 }
 
 /// The totals of a run, as stored in `import_runs`.
