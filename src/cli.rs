@@ -28,11 +28,92 @@ pub struct Cli {
     pub import: ImportArgs,
 }
 
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  dropship-import status                 recent runs
+  dropship-import status 7               run 7 and its files
+  dropship-import status --follow        watch the running import until it ends
+  dropship-import status --json          the same, for scripts
+";
+
+const RECOMMEND_EXAMPLES: &str = "\
+Examples:
+  dropship-import recommend files/*.csv                      advice for these files
+  dropship-import recommend --file-count 100 --avg-file-size 2MB
+";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import purchase exports (the default command)
     #[command(after_help = EXAMPLES)]
     Import(ImportArgs),
+    /// Show recent runs, or one run with its files (also while it runs)
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+    /// Advise jobs, chunk size and memory limit for a set of files
+    #[command(after_help = RECOMMEND_EXAMPLES)]
+    Recommend(RecommendArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout
+    Man,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusArgs {
+    /// The run to show [default: list recent runs]
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: Option<i64>,
+
+    /// SQLite database to read [default: dropship.db]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Config file [default: ./importer.toml when present]
+    #[arg(short, long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    /// Refresh until the run ends
+    #[arg(long)]
+    pub follow: bool,
+
+    /// How many recent runs to list
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct RecommendArgs {
+    /// Files, directories or glob patterns to look at (sampled, not imported)
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Plan for this many files instead of looking at inputs
+    #[arg(long, value_name = "N", requires = "avg_file_size")]
+    pub file_count: Option<u64>,
+
+    /// Average file size when planning with --file-count (50MB, 2MiB, bytes)
+    #[arg(long, value_name = "SIZE", requires = "file_count")]
+    pub avg_file_size: Option<String>,
+
+    /// SQLite database whose earlier runs give the throughput [default: dropship.db]
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Config file [default: ./importer.toml when present]
+    #[arg(short, long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,11 +15,13 @@ pub mod inputs;
 pub mod lock;
 pub mod progress;
 pub mod read;
+pub mod recommend;
 pub mod report;
 pub mod resources;
 pub mod rows;
 pub mod schema;
 pub mod settings;
+pub mod status;
 pub mod write;
 
 use report::Exit;
@@ -28,12 +30,29 @@ use std::process::ExitCode;
 
 /// The whole program: run the command, turn errors into exit codes.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let args = match cli.command {
-        Some(cli::Command::Import(args)) => args,
-        None => cli.import,
+    let result = match cli.command {
+        Some(cli::Command::Import(args)) => {
+            settings::Settings::from_args(args).and_then(import::run)
+        }
+        None => settings::Settings::from_args(cli.import).and_then(import::run),
+        Some(cli::Command::Status(args)) => status::run(args),
+        Some(cli::Command::Recommend(args)) => recommend::run(args),
+        Some(cli::Command::Completions { shell }) => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "dropship-import", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(cli::Command::Man) => {
+            let cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map(|_| ExitCode::SUCCESS)
+                .map_err(Into::into)
+        }
     };
-    match settings::Settings::from_args(args).and_then(import::run) {
+    match result {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let code = if e.downcast_ref::<settings::UsageError>().is_some() {
                 Exit::Usage
@@ -44,4 +63,13 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// Output cut short by the reader (`| head`) is not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
