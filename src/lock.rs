@@ -42,14 +42,28 @@ pub fn claim(db: &Path) -> Result<Claim> {
         .write(true)
         .open(&path)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
-    if try_lock(&file)? {
-        return Ok(Claim { _file: file });
+    // A few quick tries: `status` probes the claim for an instant.
+    for _ in 0..5 {
+        if try_lock(&file)? {
+            return Ok(Claim { _file: file });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(40));
     }
     bail!(
         "{} is busy: {}; wait for it to end, or stop it (it resumes where it stopped)",
         db.display(),
         describe_holder(db)
     )
+}
+
+/// True when a live run holds `db` (its claim cannot be taken). Used by
+/// readers such as `status` to tell a running import from a killed one.
+pub fn is_held(db: &Path) -> bool {
+    let Ok(file) = OpenOptions::new().read(true).open(lock_path(db)) else {
+        return false;
+    };
+    // Taking the claim for an instant is harmless: it is dropped at once.
+    !matches!(try_lock(&file), Ok(true))
 }
 
 #[cfg(unix)]
@@ -109,7 +123,9 @@ mod tests {
         let first = claim(&db).unwrap();
         let err = claim(&db).unwrap_err().to_string();
         assert!(err.contains("is busy"), "{err}");
+        assert!(is_held(&db));
         drop(first);
+        assert!(!is_held(&db));
         claim(&db).unwrap();
     }
 }
