@@ -9,6 +9,7 @@
 use crate::columns::Names;
 use crate::inputs;
 use crate::lock;
+use crate::memory::{self, Budget};
 use crate::progress::Progress;
 use crate::read::{ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
@@ -39,7 +40,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
 
     let names = Names::new(&settings.columns).map_err(UsageError)?;
     let read_opts = ReadOptions {
-        chunk_size: settings.chunk_size,
+        budget: Budget::new(settings.chunk_size, settings.jobs),
         max_file_size: settings.max_file_size,
         max_errors: settings.max_errors,
         delimiter: settings.delimiter,
@@ -66,7 +67,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     )?;
 
     let total_bytes = files.iter().filter_map(|f| f.size).sum();
-    let progress = Progress::new(settings.progress, settings.quiet, total_bytes);
+    let progress = Progress::new(settings.progress, settings.quiet, files.len(), total_bytes);
     let stop = &STOP;
     watch_interrupts();
     let (tx, rx) = bounded::<Msg>(settings.jobs * 2);
@@ -87,6 +88,12 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
             }
             result
         });
+        let (done_tx, done_rx) = bounded::<()>(0);
+        if settings.memory_optimization {
+            let threshold = (settings.max_memory_bytes as f64 * settings.force_gc_threshold) as u64;
+            let (budget, interval) = (&read_opts.budget, settings.check_interval);
+            scope.spawn(move || memory::watch(budget, interval, threshold, &done_rx));
+        }
         pool.scope_fifo(|s| {
             for (i, input) in files.iter().enumerate() {
                 let tx = tx.clone();
@@ -94,12 +101,15 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
                 s.spawn_fifo(move |_| {
                     let name = input.path.to_string_lossy();
                     let bar = progress.file_bar(&name, input.size.unwrap_or(0));
+                    read_opts.budget.enter();
                     read_file(i, &input.path, read_opts, &tx, stop, &bar);
+                    read_opts.budget.leave();
                     bar.finish();
                 });
             }
         });
         drop(tx);
+        drop(done_tx);
         writer_thread
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the database writer crashed")))
@@ -107,6 +117,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     progress.finish();
     written?;
 
+    let budget = read_opts.budget.report();
     let per_file: Vec<PerFile> = writer.outcomes().map(PerFile::from_outcome).collect();
     let (file_counts, rows) = report::totals(&per_file);
     let mut orders = OrderCounts::default();
@@ -139,10 +150,10 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
             peak_rss_bytes: usage.peak_rss_bytes,
             limit_bytes: settings.max_memory_bytes,
             chunk_size: ChunkSizes {
-                start: settings.chunk_size as u64,
-                min: settings.chunk_size as u64,
+                start: budget.start_chunk as u64,
+                min: budget.min_chunk as u64,
             },
-            adaptations: 0,
+            adaptations: budget.adaptations,
         },
         cpu: Cpu {
             user_ms: usage.user_ms,

@@ -13,6 +13,7 @@ pub mod fields;
 pub mod import;
 pub mod inputs;
 pub mod lock;
+pub mod memory;
 pub mod progress;
 pub mod read;
 pub mod recommend;

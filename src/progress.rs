@@ -30,6 +30,8 @@ enum Display {
 pub struct Progress {
     display: Display,
     started: Instant,
+    files: usize,
+    files_done: std::sync::atomic::AtomicUsize,
     total_bytes: u64,
     done_bytes: std::sync::atomic::AtomicU64,
 }
@@ -53,35 +55,45 @@ impl FileBar {
 }
 
 impl Progress {
-    pub fn new(mode: ProgressMode, quiet: bool, total_bytes: u64) -> Progress {
+    /// Bars when stderr is a terminal (`auto`), log lines otherwise.
+    pub fn new(mode: ProgressMode, quiet: bool, files: usize, total_bytes: u64) -> Progress {
         let mode = match mode {
             _ if quiet => ProgressMode::None,
             ProgressMode::Auto if std::io::stderr().is_terminal() => ProgressMode::Bars,
             ProgressMode::Auto => ProgressMode::Log,
             other => other,
         };
+        let target = || ProgressDrawTarget::stderr_with_hz(10);
+        Progress::with_target(mode, files, total_bytes, target)
+    }
+
+    /// Like [`Progress::new`] with bars drawn to `target` (a test terminal).
+    pub fn with_target(
+        mode: ProgressMode,
+        files: usize,
+        total_bytes: u64,
+        target: impl FnOnce() -> ProgressDrawTarget,
+    ) -> Progress {
         let display = match mode {
             ProgressMode::None => Display::None,
             ProgressMode::Log | ProgressMode::Auto => Display::Log {
                 last: Mutex::new(Instant::now()),
             },
             ProgressMode::Bars => {
-                let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+                let multi = MultiProgress::with_draw_target(target());
                 let overall = multi.add(ProgressBar::new(total_bytes));
-                overall.set_style(
-                    ProgressStyle::with_template(
-                        "{prefix:.bold} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
-                overall.set_prefix("total");
+                overall.set_style(style(
+                    "total {msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                ));
+                overall.set_message(format!("0/{files} files"));
                 Display::Bars { multi, overall }
             }
         };
         Progress {
             display,
             started: Instant::now(),
+            files,
+            files_done: Default::default(),
             total_bytes,
             done_bytes: Default::default(),
         }
@@ -93,13 +105,9 @@ impl Progress {
             return FileBar(None);
         };
         let bar = multi.insert_before(overall, ProgressBar::new(size));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:30!} [{bar:20}] {percent:>3}% {msg} {per_sec} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
+        bar.set_style(style(
+            "{prefix:30!} [{bar:20}] {percent:>3}% {msg} {binary_bytes_per_sec} ETA {eta}",
+        ));
         bar.set_prefix(name.to_string());
         FileBar(Some(bar))
     }
@@ -111,6 +119,10 @@ impl Progress {
             .done_bytes
             .fetch_add(size, std::sync::atomic::Ordering::Relaxed)
             + size;
+        let files_done = self
+            .files_done
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         let r = &outcome.rows;
         let line = match outcome.status {
             FileStatus::Failed => format!(
@@ -134,6 +146,7 @@ impl Progress {
             Display::None => {}
             Display::Bars { multi, overall } => {
                 overall.set_position(done);
+                overall.set_message(format!("{files_done}/{} files", self.files));
                 let _ = multi.println(line);
             }
             Display::Log { last } => {
@@ -143,13 +156,13 @@ impl Progress {
                     && last.elapsed() >= LOG_EVERY
                 {
                     *last = Instant::now();
-                    let _ = writeln!(err, "{}", self.overall_line(done));
+                    let _ = writeln!(err, "{}", self.overall_line(files_done, done));
                 }
             }
         }
     }
 
-    fn overall_line(&self, done: u64) -> String {
+    fn overall_line(&self, files_done: usize, done: u64) -> String {
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = done as f64 / secs;
         let eta = if rate > 0.0 {
@@ -158,7 +171,8 @@ impl Progress {
             0.0
         };
         format!(
-            "progress: {done} of {} bytes, {:.1} MB/s, ETA {:.0}s",
+            "progress: {files_done}/{} files, {done} of {} bytes, {:.1} MB/s, ETA {:.0}s",
+            self.files,
             self.total_bytes,
             rate / 1e6,
             eta
@@ -171,5 +185,80 @@ impl Progress {
             overall.finish_and_clear();
             let _ = multi.clear();
         }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::{InMemoryTerm, TermLike};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn outcome(path: &str, status: FileStatus) -> FileOutcome {
+        FileOutcome {
+            path: PathBuf::from(path),
+            size: Some(1000),
+            status,
+            rows: crate::write::RowCounts {
+                read: 10,
+                imported: 9,
+                rejected: 1,
+                ..Default::default()
+            },
+            orders: Default::default(),
+            error: None,
+            rejects: Vec::new(),
+            elapsed: Duration::from_millis(1500),
+            bytes_read: 1000,
+        }
+    }
+
+    #[test]
+    fn bars_show_each_file_with_eta_and_leave_a_result_line() {
+        let term = InMemoryTerm::new(10, 120);
+        let t = term.clone();
+        let progress = Progress::with_target(ProgressMode::Bars, 2, 2000, move || {
+            ProgressDrawTarget::term_like(Box::new(t))
+        });
+        let bar = progress.file_bar("files/part-001.csv", 1000);
+        std::thread::sleep(Duration::from_millis(20));
+        bar.set_position(400, 1234);
+        std::thread::sleep(Duration::from_millis(150));
+        bar.set_position(500, 1500);
+        let screen = term.contents();
+        assert!(screen.contains("files/part-001.csv"), "{screen}");
+        assert!(screen.contains("1500 rows"), "{screen}");
+        assert!(screen.contains("ETA"), "{screen}");
+        assert!(screen.contains("0/2 files"), "{screen}");
+        bar.finish();
+        progress.file_done(&outcome("files/part-001.csv", FileStatus::Imported));
+        let screen = term.contents();
+        assert!(
+            screen.contains("files/part-001.csv: 10 rows: 9 imported, 1 rejected"),
+            "{screen}"
+        );
+        assert!(screen.contains("1/2 files"), "{screen}");
+        progress.finish();
+        assert!(
+            !term.contents().contains("ETA"),
+            "bars cleared: {}",
+            term.contents()
+        );
+        assert_eq!(term.width(), 120);
+    }
+
+    #[test]
+    fn no_bars_outside_bars_mode() {
+        let progress = Progress::with_target(ProgressMode::Log, 1, 10, ProgressDrawTarget::hidden);
+        assert!(progress.file_bar("a.csv", 10).0.is_none());
+        let progress = Progress::with_target(ProgressMode::None, 1, 10, ProgressDrawTarget::hidden);
+        assert!(progress.file_bar("a.csv", 10).0.is_none());
     }
 }

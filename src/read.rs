@@ -3,12 +3,14 @@
 //! A file is hashed, opened (gzip is recognised by its magic bytes and
 //! decompressed as it streams), its BOM dropped, its delimiter found from the
 //! header line, its header mapped; then its records are validated into
-//! [`Chunk`]s of `chunk_size` records that cross the bounded channel to the
+//! [`Chunk`]s of `chunk_size` records (fewer under memory pressure, see
+//! [`crate::memory`]) that cross the bounded channel to the
 //! writer. One `ByteRecord` is reused for the whole file and the file is never
 //! held in memory. Readers never touch the database: what they need from it
 //! (is this content already in? where to resume?) they ask the writer.
 
 use crate::columns::{HeaderMap, Names};
+use crate::memory::Budget;
 use crate::progress::FileBar;
 use crate::rows::{Checkpoint, Chunk, Encoding, Rules, decode};
 use crate::write::{Begin, FileEnd, Msg};
@@ -26,7 +28,7 @@ const BUFFER: usize = 256 * 1024;
 /// What every reader needs, shared by all of them.
 #[derive(Debug)]
 pub struct ReadOptions {
-    pub chunk_size: usize,
+    pub budget: Budget,
     pub max_file_size: u64,
     pub max_errors: u64,
     pub delimiter: Option<u8>,
@@ -166,7 +168,8 @@ fn read_inner(
         }
     };
 
-    let mut chunk = Chunk::new(file, opts.chunk_size);
+    let mut target = opts.budget.chunk_size();
+    let mut chunk = Chunk::new(file, target);
     let mut rejected = 0u64;
     loop {
         let start = csv.position().byte();
@@ -179,9 +182,10 @@ fn read_inner(
         rows += 1;
         let (line, _) = csv.get_mut().line_at(start);
         chunk.add_record(&record, line, &map, &opts.rules);
-        if chunk.read as usize >= opts.chunk_size {
+        if chunk.read as usize >= target {
             rejected += chunk.rejects.len() as u64;
-            let full = std::mem::replace(&mut chunk, Chunk::new(file, opts.chunk_size));
+            target = opts.budget.chunk_size();
+            let full = std::mem::replace(&mut chunk, Chunk::new(file, target));
             send_chunk(full, &mut csv, base, rows, tx, progress, &consumed)?;
             if opts.max_errors > 0 && rejected > opts.max_errors {
                 return Ok(too_many_rejects(opts.max_errors));
