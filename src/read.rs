@@ -386,7 +386,12 @@ fn skip_bom(source: &mut dyn BufRead) -> io::Result<u64> {
 pub fn sniff_delimiter(head: &[u8]) -> u8 {
     let mut counts = [0usize; 3];
     let mut quoted = false;
-    for &b in head {
+    // Empty lines before the header are not the header.
+    let start = head
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(head.len());
+    for &b in &head[start..] {
         match b {
             b'"' => quoted = !quoted,
             b'\n' | b'\r' if !quoted => break,
@@ -448,5 +453,6 @@ mod tests {
         assert_eq!(sniff_delimiter(b"No;Kode;\"a,b,c\"\n1,2,3,4"), b';');
         assert_eq!(sniff_delimiter(b"No\tKode\tSKU"), b'\t');
         assert_eq!(sniff_delimiter(b"Kode"), b',');
+        assert_eq!(sniff_delimiter(b"\r\n\nNo;Kode;SKU\n"), b';');
     }
 }

@@ -90,8 +90,7 @@ const MIGRATIONS: &[&str] = &[
         kota TEXT,
         import_file_id INTEGER NOT NULL REFERENCES import_files(id),
         source_line INTEGER NOT NULL
-    );
-    CREATE INDEX dropship_purchases_by_file ON dropship_purchases(import_file_id);
+    ) WITHOUT ROWID;
     CREATE TABLE dropship_purchase_details (
         id INTEGER PRIMARY KEY,
         kode_pesanan TEXT NOT NULL REFERENCES dropship_purchases(kode_pesanan),

@@ -555,16 +555,25 @@ impl Writer {
             filtered: chunk.filtered,
             ..RowCounts::default()
         };
+        let mut rows = RowWriter {
+            conn: &self.conn,
+            insert_order: self.conn.prepare_cached(&sql().insert_order)?,
+            insert_line: self.conn.prepare_cached(&sql().insert_line)?,
+            prior: self.prior,
+            on_duplicate: self.opts.on_duplicate,
+            file_id,
+        };
+        let state = &mut self.files[file];
         for row in &chunk.rows {
-            match self.owner(file, file_id, &chunk, row)? {
+            match rows.owner(state, &chunk, row)? {
                 Owner::ThisFile => {
-                    self.insert_line(file_id, &chunk, row)?;
+                    rows.insert_line(&chunk, row)?;
                     counts.imported += 1;
                 }
                 Owner::Other => counts.duplicate += 1,
             }
         }
-        let state = &mut self.files[file];
+        drop(rows);
         state.outcome.rows.add(&counts);
         let rows = state.outcome.rows;
         let cp = chunk.checkpoint;
@@ -620,116 +629,6 @@ impl Writer {
         }
         if state.outcome.rejects.len() < REJECTS_SHOWN {
             state.outcome.rejects.push(reject.clone());
-        }
-        Ok(())
-    }
-
-    /// Decides who owns the order of `row`, creating or (under
-    /// `on_duplicate = update`) taking it over for this file as needed.
-    fn owner(&mut self, file: usize, file_id: i64, chunk: &Chunk, row: &Row) -> Result<Owner> {
-        let key = chunk.key(row);
-        let state = &self.files[file];
-        if state.last_key == key {
-            if state.last_owner == Owner::Other {
-                return Ok(Owner::Other);
-            }
-            return Ok(Owner::ThisFile);
-        }
-        let owner = match self.current_owner(key)? {
-            None => {
-                self.insert_order(file_id, chunk, row)?;
-                self.files[file].outcome.orders.created += 1;
-                Owner::ThisFile
-            }
-            Some(id) if id == file_id || Some(-id) == self.files[file].prior_id => Owner::ThisFile,
-            Some(_) => match self.opts.on_duplicate {
-                OnDuplicate::Skip => {
-                    let state = &mut self.files[file];
-                    if state.duplicate_orders.insert(key.to_string()) {
-                        state.outcome.orders.duplicate += 1;
-                    }
-                    Owner::Other
-                }
-                OnDuplicate::Update => {
-                    self.replace_order(file_id, key)?;
-                    self.insert_order(file_id, chunk, row)?;
-                    self.files[file].outcome.orders.updated += 1;
-                    Owner::ThisFile
-                }
-            },
-        };
-        let state = &mut self.files[file];
-        state.last_key.clear();
-        state.last_key.push_str(key);
-        state.last_owner = owner;
-        Ok(owner)
-    }
-
-    /// The file that owns an order, if any; during a dry run, an order known
-    /// only to the real database gives its file's id there, negated.
-    fn current_owner(&self, key: &str) -> Result<Option<i64>> {
-        let owner = self
-            .conn
-            .prepare_cached(
-                "SELECT import_file_id FROM main.dropship_purchases WHERE kode_pesanan = ?1",
-            )?
-            .query_row([key], |r| r.get(0))
-            .optional()?;
-        if owner.is_none() && self.prior {
-            let known = self
-                .conn
-                .prepare_cached(
-                    "SELECT import_file_id FROM prior.dropship_purchases WHERE kode_pesanan = ?1",
-                )?
-                .query_row([key], |r| r.get::<_, i64>(0))
-                .optional()?;
-            return Ok(known.map(|id| -id));
-        }
-        Ok(owner)
-    }
-
-    fn insert_order(&mut self, file_id: i64, chunk: &Chunk, row: &Row) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(&sql().insert_order)?;
-        let mut n = 0;
-        for (field, _) in order_columns() {
-            n += 1;
-            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
-        }
-        stmt.raw_bind_parameter(n + 1, file_id)?;
-        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
-        stmt.raw_execute()?;
-        Ok(())
-    }
-
-    fn insert_line(&mut self, file_id: i64, chunk: &Chunk, row: &Row) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(&sql().insert_line)?;
-        let mut n = 0;
-        for (field, _) in line_columns() {
-            n += 1;
-            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
-        }
-        stmt.raw_bind_parameter(n + 1, file_id)?;
-        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
-        stmt.raw_execute()?;
-        Ok(())
-    }
-
-    /// Keeps a copy of an order owned by another file, then removes it and
-    /// its lines, for this file to write its own version.
-    fn replace_order(&mut self, file_id: i64, key: &str) -> Result<()> {
-        for sql in [
-            "INSERT INTO import_replaced_orders SELECT ?1, * FROM main.dropship_purchases WHERE kode_pesanan = ?2",
-            "INSERT INTO import_replaced_lines SELECT ?1, * FROM main.dropship_purchase_details WHERE kode_pesanan = ?2",
-        ] {
-            self.conn
-                .prepare_cached(sql)?
-                .execute(params![file_id, key])?;
-        }
-        for sql in [
-            "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan = ?1",
-            "DELETE FROM main.dropship_purchases WHERE kode_pesanan = ?1",
-        ] {
-            self.conn.prepare_cached(sql)?.execute([key])?;
         }
         Ok(())
     }
@@ -901,6 +800,133 @@ impl Writer {
         // Fold the write-ahead log back into the database file, without
         // waiting for readers (a long query elsewhere only makes it partial).
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        Ok(())
+    }
+}
+
+/// Writes the rows of one chunk with statements prepared once per chunk.
+struct RowWriter<'c> {
+    conn: &'c Connection,
+    insert_order: rusqlite::CachedStatement<'c>,
+    insert_line: rusqlite::CachedStatement<'c>,
+    prior: bool,
+    on_duplicate: OnDuplicate,
+    file_id: i64,
+}
+
+impl RowWriter<'_> {
+    /// Decides who owns the order of `row`, creating or (under
+    /// `on_duplicate = update`) taking it over for this file as needed.
+    fn owner(&mut self, state: &mut FileState, chunk: &Chunk, row: &Row) -> Result<Owner> {
+        let key = chunk.key(row);
+        if state.last_key == key {
+            return Ok(state.last_owner);
+        }
+        // Most orders are new: try to create the order first (one lookup),
+        // and only ask who owns it when it already exists. A dry run must
+        // also look in the real database first.
+        let created = !self.prior && self.insert_order(chunk, row)?;
+        let existing = if created {
+            None
+        } else {
+            self.current_owner(key)?
+        };
+        let owner = match existing {
+            None => {
+                if !created {
+                    self.insert_order(chunk, row)?;
+                }
+                state.outcome.orders.created += 1;
+                Owner::ThisFile
+            }
+            Some(id) if id == self.file_id || Some(-id) == state.prior_id => Owner::ThisFile,
+            Some(_) => match self.on_duplicate {
+                OnDuplicate::Skip => {
+                    if state.duplicate_orders.insert(key.to_string()) {
+                        state.outcome.orders.duplicate += 1;
+                    }
+                    Owner::Other
+                }
+                OnDuplicate::Update => {
+                    self.replace_order(key)?;
+                    self.insert_order(chunk, row)?;
+                    state.outcome.orders.updated += 1;
+                    Owner::ThisFile
+                }
+            },
+        };
+        state.last_key.clear();
+        state.last_key.push_str(key);
+        state.last_owner = owner;
+        Ok(owner)
+    }
+
+    /// The file that owns an order, if any; during a dry run, an order known
+    /// only to the real database gives its file's id there, negated.
+    fn current_owner(&self, key: &str) -> Result<Option<i64>> {
+        let owner = self
+            .conn
+            .prepare_cached(
+                "SELECT import_file_id FROM main.dropship_purchases WHERE kode_pesanan = ?1",
+            )?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        if owner.is_none() && self.prior {
+            let known = self
+                .conn
+                .prepare_cached(
+                    "SELECT import_file_id FROM prior.dropship_purchases WHERE kode_pesanan = ?1",
+                )?
+                .query_row([key], |r| r.get::<_, i64>(0))
+                .optional()?;
+            return Ok(known.map(|id| -id));
+        }
+        Ok(owner)
+    }
+
+    /// Creates the order of `row` unless it exists; true when it was created.
+    fn insert_order(&mut self, chunk: &Chunk, row: &Row) -> Result<bool> {
+        let stmt = &mut self.insert_order;
+        let mut n = 0;
+        for (field, _) in order_columns() {
+            n += 1;
+            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
+        }
+        stmt.raw_bind_parameter(n + 1, self.file_id)?;
+        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
+        Ok(stmt.raw_execute()? == 1)
+    }
+
+    fn insert_line(&mut self, chunk: &Chunk, row: &Row) -> Result<()> {
+        let stmt = &mut self.insert_line;
+        let mut n = 0;
+        for (field, _) in line_columns() {
+            n += 1;
+            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
+        }
+        stmt.raw_bind_parameter(n + 1, self.file_id)?;
+        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
+        stmt.raw_execute()?;
+        Ok(())
+    }
+
+    /// Keeps a copy of an order owned by another file, then removes it and
+    /// its lines, for this file to write its own version.
+    fn replace_order(&self, key: &str) -> Result<()> {
+        for sql in [
+            "INSERT INTO import_replaced_orders SELECT ?1, * FROM main.dropship_purchases WHERE kode_pesanan = ?2",
+            "INSERT INTO import_replaced_lines SELECT ?1, * FROM main.dropship_purchase_details WHERE kode_pesanan = ?2",
+        ] {
+            self.conn
+                .prepare_cached(sql)?
+                .execute(params![self.file_id, key])?;
+        }
+        for sql in [
+            "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan = ?1",
+            "DELETE FROM main.dropship_purchases WHERE kode_pesanan = ?1",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([key])?;
+        }
         Ok(())
     }
 }
