@@ -14,6 +14,7 @@ use crate::progress::Progress;
 use crate::read::{ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
 use crate::resources;
+use crate::schema;
 use crate::settings::{Settings, UsageError};
 use crate::write::{Msg, OrderCounts, RunRecord, WriteOptions, Writer};
 use anyhow::{Context, Result};
@@ -22,7 +23,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Runs an import with validated settings; returns the exit code.
 pub fn run(settings: Settings) -> Result<ExitCode> {
@@ -89,6 +90,10 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
             result
         });
         let (done_tx, done_rx) = bounded::<()>(0);
+        if !settings.dry_run {
+            let (db, done) = (&settings.db, done_rx.clone());
+            scope.spawn(move || schema::checkpointer(db, CHECKPOINT_EVERY, &done));
+        }
         if settings.memory_optimization {
             let threshold = (settings.max_memory_bytes as f64 * settings.force_gc_threshold) as u64;
             let (budget, interval) = (&read_opts.budget, settings.check_interval);
@@ -193,6 +198,9 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     let _ = writeln!(out, "{json}").and_then(|_| out.flush());
     Ok(status.exit_code())
 }
+
+/// How often the write-ahead log is copied into the database during a run.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// Set by the first Ctrl-C (or SIGTERM): readers stop at their next chunk,
 /// the writer commits what is in flight, the summary is printed.

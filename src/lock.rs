@@ -17,9 +17,11 @@ pub struct Claim {
     _file: File,
 }
 
-/// The lock file beside a database.
+/// The lock file beside a database, found through symlinks, so two names of
+/// one database share one claim.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let mut name = real.into_os_string();
     name.push(".lock");
     PathBuf::from(name)
 }

@@ -132,6 +132,22 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Copies the write-ahead log into the database file from a connection of its
+/// own, every `every`, until `done` closes: the writer then spends its time
+/// on rows, not on checkpoints (it turns its own automatic checkpoints off).
+/// PASSIVE checkpoints never wait for the writer or for readers.
+pub fn checkpointer(path: &Path, every: Duration, done: &crossbeam_channel::Receiver<()>) {
+    let Ok(conn) = Connection::open(path) else {
+        return;
+    };
+    if conn.busy_timeout(BUSY_TIMEOUT).is_err() {
+        return;
+    }
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = done.recv_timeout(every) {
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+}
+
 /// Opens (creating if needed) the database at `path` for writing, sets its
 /// pragmas and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {

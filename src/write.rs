@@ -280,7 +280,10 @@ impl Writer {
             let prior = db.is_file() && attach_prior(&conn, db)?;
             (conn, Some(scratch), prior)
         } else {
-            (schema::open(db)?, None, false)
+            let conn = schema::open(db)?;
+            // A checkpointer thread of its own copies the log (see import).
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+            (conn, None, false)
         };
         if !opts.dry_run {
             // The caller holds the database's claim, so a run still marked

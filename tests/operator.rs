@@ -1,7 +1,6 @@
 //! The operator's view of an import: log-mode progress without a terminal,
 //! quiet mode, and memory control under a tiny budget.
 
-
 use assert_cmd::Command;
 use rusqlite::Connection;
 use serde_json::Value;
