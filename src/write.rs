@@ -189,6 +189,8 @@ pub struct Writer {
     conn: Connection,
     /// Kept alive for a dry run: the private database lives in it.
     _scratch: Option<tempfile::TempDir>,
+    /// The database written (for a dry run, the scratch one).
+    db: PathBuf,
     /// A dry run's view of the real database, when there is one.
     prior: bool,
     run_id: i64,
@@ -340,6 +342,10 @@ impl Writer {
             })
             .collect();
         Ok(Writer {
+            db: match &scratch {
+                Some(dir) => dir.path().join("dry-run.db"),
+                None => db.to_path_buf(),
+            },
             conn,
             _scratch: scratch,
             prior,
@@ -360,6 +366,36 @@ impl Writer {
 
     /// Handles messages until every sender is gone.
     pub fn run(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
+        self.write_all(rx, progress).map_err(|e| self.explain(e))
+    }
+
+    /// Names the database in a write error and, for an I/O error, what the
+    /// operating system said (disk full, file too large, ...), which
+    /// SQLite's own message leaves out.
+    fn explain(&self, e: anyhow::Error) -> anyhow::Error {
+        let io = e.chain().any(|cause| {
+            matches!(
+                cause.downcast_ref::<rusqlite::Error>(),
+                Some(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(f.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull)
+            )
+        });
+        // SAFETY: the handle is only used to read the last OS error number of
+        // this connection, on the thread that owns it.
+        let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(self.conn.handle()) };
+        let what = if io && errno != 0 {
+            format!(
+                "cannot write {}: {}",
+                self.db.display(),
+                std::io::Error::from_raw_os_error(errno)
+            )
+        } else {
+            format!("cannot write {}", self.db.display())
+        };
+        e.context(what)
+    }
+
+    fn write_all(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
         while let Ok(msg) = rx.recv() {
             if !self.in_transaction {
                 self.conn.execute_batch("BEGIN IMMEDIATE")?;

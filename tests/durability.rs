@@ -1,0 +1,1747 @@
+//! Durability tests of `dropship-import` (SPEC.md "Files, runs, failures" and
+//! "Exit codes"): the real binary is killed, interrupted, run twice at once,
+//! read while it writes, starved of disk and pointed at places it cannot
+//! use, and the database is checked against an uninterrupted run.
+//!
+//! - `kill_9_and_resume_*`: kill -9 at chosen and random moments, resume,
+//!   and end with exactly what a clean run writes (orders, lines, rejects,
+//!   each with the path of the file that owns it). `DROPSHIP_SOAK_ROWS`,
+//!   `DROPSHIP_SOAK_TRIALS` and `DROPSHIP_SOAK_SEED` scale and repeat them;
+//!   `tests/soak.sh` runs them large in release.
+//! - one run at a time; a dead run's claim; Ctrl-C once and twice; a reader
+//!   holding a transaction; a read-only place; a file that is not a
+//!   database; a full disk; reruns, copies under other names and `--force`.
+//!
+//! No test asserts on timing: moments are found by polling the database
+//! read-only, and a run that must be caught alive is frozen with SIGSTOP
+//! while the test looks (a stopped process keeps its locks).
+
+mod common;
+#[path = "../examples/generate.rs"]
+mod generate;
+
+use common::{Env, csv, line};
+use generate::{GenFile, Spec};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dropship-import");
+/// The folder, inside each test's temporary directory, with the exports.
+const FILES: &str = "files";
+/// Small chunks: many commits, so there is a lot of "mid-way" to hit.
+const CHUNK: &str = "200";
+/// Failsafes against a hung binary, never expected to be reached.
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+const POLL_TIMEOUT: Duration = Duration::from_secs(300);
+const POLL_EVERY: Duration = Duration::from_millis(1);
+
+// ---------------------------------------------------------------------------
+// Settings from the environment
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}={v:?} is not a whole number: {e}")),
+        Err(_) => default,
+    }
+}
+
+/// Rows generated for the kill tests (`DROPSHIP_SOAK_ROWS`).
+fn soak_rows() -> usize {
+    env_number("DROPSHIP_SOAK_ROWS", 20_000) as usize
+}
+
+/// Kill-and-resume trials per kill test (`DROPSHIP_SOAK_TRIALS`).
+fn soak_trials() -> usize {
+    env_number("DROPSHIP_SOAK_TRIALS", 5) as usize
+}
+
+// ---------------------------------------------------------------------------
+// A working folder with generated exports, and the binary as a child process
+
+struct Work {
+    dir: tempfile::TempDir,
+    files: Vec<GenFile>,
+    spawned: Cell<usize>,
+}
+
+impl Work {
+    /// A fresh temporary folder with `spec`'s files in `files/`.
+    fn new(spec: &Spec) -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files =
+            generate::generate(&dir.path().join(FILES), spec, true).expect("generate the files");
+        std::fs::create_dir(dir.path().join("logs")).expect("logs folder");
+        Work {
+            dir,
+            files,
+            spawned: Cell::new(0),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// File names, smallest file first (the order `-j 1` reads them in).
+    fn names_by_size(&self) -> Vec<String> {
+        let mut files: Vec<&GenFile> = self.files.iter().collect();
+        files.sort_by(|a, b| a.size_bytes.cmp(&b.size_bytes).then(a.path.cmp(&b.path)));
+        files.iter().map(|f| file_name(&f.path)).collect()
+    }
+
+    fn largest(&self) -> String {
+        self.names_by_size().pop().expect("at least one file")
+    }
+
+    /// Starts the binary with `args` in this folder.
+    fn spawn(&self, args: &[String]) -> Proc {
+        self.spawn_program(Command::new(BIN), args)
+    }
+
+    /// Starts the binary through `sh -c script BIN args...`.
+    fn spawn_through_sh(&self, script: &str, args: &[String]) -> Proc {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script).arg(BIN);
+        self.spawn_program(cmd, args)
+    }
+
+    fn spawn_program(&self, mut cmd: Command, args: &[String]) -> Proc {
+        let n = self.spawned.get();
+        self.spawned.set(n + 1);
+        // Files, not pipes: a child that is never read from can never block.
+        let out = self.path(&format!("logs/{n}.out"));
+        let err = self.path(&format!("logs/{n}.err"));
+        let child = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(File::create(&out).expect("stdout file"))
+            .stderr(File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("start dropship-import");
+        Proc {
+            child,
+            args: args.to_vec(),
+            out,
+            err,
+            reaped: None,
+        }
+    }
+
+    /// Runs the binary to its end.
+    fn run(&self, args: &[String]) -> Done {
+        self.spawn(args).wait()
+    }
+}
+
+fn file_name(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// `files --db DB -j JOBS --chunk-size 200 --progress none`.
+fn import_args(db: &str, jobs: usize) -> Vec<String> {
+    strings(&[
+        FILES,
+        "--db",
+        db,
+        "-j",
+        &jobs.to_string(),
+        "--chunk-size",
+        CHUNK,
+        "--progress",
+        "none",
+    ])
+}
+
+/// A running (or ended, not yet reaped) child. Dropping it kills it, so a
+/// failing test leaves nothing behind.
+struct Proc {
+    child: Child,
+    args: Vec<String>,
+    out: PathBuf,
+    err: PathBuf,
+    reaped: Option<ExitStatus>,
+}
+
+impl Proc {
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends `sig`; only to a child not yet reaped, whose pid is still its own.
+    fn signal(&mut self, sig: libc::c_int) {
+        assert!(self.reaped.is_none(), "signal {sig} to a reaped child");
+        // SAFETY: kill(2) on the pid of our own unreaped child.
+        let rc = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(rc, 0, "kill({}, {sig}) failed", self.pid());
+    }
+
+    /// Still running (a stopped child is running)?
+    fn alive(&mut self) -> bool {
+        if self.reaped.is_none() {
+            self.reaped = self.child.try_wait().expect("try_wait");
+        }
+        self.reaped.is_none()
+    }
+
+    fn stderr_now(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    /// Waits for the end (killing the child past [`RUN_TIMEOUT`]).
+    fn wait(mut self) -> Done {
+        let start = Instant::now();
+        while self.alive() {
+            if start.elapsed() > RUN_TIMEOUT {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "dropship-import {:?} still running after {RUN_TIMEOUT:?}; stderr:\n{}",
+                    self.args,
+                    self.stderr_now()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let status = self.reaped.expect("reaped");
+        let stdout = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&self.err).unwrap_or_default();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        use std::os::unix::process::ExitStatusExt;
+        Done {
+            args: std::mem::take(&mut self.args),
+            code: status.code(),
+            signal: status.signal(),
+            stdout,
+            stderr,
+            json,
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.reaped.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One ended run of the binary.
+#[derive(Debug)]
+struct Done {
+    args: Vec<String>,
+    code: Option<i32>,
+    signal: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// The summary; `Null` when stdout is not JSON.
+    json: Value,
+}
+
+impl Done {
+    fn show(&self) -> String {
+        format!(
+            "dropship-import {:?}: exit code {:?}, signal {:?}\n--- stderr:\n{}\n--- stdout:\n{}",
+            self.args, self.code, self.signal, self.stderr, self.stdout
+        )
+    }
+
+    #[track_caller]
+    fn expect_code(&self, codes: &[i32], ctx: &str) -> &Done {
+        assert!(
+            self.code.is_some_and(|c| codes.contains(&c)),
+            "{ctx}: expected exit code in {codes:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    /// A finished run (0 or 3) whose summary adds up and names no file as
+    /// failed or interrupted.
+    #[track_caller]
+    fn expect_complete(&self, ctx: &str) -> &Done {
+        self.expect_code(&[0, 3], ctx);
+        self.assert_summary_adds_up(ctx);
+        for f in self.per_file() {
+            let status = f["status"].as_str().unwrap_or("?");
+            assert!(
+                status == "imported" || status == "skipped",
+                "{ctx}: file {} ended {status}\n{}",
+                f["path"],
+                self.show()
+            );
+        }
+        self
+    }
+
+    fn per_file(&self) -> &[Value] {
+        self.json["per_file"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    /// Every file and the run: read = imported + rejected + duplicate +
+    /// filtered + failed; the run's rows are the sum of its files'; the file
+    /// counts match the files' statuses.
+    #[track_caller]
+    fn assert_summary_adds_up(&self, ctx: &str) {
+        assert!(
+            !self.json.is_null(),
+            "{ctx}: stdout is not the JSON summary\n{}",
+            self.show()
+        );
+        let total = counts(&self.json["rows"]);
+        let mut sum = [0u64; 6];
+        let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+        for f in self.per_file() {
+            let c = counts(&f["rows"]);
+            assert_conserved(&c, &format!("{ctx}: per_file {}", f["path"]), self);
+            for (s, v) in sum.iter_mut().zip(c) {
+                *s += v;
+            }
+            *statuses
+                .entry(f["status"].as_str().unwrap_or("?").to_string())
+                .or_default() += 1;
+        }
+        assert_conserved(&total, &format!("{ctx}: run"), self);
+        assert_eq!(
+            total,
+            sum,
+            "{ctx}: the run's rows are not the sum of its files'\n{}",
+            self.show()
+        );
+        let files = &self.json["files"];
+        let n = |k: &str| files[k].as_u64().unwrap_or(u64::MAX);
+        let st = |k: &str| statuses.get(k).copied().unwrap_or(0);
+        assert_eq!(
+            [n("total"), n("imported"), n("skipped"), n("failed")],
+            [
+                self.per_file().len() as u64,
+                st("imported"),
+                st("skipped"),
+                st("failed")
+            ],
+            "{ctx}: files counts vs per_file statuses\n{}",
+            self.show()
+        );
+    }
+}
+
+/// [read, imported, rejected, duplicate, filtered, failed].
+fn counts(rows: &Value) -> [u64; 6] {
+    [
+        "read",
+        "imported",
+        "rejected",
+        "duplicate",
+        "filtered",
+        "failed",
+    ]
+    .map(|k| rows[k].as_u64().unwrap_or(u64::MAX))
+}
+
+#[track_caller]
+fn assert_conserved(c: &[u64; 6], what: &str, done: &Done) {
+    assert_eq!(
+        c[0],
+        c[1..].iter().sum::<u64>(),
+        "{what}: read != imported + rejected + duplicate + filtered + failed: {c:?}\n{}",
+        done.show()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Looking at the database
+
+/// A read-only connection: looking never changes the file (no checkpoint,
+/// no WAL removal).
+fn read_only(db: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+fn open_ro(db: &Path) -> Connection {
+    read_only(db).unwrap_or_else(|e| panic!("open {} read-only: {e}", db.display()))
+}
+
+/// A value as text that keeps its type: `NULL`, `42`, `'text'`.
+fn show_value(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => "NULL".to_string(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => format!("{f:?}r"),
+        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!(
+            "x'{}'",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
+    }
+}
+
+/// Every row of `sql` as one line of text, in the query's order.
+fn rows_as_text(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let vals: Vec<String> = (0..n).map(|i| show_value(r.get_ref(i).unwrap())).collect();
+        out.push(vals.join(" | "));
+    }
+    out
+}
+
+fn columns_of(conn: &Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// What a run leaves in the data tables, independent of row ids and file
+/// ids: every row with all its columns but those ids, plus the path of the
+/// file that owns it; sorted (orders are a set, lines and rejects
+/// multisets). Rows are (owner path, values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Image {
+    orders: Vec<(String, String)>,
+    lines: Vec<(String, String)>,
+    rejects: Vec<(String, String)>,
+}
+
+impl Image {
+    fn of(db: &Path) -> Image {
+        let conn = open_ro(db);
+        let select = |table: &str, alias: &str, skip: &[&str]| -> String {
+            columns_of(&conn, table)
+                .iter()
+                .filter(|c| !skip.contains(&c.as_str()))
+                .map(|c| format!("{alias}.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let with_path = |sql: String| -> Vec<(String, String)> {
+            let mut rows: Vec<(String, String)> = rows_as_text(&conn, &sql)
+                .into_iter()
+                .map(|r| match r.split_once(" | ") {
+                    Some((path, rest)) => (path.to_string(), rest.to_string()),
+                    None => (r, String::new()),
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let orders = with_path(format!(
+            "SELECT f.path, {} FROM dropship_purchases p
+             LEFT JOIN import_files f ON f.id = p.import_file_id",
+            select("dropship_purchases", "p", &["import_file_id"])
+        ));
+        let lines = with_path(format!(
+            "SELECT f.path, {} FROM dropship_purchase_details d
+             LEFT JOIN import_files f ON f.id = d.import_file_id",
+            select("dropship_purchase_details", "d", &["id", "import_file_id"])
+        ));
+        let rejects = with_path(
+            "SELECT f.path, r.line, r.column_name, r.value, r.reason, r.message, r.raw
+             FROM import_rejects r LEFT JOIN import_files f ON f.id = r.file_id"
+                .to_string(),
+        );
+        Image {
+            orders,
+            lines,
+            rejects,
+        }
+    }
+
+    /// Only what the file at `path` owns.
+    fn owned_by(&self, path: &str) -> Image {
+        let keep = |rows: &[(String, String)]| -> Vec<(String, String)> {
+            rows.iter()
+                .filter(|(p, _)| p == &format!("'{path}'"))
+                .cloned()
+                .collect()
+        };
+        Image {
+            orders: keep(&self.orders),
+            lines: keep(&self.lines),
+            rejects: keep(&self.rejects),
+        }
+    }
+}
+
+/// Sorted-list equality with a short, readable difference.
+#[track_caller]
+fn assert_same_rows(
+    what: &str,
+    ctx: &str,
+    expected: &[(String, String)],
+    actual: &[(String, String)],
+) {
+    if expected == actual {
+        return;
+    }
+    let (mut missing, mut extra) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < expected.len() || j < actual.len() {
+        if j == actual.len() || (i < expected.len() && expected[i] < actual[j]) {
+            missing.push(&expected[i]);
+            i += 1;
+        } else if i == expected.len() || actual[j] < expected[i] {
+            extra.push(&actual[j]);
+            j += 1;
+        } else {
+            i += 1;
+            j += 1;
+        }
+    }
+    panic!(
+        "{ctx}: {what} differ from the clean run: expected {} rows, found {}; \
+         {} missing, first: {:#?}\n{} unexpected, first: {:#?}",
+        expected.len(),
+        actual.len(),
+        missing.len(),
+        &missing[..missing.len().min(5)],
+        extra.len(),
+        &extra[..extra.len().min(5)],
+    );
+}
+
+#[track_caller]
+fn assert_same_image(ctx: &str, expected: &Image, actual: &Image) {
+    assert_same_rows("orders", ctx, &expected.orders, &actual.orders);
+    assert_same_rows("lines", ctx, &expected.lines, &actual.lines);
+    assert_same_rows("rejects", ctx, &expected.rejects, &actual.rejects);
+}
+
+/// Every row of every table (or of `tables`), every column, sorted: a table
+/// may be `WITHOUT ROWID`, so there is no insertion order to rely on.
+fn full_dump(db: &Path, tables: Option<&[&str]>) -> BTreeMap<String, Vec<String>> {
+    let conn = open_ro(db);
+    let names: Vec<String> = match tables {
+        Some(t) => t.iter().map(|s| s.to_string()).collect(),
+        None => {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'
+                     AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                )
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        }
+    };
+    names
+        .into_iter()
+        .map(|t| {
+            let mut rows = rows_as_text(&conn, &format!("SELECT * FROM {t}"));
+            rows.sort();
+            (t, rows)
+        })
+        .collect()
+}
+
+const DATA_TABLES: &[&str] = &["dropship_purchases", "dropship_purchase_details"];
+
+#[track_caller]
+fn assert_dumps_equal(
+    ctx: &str,
+    before: &BTreeMap<String, Vec<String>>,
+    after: &BTreeMap<String, Vec<String>>,
+) {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "{ctx}: tables"
+    );
+    for (table, rows) in before {
+        let now = &after[table];
+        if rows != now {
+            let first = rows
+                .iter()
+                .zip(now)
+                .position(|(a, b)| a != b)
+                .unwrap_or(rows.len().min(now.len()));
+            panic!(
+                "{ctx}: table {table} changed: {} rows before, {} after; first difference at row {first}:\n\
+                 before: {:?}\nafter:  {:?}",
+                rows.len(),
+                now.len(),
+                rows.get(first),
+                now.get(first)
+            );
+        }
+    }
+}
+
+fn one<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> T {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// What must hold in the database at any committed moment, killed run or
+/// not (with `on_duplicate = skip`): the file is sound; each file's stored
+/// lines and rejects are exactly the counts of its checkpoint, which adds
+/// up and covers every row read; every line belongs to an order of the same
+/// file; nothing points at a file that does not exist.
+#[track_caller]
+fn check_committed_state(db: &Path, ctx: &str) {
+    let conn = open_ro(db);
+    let integrity: String = one(&conn, "PRAGMA integrity_check");
+    assert_eq!(integrity, "ok", "{ctx}: PRAGMA integrity_check");
+    let has_tables: i64 = one(
+        &conn,
+        "SELECT count(*) FROM sqlite_master WHERE name = 'import_files'",
+    );
+    if has_tables == 0 {
+        // Killed before the first migration committed: nothing to check.
+        return;
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT f.id, f.path, f.state, f.rows_read, f.rows_imported, f.rows_rejected,
+                    f.rows_duplicate, f.rows_filtered, f.rows_committed,
+                    (SELECT count(*) FROM dropship_purchase_details d WHERE d.import_file_id = f.id),
+                    (SELECT count(*) FROM import_rejects r WHERE r.file_id = f.id)
+             FROM import_files f WHERE f.state IN ('in_progress', 'imported')",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            let mut n = [0i64; 8];
+            for (i, x) in n.iter_mut().enumerate() {
+                *x = r.get(i + 3)?;
+            }
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, n))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    for (id, path, n) in rows {
+        let [
+            read,
+            imported,
+            rejected,
+            duplicate,
+            filtered,
+            committed,
+            lines,
+            rejects,
+        ] = n;
+        let what = format!("{ctx}: import_files {id} ({path})");
+        assert_eq!(
+            read,
+            imported + rejected + duplicate + filtered,
+            "{what}: rows_read {read} != imported {imported} + rejected {rejected} \
+             + duplicate {duplicate} + filtered {filtered}"
+        );
+        assert_eq!(committed, read, "{what}: rows_committed vs rows_read");
+        assert_eq!(lines, imported, "{what}: stored lines vs rows_imported");
+        assert_eq!(rejects, rejected, "{what}: stored rejects vs rows_rejected");
+    }
+    for (sql, what) in [
+        (
+            "SELECT count(*) FROM dropship_purchase_details d
+             LEFT JOIN dropship_purchases p ON p.kode_pesanan = d.kode_pesanan
+             WHERE p.kode_pesanan IS NULL",
+            "lines without their order",
+        ),
+        (
+            "SELECT count(*) FROM dropship_purchase_details d
+             JOIN dropship_purchases p ON p.kode_pesanan = d.kode_pesanan
+             WHERE p.import_file_id <> d.import_file_id",
+            "lines of another file than their order's",
+        ),
+        (
+            "SELECT count(*) FROM dropship_purchases p WHERE NOT EXISTS
+             (SELECT 1 FROM dropship_purchase_details d WHERE d.kode_pesanan = p.kode_pesanan)",
+            "orders without a line",
+        ),
+        (
+            "SELECT count(*) FROM dropship_purchases p WHERE NOT EXISTS
+             (SELECT 1 FROM import_files f WHERE f.id = p.import_file_id
+              AND f.state IN ('in_progress', 'imported'))",
+            "orders of no live file",
+        ),
+        (
+            "SELECT count(*) FROM import_rejects r WHERE NOT EXISTS
+             (SELECT 1 FROM import_files f WHERE f.id = r.file_id)",
+            "rejects of no file",
+        ),
+    ] {
+        let n: i64 = one(&conn, sql);
+        assert_eq!(n, 0, "{ctx}: {what}");
+    }
+}
+
+/// A clean run's result, to compare others with.
+struct Clean {
+    image: Image,
+    /// file name -> (size, hash, rows read/imported/rejected/duplicate/filtered/failed)
+    /// of its `imported` row in `import_files`.
+    files: BTreeMap<String, Vec<String>>,
+    elapsed: Duration,
+}
+
+/// Per file name, its `imported` rows in `import_files` (path, size, hash, counts).
+fn imported_files(db: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
+    let conn = open_ro(db);
+    let mut out: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for row in rows_as_text(
+        &conn,
+        "SELECT path, size_bytes, content_hash, rows_read, rows_imported, rows_rejected,
+                rows_duplicate, rows_filtered, rows_failed
+         FROM import_files WHERE state = 'imported'",
+    ) {
+        let vals: Vec<String> = row.split(" | ").map(str::to_string).collect();
+        let name = file_name(vals[0].trim_matches('\''));
+        out.entry(name).or_default().push(vals);
+    }
+    out
+}
+
+/// Runs `args` (one or more runs, in order) into `db` without interruption.
+fn clean_run(work: &Work, db: &str, runs: &[Vec<String>]) -> Clean {
+    let start = Instant::now();
+    for args in runs {
+        work.run(args).expect_complete("clean run");
+    }
+    let elapsed = start.elapsed();
+    let path = work.path(db);
+    check_committed_state(&path, "clean run");
+    let files = imported_files(&path)
+        .into_iter()
+        .map(|(name, mut rows)| {
+            assert_eq!(rows.len(), 1, "clean run: {name} imported more than once");
+            (name, rows.remove(0))
+        })
+        .collect();
+    Clean {
+        image: Image::of(&path),
+        files,
+        elapsed,
+    }
+}
+
+/// After a run that completed: no run is left `running`, no file
+/// `in_progress`; every file imported exactly once with the clean run's
+/// counts; and the data equal the clean run's.
+#[track_caller]
+fn check_equals_clean(work: &Work, db: &str, clean: &Clean, ctx: &str) {
+    let path = work.path(db);
+    check_committed_state(&path, ctx);
+    let conn = open_ro(&path);
+    let running: i64 = one(
+        &conn,
+        "SELECT count(*) FROM import_runs WHERE state = 'running'",
+    );
+    assert_eq!(running, 0, "{ctx}: runs left 'running'");
+    let odd_runs = rows_as_text(
+        &conn,
+        "SELECT id, state FROM import_runs
+         WHERE state NOT IN ('ok', 'partial', 'interrupted')",
+    );
+    assert!(
+        odd_runs.is_empty(),
+        "{ctx}: runs in a state other than ok/partial/interrupted: {odd_runs:?}"
+    );
+    let in_progress = rows_as_text(
+        &conn,
+        "SELECT id, path, rows_committed FROM import_files WHERE state = 'in_progress'",
+    );
+    assert!(
+        in_progress.is_empty(),
+        "{ctx}: files left in_progress: {in_progress:?}"
+    );
+    drop(conn);
+    let files = imported_files(&path);
+    for (name, want) in &clean.files {
+        let got = files.get(name).cloned().unwrap_or_default();
+        assert_eq!(
+            got.len(),
+            1,
+            "{ctx}: {name} should be imported exactly once: {got:?}"
+        );
+        assert_eq!(
+            &got[0], want,
+            "{ctx}: import_files row of {name} (path, size, hash, counts)"
+        );
+    }
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        clean.files.keys().collect::<Vec<_>>(),
+        "{ctx}: imported files"
+    );
+    assert_same_image(ctx, &clean.image, &Image::of(&path));
+}
+
+// ---------------------------------------------------------------------------
+// Catching a run at a moment
+
+/// Sum of `rows_committed` of the files named `name` (all files if `None`);
+/// `None` while the database or its tables are not there yet.
+fn committed_rows(conn: &Connection, name: Option<&str>) -> Option<i64> {
+    let mut stmt = conn
+        .prepare_cached("SELECT path, rows_committed FROM import_files")
+        .ok()?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .ok()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ok()?;
+    Some(
+        rows.into_iter()
+            .filter(|(p, _)| name.is_none_or(|n| file_name(p) == n))
+            .map(|(_, n)| n)
+            .sum(),
+    )
+}
+
+/// Watches a database read-only while a child writes it.
+struct Probe {
+    db: PathBuf,
+    conn: Option<Connection>,
+}
+
+impl Probe {
+    fn new(db: &Path) -> Probe {
+        Probe {
+            db: db.to_path_buf(),
+            conn: None,
+        }
+    }
+
+    /// `f` on a read-only connection; `None` (and a fresh connection next
+    /// time) while the database is missing, being created or busy.
+    fn ask<T>(&mut self, f: impl FnOnce(&Connection) -> Option<T>) -> Option<T> {
+        if self.conn.is_none() {
+            if !self.db.is_file() {
+                return None;
+            }
+            let conn = Connection::open_with_flags(
+                &self.db,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .ok()?;
+            conn.busy_timeout(Duration::from_millis(200)).ok()?;
+            self.conn = Some(conn);
+        }
+        let answer = f(self.conn.as_ref()?);
+        if answer.is_none() {
+            self.conn = None;
+        }
+        answer
+    }
+}
+
+/// Polls `cond` while `proc` runs: true once it holds, false when the
+/// child ended first.
+fn poll_until(proc: &mut Proc, what: &str, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if !proc.alive() {
+            return false;
+        }
+        if start.elapsed() > POLL_TIMEOUT {
+            panic!(
+                "waited {POLL_TIMEOUT:?} for {what}; dropship-import {:?} stderr:\n{}",
+                proc.args,
+                proc.stderr_now()
+            );
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// When to stop a run.
+#[derive(Debug, Clone, Copy)]
+enum Moment {
+    /// As soon as it has committed a chunk (more rows committed than before
+    /// it started): during the first file of a fresh run, right after the
+    /// resumed file's first new chunk otherwise.
+    NextCommit,
+    /// As soon as the largest file (the last one with `-j 1`) has committed
+    /// more rows than before.
+    InLargest,
+    /// After a delay.
+    After(Duration),
+}
+
+/// Waits for `moment`; true when the child is still running then, false
+/// when it ended first.
+fn wait_for(proc: &mut Proc, work: &Work, db: &Path, moment: Moment) -> bool {
+    let largest = work.largest();
+    let name = match moment {
+        Moment::NextCommit => None,
+        Moment::InLargest => Some(largest.as_str()),
+        Moment::After(delay) => {
+            let until = Instant::now() + delay;
+            while Instant::now() < until {
+                if !proc.alive() {
+                    return false;
+                }
+                std::thread::sleep(POLL_EVERY);
+            }
+            return proc.alive();
+        }
+    };
+    // The child has not written yet, so reading now sees the starting point.
+    let baseline = read_only(db)
+        .ok()
+        .and_then(|c| committed_rows(&c, name))
+        .unwrap_or(0);
+    let mut probe = Probe::new(db);
+    poll_until(proc, &format!("{moment:?}"), || {
+        probe
+            .ask(|c| committed_rows(c, name))
+            .is_some_and(|n| n > baseline)
+    })
+}
+
+/// Where the files of a (stopped or dead) run stand, for the log.
+fn describe_progress(db: &Path) -> String {
+    let Ok(conn) = read_only(db) else {
+        return "no database yet".to_string();
+    };
+    let mut stmt =
+        match conn.prepare("SELECT path, state, rows_committed FROM import_files ORDER BY id") {
+            Ok(s) => s,
+            Err(_) => return "no tables yet".to_string(),
+        };
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+    match rows {
+        Ok(rows) => {
+            let done = rows.iter().filter(|(_, s, _)| s == "imported").count();
+            let going: Vec<String> = rows
+                .iter()
+                .filter(|(_, s, _)| s == "in_progress")
+                .map(|(p, _, n)| format!("{} at row {n}", file_name(p)))
+                .collect();
+            format!("{done} files imported, in progress: [{}]", going.join(", "))
+        }
+        Err(e) => format!("state unknown ({e})"),
+    }
+}
+
+/// Starts a run, kill -9s it at `moment` (frozen first, so that the log
+/// says where it was) and checks what it left. Returns a line for the log.
+fn kill_run(work: &Work, db: &str, args: &[String], moment: Moment, ctx: &str) -> String {
+    let path = work.path(db);
+    let mut proc = work.spawn(args);
+    let caught = wait_for(&mut proc, work, &path, moment);
+    let line = if caught {
+        proc.signal(libc::SIGSTOP);
+        let at = describe_progress(&path);
+        proc.signal(libc::SIGKILL);
+        let done = proc.wait();
+        if done.signal == Some(libc::SIGKILL) {
+            format!("killed at {moment:?}: {at}")
+        } else {
+            // It ended between the last look and the signals.
+            done.expect_complete(&format!("{ctx}: run that ended just before the kill"));
+            format!(
+                "ended just before the kill at {moment:?} (exit {:?})",
+                done.code
+            )
+        }
+    } else {
+        let done = proc.wait();
+        done.expect_complete(&format!("{ctx}: run that ended before {moment:?}"));
+        format!("ended before {moment:?} (exit {:?})", done.code)
+    };
+    check_committed_state(&path, &format!("{ctx}, after: {line}"));
+    line
+}
+
+// ---------------------------------------------------------------------------
+// 1. kill -9 and resume
+
+/// A small deterministic PRNG (xorshift64*), for the random kill moments.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Trial `t`'s kill moments: the first three are fixed (first file, last
+/// file, both with a kill right after resuming in between), the rest random.
+fn kill_plan(t: usize, rng: &mut Rng, clean: Duration) -> Vec<Moment> {
+    match t {
+        0 => vec![Moment::NextCommit],
+        1 => vec![Moment::InLargest],
+        2 => vec![Moment::NextCommit, Moment::NextCommit, Moment::InLargest],
+        _ => {
+            let span = (clean.as_micros() as u64 * 6 / 5).max(1000);
+            (0..1 + rng.below(3))
+                .map(|_| match rng.below(5) {
+                    0 => Moment::NextCommit,
+                    1 => Moment::InLargest,
+                    _ => Moment::After(Duration::from_micros(rng.below(span))),
+                })
+                .collect()
+        }
+    }
+}
+
+fn kill_and_resume(jobs: usize, dup_share: f64, seed: u64) {
+    let rows = soak_rows();
+    let trials = soak_trials();
+    let spec = Spec {
+        files: 6,
+        rows,
+        seed,
+        bad_share: 0.01,
+        dup_share,
+    };
+    let rng_seed = match std::env::var("DROPSHIP_SOAK_SEED") {
+        Ok(_) => env_number("DROPSHIP_SOAK_SEED", 1),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+    };
+    let ctx = format!("-j {jobs}, {spec:?}");
+    let started = Instant::now();
+    let work = Work::new(&spec);
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", jobs)]);
+    eprintln!(
+        "[kill -j {jobs}] {rows} rows in 6 files, {trials} trials, random moments seed {rng_seed} \
+         (DROPSHIP_SOAK_SEED={rng_seed} repeats the plan); clean run {:?}",
+        clean.elapsed
+    );
+    let mut rng = Rng::new(rng_seed);
+    let mut kills = 0;
+    for t in 0..trials {
+        let db = format!("killed-{t}.db");
+        let args = import_args(&db, jobs);
+        let plan = kill_plan(t, &mut rng, clean.elapsed);
+        let tctx = format!("{ctx}, trial {t} {plan:?}");
+        let mut log = Vec::new();
+        for (i, &moment) in plan.iter().enumerate() {
+            let line = kill_run(&work, &db, &args, moment, &format!("{tctx}, run {i}"));
+            kills += usize::from(line.starts_with("killed"));
+            log.push(line);
+        }
+        let last = work.run(&args);
+        last.expect_complete(&format!("{tctx}, final run"));
+        check_equals_clean(&work, &db, &clean, &tctx);
+        let conn = open_ro(&work.path(&db));
+        let states = rows_as_text(&conn, "SELECT state FROM import_runs ORDER BY id");
+        eprintln!(
+            "[kill -j {jobs}] trial {t}: {}; final run exit {:?}; runs {states:?}; equal to the clean run",
+            log.join("; "),
+            last.code
+        );
+    }
+    eprintln!(
+        "[kill -j {jobs}] {trials} trials, {kills} kills, {rows} rows: all equal to the clean run in {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn kill_9_and_resume_with_one_job_ends_equal_to_a_clean_run() {
+    kill_and_resume(1, 0.05, 0xD0_5EED_0001);
+}
+
+#[test]
+fn kill_9_and_resume_with_three_jobs_ends_equal_to_a_clean_run() {
+    // With files read at once the owner of a shared order is not defined,
+    // so there is none: every order belongs to one file.
+    kill_and_resume(3, 0.0, 0xD0_5EED_0003);
+}
+
+// ---------------------------------------------------------------------------
+// 3, 4. One run at a time
+
+fn spec_20k(seed: u64, dup_share: f64) -> Spec {
+    Spec {
+        files: 6,
+        rows: 20_000,
+        seed,
+        bad_share: 0.01,
+        dup_share,
+    }
+}
+
+/// Polls until `proc` has its `running` row in import_runs; its run id.
+fn wait_for_running_row(proc: &mut Proc, db: &Path) -> i64 {
+    let pid = proc.pid();
+    let mut probe = Probe::new(db);
+    let mut id = None;
+    let seen = poll_until(proc, "the run's 'running' row", || {
+        id = probe.ask(|c| {
+            c.query_row(
+                "SELECT id FROM import_runs WHERE state = 'running' AND pid = ?1",
+                [pid],
+                |r| r.get::<_, i64>(0),
+            )
+            .ok()
+        });
+        id.is_some()
+    });
+    assert!(
+        seen,
+        "the run ended before its 'running' row was seen (data too small?)"
+    );
+    id.expect("run id")
+}
+
+#[test]
+fn a_second_run_on_the_same_database_exits_1_at_once_naming_the_first() {
+    let work = Work::new(&spec_20k(0xB0_5E, 0.05));
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", 1)]);
+    let db = work.path("a.db");
+
+    let mut first = work.spawn(&import_args("a.db", 1));
+    let run_id = wait_for_running_row(&mut first, &db);
+    // Frozen, the first run cannot end before the second one has tried.
+    first.signal(libc::SIGSTOP);
+    let conn = open_ro(&db);
+    let started: String = one(
+        &conn,
+        &format!("SELECT started_at FROM import_runs WHERE id = {run_id}"),
+    );
+    drop(conn);
+
+    let absolute = db.to_string_lossy().into_owned();
+    for (how, db_arg) in [("same --db", "a.db"), ("absolute --db", absolute.as_str())] {
+        let second = work.run(&import_args(db_arg, 1));
+        let ctx = format!("second run, {how}");
+        second.expect_code(&[1], &ctx);
+        for needle in [
+            "busy".to_string(),
+            format!("run {run_id}"),
+            first.pid().to_string(),
+            started.clone(),
+        ] {
+            assert!(
+                second.stderr.contains(&needle),
+                "{ctx}: stderr should name the holder ({needle:?})\n{}",
+                second.show()
+            );
+        }
+        assert!(
+            second.json.is_null(),
+            "{ctx}: no summary expected\n{}",
+            second.show()
+        );
+    }
+
+    first.signal(libc::SIGCONT);
+    let done = first.wait();
+    done.expect_complete("first run, after the second was refused");
+    let conn = open_ro(&db);
+    let runs = rows_as_text(&conn, "SELECT id, state, pid FROM import_runs");
+    assert_eq!(runs.len(), 1, "only the first run is recorded: {runs:?}");
+    drop(conn);
+    check_equals_clean(&work, "a.db", &clean, "first run");
+}
+
+#[test]
+fn a_second_run_through_a_symlink_to_the_database_is_refused_too() {
+    // The same database under another name is still the same database.
+    let work = Work::new(&spec_20k(0x51_41, 0.05));
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", 1)]);
+    let db = work.path("a.db");
+    std::os::unix::fs::symlink("a.db", work.path("link.db")).expect("symlink");
+
+    let mut first = work.spawn(&import_args("a.db", 1));
+    let run_id = wait_for_running_row(&mut first, &db);
+    first.signal(libc::SIGSTOP);
+    let second = work.run(&import_args("link.db", 1));
+    first.signal(libc::SIGCONT);
+    let done = first.wait();
+
+    done.expect_complete("first run");
+    let conn = open_ro(&db);
+    let lines: i64 = one(&conn, "SELECT count(*) FROM dropship_purchase_details");
+    drop(conn);
+    assert!(
+        second.code == Some(1)
+            && second.stderr.contains("busy")
+            && second.stderr.contains(&format!("run {run_id}")),
+        "second run through link.db: should exit 1 saying the database is busy with run {run_id}; \
+         afterwards a.db holds {lines} lines, a clean run {}\n{}",
+        clean.image.lines.len(),
+        second.show()
+    );
+    check_equals_clean(
+        &work,
+        "a.db",
+        &clean,
+        "first run, with a second through a symlink",
+    );
+}
+
+#[test]
+fn a_dead_runs_claim_is_taken_over_and_its_run_marked_interrupted() {
+    let work = Work::new(&spec_20k(0xDEAD, 0.05));
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", 1)]);
+    let db = work.path("s.db");
+    let args = import_args("s.db", 1);
+
+    let mut first = work.spawn(&args);
+    let dead_pid = first.pid();
+    assert!(
+        wait_for(&mut first, &work, &db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    first.signal(libc::SIGKILL);
+    let done = first.wait();
+    assert_eq!(done.signal, Some(libc::SIGKILL), "{}", done.show());
+    let conn = open_ro(&db);
+    let stale = rows_as_text(&conn, "SELECT id, state, pid FROM import_runs");
+    assert_eq!(
+        stale,
+        [format!("1 | 'running' | {dead_pid}")],
+        "the killed run is still marked running"
+    );
+    drop(conn);
+    assert!(work.path("s.db.lock").exists(), "the lock file stays");
+
+    let next = work.run(&args);
+    next.expect_complete("run after the dead one");
+    assert!(
+        !next.stderr.contains("busy"),
+        "a dead run must not make the database busy\n{}",
+        next.show()
+    );
+    let conn = open_ro(&db);
+    let runs = rows_as_text(&conn, "SELECT id, state FROM import_runs ORDER BY id");
+    let status = next.json["status"].as_str().unwrap_or("?");
+    assert_eq!(
+        runs,
+        ["1 | 'interrupted'".to_string(), format!("2 | '{status}'")],
+        "run states after the takeover"
+    );
+    drop(conn);
+    check_equals_clean(
+        &work,
+        "s.db",
+        &clean,
+        "after taking over a dead run's claim",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 5. Ctrl-C
+
+#[test]
+fn ctrl_c_commits_prints_an_interrupted_summary_exits_130_and_the_rerun_completes() {
+    let work = Work::new(&spec_20k(0xC7_1C, 0.05));
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", 1)]);
+    let db = work.path("int.db");
+    let args = import_args("int.db", 1);
+
+    let mut proc = work.spawn(&args);
+    assert!(
+        wait_for(&mut proc, &work, &db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    proc.signal(libc::SIGSTOP);
+    let at = describe_progress(&db);
+    proc.signal(libc::SIGINT);
+    proc.signal(libc::SIGCONT);
+    let done = proc.wait();
+    let ctx = format!("Ctrl-C at {at}");
+    done.expect_code(&[130], &ctx);
+    done.assert_summary_adds_up(&ctx);
+    assert_eq!(done.json["status"], "interrupted", "{ctx}\n{}", done.show());
+    let run_id = done.json["run_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{ctx}: run_id\n{}", done.show()));
+    let statuses: Vec<&str> = done
+        .per_file()
+        .iter()
+        .map(|f| f["status"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        statuses.len(),
+        work.files.len(),
+        "{ctx}: per_file\n{}",
+        done.show()
+    );
+    assert!(
+        statuses.contains(&"interrupted"),
+        "{ctx}: a file not finished is 'interrupted': {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == "imported" || *s == "interrupted"),
+        "{ctx}: statuses {statuses:?}"
+    );
+
+    // What the summary says was done is exactly what was committed.
+    check_committed_state(&db, &ctx);
+    let conn = open_ro(&db);
+    let state: String = one(
+        &conn,
+        &format!("SELECT state FROM import_runs WHERE id = {run_id}"),
+    );
+    assert_eq!(state, "interrupted", "{ctx}: import_runs.state");
+    for f in done.per_file() {
+        let path = f["path"].as_str().unwrap_or("?");
+        let c = counts(&f["rows"]);
+        let stored: Option<(i64, i64, i64, i64)> = conn
+            .query_row(
+                "SELECT rows_read, rows_imported, rows_rejected, rows_duplicate
+                 FROM import_files WHERE path = ?1 AND run_id = ?2",
+                rusqlite::params![path, run_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .ok();
+        if c[0] == 0 && stored.is_none() {
+            continue; // not begun
+        }
+        let stored = stored.unwrap_or_else(|| panic!("{ctx}: no import_files row for {path}"));
+        assert_eq!(
+            [stored.0, stored.1, stored.2, stored.3].map(|n| n as u64),
+            [c[0], c[1], c[2], c[3]],
+            "{ctx}: {path}: summary rows (read, imported, rejected, duplicate) vs committed"
+        );
+    }
+    drop(conn);
+
+    let rerun = work.run(&args);
+    rerun.expect_complete("rerun after Ctrl-C");
+    check_equals_clean(&work, "int.db", &clean, "rerun after Ctrl-C");
+    eprintln!(
+        "[ctrl-c] {at}; summary {statuses:?}; rerun exit {:?}",
+        rerun.code
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_exits_130_and_the_rerun_still_completes() {
+    let work = Work::new(&spec_20k(0xC7_2C, 0.05));
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", 1)]);
+    let db = work.path("int.db");
+    let args = import_args("int.db", 1);
+
+    let mut proc = work.spawn(&args);
+    assert!(
+        wait_for(&mut proc, &work, &db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    proc.signal(libc::SIGSTOP);
+    let at = describe_progress(&db);
+    proc.signal(libc::SIGINT);
+    proc.signal(libc::SIGCONT);
+    // Two signals pending at once would merge into one: let the first be
+    // taken (it says so on stderr), then send the second at once.
+    let err = proc.err.clone();
+    let acknowledged = poll_until(&mut proc, "the first Ctrl-C to be taken", || {
+        std::fs::metadata(&err).is_ok_and(|m| m.len() > 0)
+    });
+    let second_sent = acknowledged && proc.alive();
+    if second_sent {
+        proc.signal(libc::SIGINT);
+    }
+    let done = proc.wait();
+    let ctx = format!("two Ctrl-C at {at}");
+    done.expect_code(&[130], &ctx);
+    if !done.json.is_null() {
+        done.assert_summary_adds_up(&ctx);
+        assert_eq!(done.json["status"], "interrupted", "{ctx}\n{}", done.show());
+    }
+    check_committed_state(&db, &ctx);
+
+    let rerun = work.run(&args);
+    rerun.expect_complete("rerun after two Ctrl-C");
+    check_equals_clean(&work, "int.db", &clean, "rerun after two Ctrl-C");
+    eprintln!(
+        "[ctrl-c twice] {at}; second sent while running: {second_sent}; summary printed: {}; rerun exit {:?}",
+        !done.json.is_null(),
+        rerun.code
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 6. A reader holding the database
+
+/// (rows, bad rows, distinct orders with an accepted row) of these files.
+fn facts_of(files: &[&GenFile]) -> (u64, u64, BTreeSet<String>) {
+    let (mut rows, mut bad, mut orders) = (0, 0, BTreeSet::new());
+    for f in files {
+        for r in &f.rows {
+            rows += 1;
+            if r.bad.is_some() {
+                bad += 1;
+            } else {
+                orders.insert(r.kode_pesanan.clone());
+            }
+        }
+    }
+    (rows, bad, orders)
+}
+
+#[test]
+fn an_import_succeeds_while_a_reader_holds_a_transaction_open() {
+    let spec = Spec {
+        files: 6,
+        rows: 20_000,
+        seed: 0x4EAD,
+        bad_share: 0.01,
+        dup_share: 0.0,
+    };
+    let work = Work::new(&spec);
+    let mut by_name: Vec<&GenFile> = work.files.iter().collect();
+    by_name.sort_by(|a, b| a.path.cmp(&b.path));
+    let (first, second) = by_name.split_at(3);
+    let args_of = |files: &[&GenFile]| -> Vec<String> {
+        let mut args: Vec<String> = files
+            .iter()
+            .map(|f| format!("{FILES}/{}", file_name(&f.path)))
+            .collect();
+        args.extend(strings(&[
+            "--db",
+            "r.db",
+            "--chunk-size",
+            CHUNK,
+            "--progress",
+            "none",
+        ]));
+        args
+    };
+    let expect = |done: &Done, files: &[&GenFile], ctx: &str| {
+        let (rows, bad, _) = facts_of(files);
+        done.expect_code(&[if bad > 0 { 3 } else { 0 }], ctx);
+        done.assert_summary_adds_up(ctx);
+        assert_eq!(
+            counts(&done.json["rows"]),
+            [rows, rows - bad, bad, 0, 0, 0],
+            "{ctx}: rows (read, imported, rejected, duplicate, filtered, failed)\n{}",
+            done.show()
+        );
+    };
+    let done = work.run(&args_of(first));
+    expect(&done, first, "first import");
+
+    let reader = Connection::open(work.path("r.db")).expect("open r.db");
+    reader.execute_batch("BEGIN").unwrap();
+    let before: i64 = one(&reader, "SELECT count(*) FROM dropship_purchases");
+    let (_, _, first_orders) = facts_of(first);
+    assert_eq!(
+        before as usize,
+        first_orders.len(),
+        "orders after the first import"
+    );
+
+    let done = work.run(&args_of(second));
+    expect(
+        &done,
+        second,
+        "second import, with a reader in a transaction",
+    );
+
+    let still: i64 = one(&reader, "SELECT count(*) FROM dropship_purchases");
+    assert_eq!(still, before, "the reader's transaction keeps its snapshot");
+    reader.execute_batch("COMMIT").unwrap();
+    let (rows, bad, orders) = facts_of(&by_name);
+    let n_orders: i64 = one(&reader, "SELECT count(*) FROM dropship_purchases");
+    let n_lines: i64 = one(&reader, "SELECT count(*) FROM dropship_purchase_details");
+    let n_rejects: i64 = one(&reader, "SELECT count(*) FROM import_rejects");
+    assert_eq!(
+        [n_orders as u64, n_lines as u64, n_rejects as u64],
+        [orders.len() as u64, rows - bad, bad],
+        "orders, lines, rejects after both imports"
+    );
+    drop(reader);
+    check_committed_state(&work.path("r.db"), "after both imports");
+}
+
+// ---------------------------------------------------------------------------
+// 7, 8. Places and files that cannot hold the database
+
+#[test]
+fn a_database_in_a_read_only_place_exits_1_naming_it() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let db = if root {
+        // Permissions do not stop root; /proc takes no new files.
+        format!("/proc/dropship-test-{}.db", std::process::id())
+    } else {
+        let ro = env.path("ro");
+        std::fs::create_dir(&ro).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        "ro/x.db".to_string()
+    };
+    let run = env.run(&["--db", &db, "--progress", "none", "a.csv"]);
+    if !root {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(env.path("ro"), std::fs::Permissions::from_mode(0o755));
+    }
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains(&db),
+        "the message should name {db}:\n{}",
+        run.stderr
+    );
+    assert!(run.json.is_null(), "no summary expected:\n{}", run.stdout);
+    assert!(!Path::new(&db).exists() || !root, "{db} was created");
+}
+
+#[test]
+fn a_text_file_as_database_is_refused_as_not_usable_and_left_byte_for_byte() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let text = "kode,qty\nDS-1,2\nthis is a CSV someone named .db by mistake\n".repeat(40);
+    env.write("notes.db", &text);
+    let run = env.run(&["--db", "notes.db", "--progress", "none", "a.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("notes.db") && run.stderr.contains("not a usable SQLite database"),
+        "the message should say notes.db is not a usable SQLite database:\n{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read_to_string(env.path("notes.db")).unwrap(), text);
+    for leftover in ["notes.db-wal", "notes.db-shm", "notes.db-journal"] {
+        assert!(!env.path(leftover).exists(), "{leftover} was created");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 9. A full disk
+
+#[test]
+fn a_full_disk_exits_1_keeps_the_earlier_data_and_a_later_run_completes() {
+    let work = Work::new(&spec_20k(0xF0_11, 0.05));
+    let smallest = work.names_by_size()[0].clone();
+    let first_args = |db: &str| -> Vec<String> {
+        let mut a = import_args(db, 1);
+        a[0] = format!("{FILES}/{smallest}");
+        a
+    };
+    let clean = clean_run(
+        &work,
+        "clean.db",
+        &[first_args("clean.db"), import_args("clean.db", 1)],
+    );
+
+    work.run(&first_args("full.db"))
+        .expect_complete("first, small import");
+    let db = work.path("full.db");
+    let earlier = Image::of(&db);
+    let earlier_path = format!("{FILES}/{smallest}");
+    assert!(!earlier.lines.is_empty(), "the first import wrote lines");
+
+    // No write may reach past ~100 KB of any file; SIGXFSZ ignored, so
+    // such a write fails with EFBIG, as on a full disk.
+    let limited = work
+        .spawn_through_sh(
+            "ulimit -f 200; trap '' XFSZ; exec \"$0\" \"$@\"",
+            &import_args("full.db", 1),
+        )
+        .wait();
+    limited.expect_code(&[1], "import with the file size limit");
+
+    check_committed_state(&db, "after the full disk");
+    let after = Image::of(&db);
+    assert_same_image(
+        "after the full disk, the first import's data",
+        &earlier,
+        &after.owned_by(&earlier_path),
+    );
+
+    let later = work.run(&import_args("full.db", 1));
+    later.expect_complete("later run without the limit");
+    check_equals_clean(&work, "full.db", &clean, "later run after the full disk");
+
+    let msg = limited.stderr.to_lowercase();
+    assert!(
+        msg.contains("full.db")
+            && ["full", "too large", "no space", "quota"]
+                .iter()
+                .any(|w| msg.contains(w)),
+        "a full disk should be reported clearly: which database could not be written, and \
+         that space or the file size limit ran out; got:\n{}",
+        limited.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 10. Reruns, the same bytes under other names, --force
+
+#[test]
+fn a_rerun_copies_under_other_names_and_force_change_only_what_they_should() {
+    let spec = Spec {
+        files: 6,
+        rows: 12_000,
+        seed: 0x4E_4E,
+        bad_share: 0.01,
+        dup_share: 0.05,
+    };
+    let work = Work::new(&spec);
+    let args = import_args("x.db", 1);
+    let db = work.path("x.db");
+    let first = work.run(&args);
+    first.expect_complete("first run");
+    let dump = full_dump(&db, None);
+    let image = Image::of(&db);
+    let n_files = work.files.len() as u64;
+
+    let all_skipped = |done: &Done, ctx: &str| {
+        done.expect_code(&[0], ctx);
+        done.assert_summary_adds_up(ctx);
+        assert_eq!(done.json["status"], "ok", "{ctx}\n{}", done.show());
+        assert_eq!(
+            done.json["files"]["skipped"],
+            n_files,
+            "{ctx}\n{}",
+            done.show()
+        );
+        assert_eq!(counts(&done.json["rows"])[1], 0, "{ctx}: rows imported");
+    };
+
+    // The same command again: every file skipped, nothing written at all.
+    let rerun = work.run(&args);
+    all_skipped(&rerun, "rerun of the same command");
+    assert_dumps_equal("rerun of the same command", &dump, &full_dump(&db, None));
+
+    // The same bytes under other names, in a later run.
+    std::fs::create_dir(work.path("renamed")).unwrap();
+    for (i, f) in work.files.iter().enumerate() {
+        std::fs::copy(&f.path, work.path(&format!("renamed/copy-{i}.csv"))).unwrap();
+    }
+    let mut renamed = args.clone();
+    renamed[0] = "renamed".to_string();
+    let copies = work.run(&renamed);
+    all_skipped(&copies, "copies under other names");
+    assert_dumps_equal("copies under other names", &dump, &full_dump(&db, None));
+
+    // Copies together with a new file: the new file alone is written.
+    std::fs::write(
+        work.path("new.csv"),
+        csv(&[line("NEW-1"), line("NEW-2").set("SKU", "SKU-NEW")]),
+    )
+    .unwrap();
+    let mut mixed = renamed.clone();
+    mixed.insert(1, "new.csv".to_string());
+    let done = work.run(&mixed);
+    done.expect_code(&[0], "copies and a new file");
+    done.assert_summary_adds_up("copies and a new file");
+    assert_eq!(
+        [
+            done.json["files"]["imported"].as_u64(),
+            done.json["files"]["skipped"].as_u64()
+        ],
+        [Some(1), Some(n_files)],
+        "copies and a new file\n{}",
+        done.show()
+    );
+    let after = full_dump(&db, Some(DATA_TABLES));
+    for table in DATA_TABLES {
+        let (old, new) = (&dump[*table], &after[*table]);
+        assert_eq!(new.len(), old.len() + 2, "{table}: two new rows");
+        let kept = old.iter().filter(|r| new.binary_search(r).is_ok()).count();
+        assert_eq!(kept, old.len(), "{table}: earlier rows unchanged");
+    }
+    let dump = full_dump(&db, None);
+
+    // --force reads every file again, as another file: all its rows are
+    // duplicates of the first import or rejects again; the data stay.
+    let mut forced = args.clone();
+    forced.push("--force".to_string());
+    let done = work.run(&forced);
+    let ctx = "--force";
+    done.expect_complete(ctx);
+    let (rows, bad, _) = facts_of(&work.files.iter().collect::<Vec<_>>());
+    assert_eq!(
+        counts(&done.json["rows"]),
+        [rows, 0, bad, rows - bad, 0, 0],
+        "{ctx}: rows (read, imported, rejected, duplicate, filtered, failed)\n{}",
+        done.show()
+    );
+    assert_eq!(
+        done.json["files"]["imported"],
+        n_files,
+        "{ctx}\n{}",
+        done.show()
+    );
+    assert_eq!(
+        done.code,
+        Some(if bad > 0 { 3 } else { 0 }),
+        "{ctx}\n{}",
+        done.show()
+    );
+    let after = full_dump(&db, Some(DATA_TABLES));
+    for table in DATA_TABLES {
+        assert_eq!(after[*table], dump[*table], "{ctx}: {table} changed");
+    }
+    let forced_image = Image::of(&db);
+    let mut twice = image.rejects.clone();
+    twice.extend(image.rejects.iter().cloned());
+    twice.sort();
+    assert_same_rows(
+        "rejects (each file's, twice)",
+        ctx,
+        &twice,
+        &forced_image.rejects,
+    );
+    check_committed_state(&db, ctx);
+
+    // And after --force, the plain command still skips everything.
+    let dump = full_dump(&db, None);
+    let rerun = work.run(&args);
+    all_skipped(&rerun, "rerun after --force");
+    assert_dumps_equal("rerun after --force", &dump, &full_dump(&db, None));
+}
