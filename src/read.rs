@@ -116,8 +116,15 @@ fn read_inner(
         .buffer_capacity(BUFFER)
         .from_reader(Lines::new(source));
     let mut record = csv::ByteRecord::new();
-    if !read_record(&mut csv, &mut record)? {
-        return Err(Stop::Failed("empty file: no header row".into()));
+    // Empty lines (also of only spaces or delimiters) before the header
+    // are not the header.
+    loop {
+        if !read_record(&mut csv, &mut record)? {
+            return Err(Stop::Failed("empty file: no header row".into()));
+        }
+        if !is_blank(&record) {
+            break;
+        }
     }
     let headers: Vec<String> = record
         .iter()
@@ -386,11 +393,18 @@ fn skip_bom(source: &mut dyn BufRead) -> io::Result<u64> {
 pub fn sniff_delimiter(head: &[u8]) -> u8 {
     let mut counts = [0usize; 3];
     let mut quoted = false;
-    // Empty lines before the header are not the header.
+    // Empty lines before the header (also of only spaces or delimiters) are
+    // not the header.
+    let blank = |line: &&[u8]| {
+        line.iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'\r'))
+    };
     let start = head
-        .iter()
-        .position(|b| !matches!(b, b'\r' | b'\n'))
-        .unwrap_or(head.len());
+        .split(|&b| b == b'\n')
+        .take_while(|line| blank(line) && line.len() < head.len())
+        .map(|line| line.len() + 1)
+        .sum::<usize>()
+        .min(head.len());
     for &b in &head[start..] {
         match b {
             b'"' => quoted = !quoted,
@@ -454,5 +468,7 @@ mod tests {
         assert_eq!(sniff_delimiter(b"No\tKode\tSKU"), b'\t');
         assert_eq!(sniff_delimiter(b"Kode"), b',');
         assert_eq!(sniff_delimiter(b"\r\n\nNo;Kode;SKU\n"), b';');
+        assert_eq!(sniff_delimiter(b"  \n,,,,\r\nNo;Kode;SKU\n"), b';');
+        assert_eq!(sniff_delimiter(b",,,,"), b',');
     }
 }
