@@ -259,6 +259,11 @@ impl Names {
         Ok(Names { by_name })
     }
 
+    /// True for a header that names a field (or the `No` counter).
+    pub fn knows(&self, header: &str) -> bool {
+        self.by_name.contains_key(&normalize(header))
+    }
+
     /// Maps a header row onto the fields. Extra columns are ignored; the
     /// first column of a field wins when a header repeats.
     pub fn map(&self, headers: &[String]) -> Result<HeaderMap, MissingColumns> {

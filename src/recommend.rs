@@ -13,7 +13,7 @@
 //! stdout: not the database, not the files.
 
 use crate::cli::{ImportArgs, RecommendArgs};
-use crate::columns::{FIELDS, Names, normalize};
+use crate::columns::Names;
 use crate::inputs;
 use crate::read::sniff_delimiter;
 use crate::rows::{Encoding, decode};
@@ -22,7 +22,6 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -246,8 +245,6 @@ struct Sampler {
     delimiter: Option<u8>,
     encoding: Encoding,
     names: Names,
-    /// Every header name (normalized) that maps onto a field.
-    known: HashSet<String>,
 }
 
 impl Sampler {
@@ -257,25 +254,12 @@ impl Sampler {
             delimiter: settings.delimiter,
             encoding: settings.rules.encoding,
             names: Names::new(&settings.columns).map_err(UsageError)?,
-            known: known_headers(&settings.columns),
         })
     }
 
     fn look_at(&self, path: &Path) -> Looked {
         look_at(path, self)
     }
-}
-
-/// Every header name (normalized) that maps onto a field, with the config's
-/// aliases, and the `No` counter.
-fn known_headers(aliases: &HashMap<String, Vec<String>>) -> HashSet<String> {
-    let mut known: HashSet<String> = FIELDS
-        .iter()
-        .flat_map(|f| [normalize(f.header), normalize(f.column)])
-        .collect();
-    known.insert("no".into());
-    known.extend(aliases.values().flatten().map(|a| normalize(a)));
-    known
 }
 
 fn look_at(path: &Path, sampler: &Sampler) -> Looked {
@@ -543,7 +527,7 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
     let header_end = csv.position().byte();
     let unknown: Vec<&str> = headers
         .iter()
-        .filter(|h| !h.is_empty() && !sampler.known.contains(&normalize(h)))
+        .filter(|h| !h.is_empty() && !sampler.names.knows(h))
         .map(String::as_str)
         .collect();
     let mut fails = false;
@@ -1320,13 +1304,12 @@ mod tests {
     const ROW: &str = "1,\"01 January 2025, 10:00:00\",DS-1,SKU-1,45000,2,90000,91500\n";
 
     fn sampler() -> Sampler {
-        let aliases = HashMap::new();
+        let aliases = std::collections::HashMap::new();
         Sampler {
             max_file_size: 100 << 20,
             delimiter: None,
             encoding: Encoding::Auto,
             names: Names::new(&aliases).unwrap(),
-            known: known_headers(&aliases),
         }
     }
 
