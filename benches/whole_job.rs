@@ -53,6 +53,13 @@ struct Sample {
 }
 
 fn main() {
+    // The data is generated in a child process: a process's peak RSS is
+    // inherited by the processes it starts, so the measuring process must
+    // stay small.
+    if let Ok(spec) = std::env::var(GENERATE_ENV) {
+        generate_here(&spec);
+        return;
+    }
     let mut runs = 5;
     let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -90,7 +97,7 @@ fn main() {
             .sum();
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            ours.push(run_ours(&dir));
+            ours.push(run_ours(&dir, case.files == 1));
             theirs.push(run_sqlite3(&dir, &files));
         }
         let (o, t) = (median(&ours), median(&theirs));
@@ -108,9 +115,18 @@ fn main() {
         );
         let rate = case.rows as f64 / o.wall.as_secs_f64();
         match case.name {
-            "main" => main_rate = Some(rate),
+            "main" => main_rate = Some((rate, o)),
+            "big" => {
+                if let Some((_, main)) = main_rate {
+                    println!(
+                        "one big file: {:.2}x the main case's time for 4x the rows; peak memory {:+.0}%",
+                        o.wall.as_secs_f64() / main.wall.as_secs_f64(),
+                        100.0 * (o.peak_rss as f64 / main.peak_rss as f64 - 1.0)
+                    );
+                }
+            }
             "small" => {
-                if let Some(main) = main_rate {
+                if let Some((main, _)) = main_rate {
                     println!(
                         "small files: {:.0}% of the main case's rows/s",
                         100.0 * rate / main
@@ -128,14 +144,15 @@ fn ensure_data(dir: &Path, case: &Case) -> Vec<PathBuf> {
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(dir);
         eprintln!("generating {} ...", dir.display());
-        let spec = generate::Spec {
-            files: case.files,
-            rows: case.rows,
-            seed: 42,
-            bad_share: 0.001,
-            dup_share: 0.01,
-        };
-        generate::generate(&data, &spec, false).expect("generate data");
+        let me = std::env::current_exe().expect("own path");
+        let status = Command::new(me)
+            .env(
+                GENERATE_ENV,
+                format!("{}|{}|{}", case.files, case.rows, data.display()),
+            )
+            .status()
+            .expect("start generator");
+        assert!(status.success(), "generating data failed");
         std::fs::write(&marker, "").expect("write marker");
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&data)
@@ -146,13 +163,38 @@ fn ensure_data(dir: &Path, case: &Case) -> Vec<PathBuf> {
     files
 }
 
-fn run_ours(dir: &Path) -> Sample {
+const GENERATE_ENV: &str = "DROPSHIP_BENCH_GENERATE";
+
+/// `files|rows|dir`: writes the case's data (in the child process).
+fn generate_here(spec: &str) {
+    let mut parts = spec.splitn(3, '|');
+    let mut number = || parts.next().and_then(|n| n.parse().ok()).expect("spec");
+    let (files, rows) = (number(), number());
+    let dir = PathBuf::from(spec.splitn(3, '|').nth(2).expect("dir"));
+    let spec = generate::Spec {
+        files,
+        rows,
+        seed: 42,
+        bad_share: 0.001,
+        dup_share: 0.01,
+    };
+    generate::generate(&dir, &spec, false).expect("generate data");
+}
+
+/// `one_big_file`: the single file exceeds the default 100 MiB limit.
+fn run_ours(dir: &Path, one_big_file: bool) -> Sample {
     let db = dir.join("ours.db");
     remove_db(&db);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropship-import"));
     cmd.current_dir(dir)
         .args(["files", "--db", "ours.db", "--progress", "none", "-q"])
-        .stdout(std::process::Stdio::null());
+        .args(if one_big_file {
+            &["--max-file-size", "1GiB"][..]
+        } else {
+            &[]
+        })
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     let sample = measure(cmd);
     remove_db(&db);
     sample
