@@ -2,7 +2,7 @@
 //! bounded channel → one writer thread → summary.
 //!
 //! Files start smallest first (a FIFO pool), so with `-j 1` they are read
-//! strictly in that order. The channel holds at most two chunks per reader,
+//! strictly in that order. The channel holds at most one chunk per reader,
 //! so memory stays flat however large the input; when the writer falls
 //! behind, readers wait. Dropping the last sender ends the writer's loop.
 
@@ -71,7 +71,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     let progress = Progress::new(settings.progress, settings.quiet, files.len(), total_bytes);
     let stop = &STOP;
     watch_interrupts();
-    let (tx, rx) = bounded::<Msg>(settings.jobs * 2);
+    let (tx, rx) = bounded::<Msg>(settings.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.min(files.len().max(1)))
         .thread_name(|i| format!("reader-{i}"))

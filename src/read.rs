@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 use xxhash_rust::xxh3::Xxh3;
 
-const BUFFER: usize = 256 * 1024;
+const BUFFER: usize = 64 * 1024;
 
 /// What every reader needs, shared by all of them.
 #[derive(Debug)]

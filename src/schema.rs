@@ -174,7 +174,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = OFF;
-         PRAGMA cache_size = -8000;
+         PRAGMA cache_size = -4000;
          PRAGMA temp_store = MEMORY;",
     )
 }
