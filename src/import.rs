@@ -27,8 +27,31 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Runs an import with validated settings; returns the exit code.
 pub fn run(settings: Settings) -> Result<ExitCode> {
-    let started = Instant::now();
-    let started_at = SystemTime::now();
+    let clock = (Instant::now(), SystemTime::now());
+    let files = find_files(&settings)?;
+    check_output_path(settings.report.as_deref())?;
+    let read_opts = ReadOptions {
+        budget: Budget::new(settings.chunk_size, settings.jobs),
+        max_file_size: settings.max_file_size,
+        max_errors: settings.max_errors,
+        delimiter: settings.delimiter,
+        names: Names::new(&settings.columns).map_err(UsageError)?,
+        rules: settings.rules.clone(),
+    };
+    // A dry run writes nothing, so it needs no claim on the database.
+    let _claim = match settings.dry_run {
+        true => None,
+        false => Some(lock::claim(&settings.db)?),
+    };
+    let mut writer = open_writer(&settings, &files)?;
+    stream(&settings, &files, &read_opts, &mut writer)?;
+    let summary = summarize(&settings, &writer, &read_opts.budget, clock);
+    writer.finish(&run_record(&summary))?;
+    emit(&settings, &summary)?;
+    Ok(summary.status.exit_code())
+}
+
+fn find_files(settings: &Settings) -> Result<Vec<inputs::Input>> {
     let (files, unmatched) = inputs::find(&settings.inputs);
     if files.is_empty() && !settings.allow_empty {
         return Err(UsageError(format!(
@@ -37,36 +60,32 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         ))
         .into());
     }
-    check_output_path(settings.report.as_deref())?;
+    Ok(files)
+}
 
-    let names = Names::new(&settings.columns).map_err(UsageError)?;
-    let read_opts = ReadOptions {
-        budget: Budget::new(settings.chunk_size, settings.jobs),
-        max_file_size: settings.max_file_size,
-        max_errors: settings.max_errors,
-        delimiter: settings.delimiter,
-        names,
-        rules: settings.rules.clone(),
-    };
-    // A dry run writes nothing, so it needs no claim on the database.
-    let _claim = if settings.dry_run {
-        None
-    } else {
-        Some(lock::claim(&settings.db)?)
-    };
+fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Writer> {
     let list: Vec<_> = files.iter().map(|f| (f.path.clone(), f.size)).collect();
-    let mut writer = Writer::open(
+    Writer::open(
         &settings.db,
         &list,
         WriteOptions {
             on_duplicate: settings.on_duplicate,
             force: settings.force,
             dry_run: settings.dry_run,
-            options_json: serde_json::to_string(&settings)?,
+            options_json: serde_json::to_string(settings)?,
             rejects_csv: settings.rejects.clone(),
         },
-    )?;
+    )
+}
 
+/// Reads every file on the pool into the writer, with the checkpointer and
+/// the memory watcher beside them; returns when all is written.
+fn stream(
+    settings: &Settings,
+    files: &[inputs::Input],
+    read_opts: &ReadOptions,
+    writer: &mut Writer,
+) -> Result<()> {
     let total_bytes = files.iter().filter_map(|f| f.size).sum();
     let progress = Progress::new(settings.progress, settings.quiet, files.len(), total_bytes);
     let stop = &STOP;
@@ -101,15 +120,14 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         }
         pool.scope_fifo(|s| {
             for (i, input) in files.iter().enumerate() {
-                let tx = tx.clone();
-                let (read_opts, progress) = (&read_opts, &progress);
+                let (tx, progress) = (tx.clone(), &progress);
                 s.spawn_fifo(move |_| {
-                    let name = input.path.to_string_lossy();
-                    let bar = progress.file_bar(&name, input.size.unwrap_or(0));
                     read_opts.budget.enter();
+                    let bar =
+                        progress.file_bar(&input.path.to_string_lossy(), input.size.unwrap_or(0));
                     read_file(i, &input.path, read_opts, &tx, stop, &bar);
-                    read_opts.budget.leave();
                     bar.finish();
+                    read_opts.budget.leave();
                 });
             }
         });
@@ -120,31 +138,38 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the database writer crashed")))
     });
     progress.finish();
-    written?;
+    written
+}
 
-    let budget = read_opts.budget.report();
+/// The summary of what the writer recorded, with the process's figures.
+fn summarize(
+    settings: &Settings,
+    writer: &Writer,
+    budget: &Budget,
+    (started, started_at): (Instant, SystemTime),
+) -> Summary {
     let per_file: Vec<PerFile> = writer.outcomes().map(PerFile::from_outcome).collect();
-    let (file_counts, rows) = report::totals(&per_file);
+    let (files, rows) = report::totals(&per_file);
     let mut orders = OrderCounts::default();
     let mut bytes = 0;
     for o in writer.outcomes() {
         orders.add(&o.orders);
         bytes += o.bytes_read;
     }
-    let status = report::run_status(&file_counts, &rows, stop.load(Ordering::Relaxed));
     let elapsed = started.elapsed();
     let secs = elapsed.as_secs_f64().max(0.001);
     let usage = resources::usage();
-    let summary = Summary {
+    let budget = budget.report();
+    Summary {
         run_id: writer.run_id(),
         version: env!("CARGO_PKG_VERSION"),
         dry_run: settings.dry_run,
         database: settings.db.to_string_lossy().into_owned(),
-        status,
+        status: report::run_status(&files, &rows, STOP.load(Ordering::Relaxed)),
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         elapsed_ms: elapsed.as_millis() as u64,
-        files: file_counts,
+        files,
         rows,
         orders,
         throughput: Throughput {
@@ -166,37 +191,44 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         },
         per_file,
         recommendations: Vec::new(),
-    };
-    writer.finish(&RunRecord {
-        state: status.as_str(),
+    }
+}
+
+fn run_record(summary: &Summary) -> RunRecord {
+    RunRecord {
+        state: summary.status.as_str(),
         files: [
-            file_counts.imported,
-            file_counts.skipped,
-            file_counts.failed,
+            summary.files.imported,
+            summary.files.skipped,
+            summary.files.failed,
         ],
-        rows,
-        orders,
+        rows: summary.rows,
+        orders: summary.orders,
         elapsed_ms: summary.elapsed_ms,
-        peak_rss_bytes: usage.peak_rss_bytes,
+        peak_rss_bytes: summary.memory.peak_rss_bytes,
         rows_per_sec: summary.throughput.rows_per_sec,
         bytes_per_sec: summary.throughput.bytes_per_sec,
-        user_cpu_ms: usage.user_ms,
-        system_cpu_ms: usage.system_ms,
-    })?;
+        user_cpu_ms: summary.cpu.user_ms,
+        system_cpu_ms: summary.cpu.system_ms,
+    }
+}
 
+/// The summary: JSON to stdout (and `--report`), a few lines for a person
+/// on stderr unless `-q` and all is well.
+fn emit(settings: &Settings, summary: &Summary) -> Result<()> {
     let json = summary.to_json();
     if let Some(path) = &settings.report {
         std::fs::write(path, format!("{json}\n"))
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
-    if !settings.quiet || status != report::RunStatus::Ok {
+    if !settings.quiet || summary.status != report::RunStatus::Ok {
         let rejects = settings.rejects.as_ref().map(|p| p.to_string_lossy());
         let _ = summary.write_human(&mut std::io::stderr().lock(), rejects.as_deref());
     }
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error of the import.
     let _ = writeln!(out, "{json}").and_then(|_| out.flush());
-    Ok(status.exit_code())
+    Ok(())
 }
 
 /// How often the write-ahead log is copied into the database during a run.
