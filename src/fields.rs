@@ -160,16 +160,17 @@ pub fn parse_money(s: &str, sep: DecimalSeparator) -> Result<i64, &'static str> 
         has_sign = true;
         i = skip_money_spaces(b, 1);
     }
-    if let Some([r, p, ..]) = b.get(i..) {
-        if r.eq_ignore_ascii_case(&b'r') && p.eq_ignore_ascii_case(&b'p') {
-            i = skip_money_spaces(b, i + 2);
-            if let Some(&c @ (b'+' | b'-')) = b.get(i) {
-                if has_sign {
-                    return Err(MORE_THAN_ONE_SIGN);
-                }
-                negative = c == b'-';
-                i = skip_money_spaces(b, i + 1);
+    if let Some([r, p, ..]) = b.get(i..)
+        && r.eq_ignore_ascii_case(&b'r')
+        && p.eq_ignore_ascii_case(&b'p')
+    {
+        i = skip_money_spaces(b, i + 2);
+        if let Some(&c @ (b'+' | b'-')) = b.get(i) {
+            if has_sign {
+                return Err(MORE_THAN_ONE_SIGN);
             }
+            negative = c == b'-';
+            i = skip_money_spaces(b, i + 1);
         }
     }
 
@@ -462,7 +463,7 @@ const MIDNIGHT: Time = Time {
 };
 
 fn is_leap(year: u32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -546,10 +547,10 @@ fn time(c: &mut Cursor<'_>) -> Result<Time, &'static str> {
             return Err(EXPECTED_TIME);
         }
         second = s;
-        if let [b'.' | b',', d, ..] = c.rest() {
-            if d.is_ascii_digit() {
-                return Err(FRACTIONAL_SECONDS);
-            }
+        if let [b'.' | b',', d, ..] = c.rest()
+            && d.is_ascii_digit()
+        {
+            return Err(FRACTIONAL_SECONDS);
         }
     }
     if hour > 23 {
@@ -1349,7 +1350,7 @@ mod tests {
             s.push_str("Rp");
         }
         for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 s.push(thou);
             }
             s.push(ch);

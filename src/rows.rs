@@ -379,7 +379,7 @@ impl Chunk {
 pub fn sen_to_string(sen: i64) -> String {
     let sign = if sen < 0 { "-" } else { "" };
     let abs = sen.unsigned_abs();
-    if abs % 100 == 0 {
+    if abs.is_multiple_of(100) {
         format!("{sign}{}", abs / 100)
     } else {
         format!("{sign}{}.{:02}", abs / 100, abs % 100)
