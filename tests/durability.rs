@@ -17,8 +17,7 @@
 //! while the test looks (a stopped process keeps its locks).
 
 mod common;
-#[path = "../examples/generate.rs"]
-mod generate;
+use common::generate;
 
 use common::{Env, csv, line};
 use generate::{GenFile, Spec};

@@ -6,8 +6,7 @@
 //! Every command runs in its own temporary folder (the repository has an
 //! `importer.toml` that must not be read).
 
-#[path = "../examples/generate.rs"]
-mod generate;
+use common::generate;
 
 mod common;
 
