@@ -165,6 +165,8 @@ pub fn open(path: &Path) -> Result<Connection> {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Takes effect when the database is created (before WAL mode is set).
+    conn.execute_batch("PRAGMA page_size = 16384")?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         // A file system without shared memory keeps the rollback journal;
