@@ -146,8 +146,8 @@ fn read_inner(
         reply: reply_tx,
     })
     .map_err(|_| Stop::WriterGone)?;
-    let resume = match reply_rx.recv().map_err(|_| Stop::WriterGone)? {
-        Begin::Proceed { resume } => resume,
+    let (resume, mut rejected) = match reply_rx.recv().map_err(|_| Stop::WriterGone)? {
+        Begin::Proceed { resume, rejected } => (resume, rejected),
         Begin::Skip => return Ok(FileEnd::Skipped),
     };
     // `base`: where in the decoded stream the CSV reader starts.
@@ -177,7 +177,6 @@ fn read_inner(
 
     let mut target = opts.budget.chunk_size();
     let mut chunk = Chunk::new(file, target);
-    let mut rejected = 0u64;
     loop {
         let start = csv.position().byte();
         if !read_record(&mut csv, &mut record)? {

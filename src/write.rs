@@ -54,8 +54,12 @@ pub enum Msg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Begin {
     /// Read the file, from its start or, when a killed run left it part-way,
-    /// from the checkpoint it committed.
-    Proceed { resume: Option<Checkpoint> },
+    /// from the checkpoint it committed (with the rows it had rejected, which
+    /// count against `max_errors`).
+    Proceed {
+        resume: Option<Checkpoint>,
+        rejected: u64,
+    },
     /// The same bytes were imported before: do not read.
     Skip,
 }
@@ -401,13 +405,16 @@ impl Writer {
                 self.conn.execute_batch("BEGIN IMMEDIATE")?;
                 self.in_transaction = true;
             }
-            let ended = match &msg {
-                Msg::End { file, .. } => Some(*file),
-                _ => None,
+            // A failed file's removal is committed at once; other ends ride
+            // with the next commit (a file killed after its last chunk is
+            // resumed at its end and completes with nothing to read).
+            let (ended, failed) = match &msg {
+                Msg::End { file, end, .. } => (Some(*file), matches!(end, FileEnd::Failed(_))),
+                _ => (None, false),
             };
             self.handle(msg)?;
             self.pending += 1;
-            if ended.is_some() || rx.is_empty() || self.pending >= COMMIT_EVERY {
+            if failed || rx.is_empty() || self.pending >= COMMIT_EVERY {
                 self.commit()?;
             }
             if let Some(file) = ended {
@@ -461,7 +468,10 @@ impl Writer {
         }
         let id = self.insert_file(file, FileStatus::InProgress, None)?;
         self.files[file].id = Some(id);
-        Ok(Begin::Proceed { resume: None })
+        Ok(Begin::Proceed {
+            resume: None,
+            rejected: 0,
+        })
     }
 
     /// The file with these bytes that a killed run left `in_progress`, with
@@ -542,6 +552,7 @@ impl Writer {
         state.outcome.bytes_read = left.checkpoint.bytes;
         Ok(Begin::Proceed {
             resume: Some(left.checkpoint),
+            rejected: left.rows.rejected,
         })
     }
 

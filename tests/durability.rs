@@ -1744,3 +1744,80 @@ fn a_rerun_copies_under_other_names_and_force_change_only_what_they_should() {
     all_skipped(&rerun, "rerun after --force");
     assert_dumps_equal("rerun after --force", &dump, &full_dump(&db, None));
 }
+
+/// A file killed part-way keeps counting the rejects it had committed: on
+/// resume they still count against `--max-errors`.
+#[test]
+fn rejects_committed_before_a_kill_still_count_against_max_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for i in 0..20_000 {
+        let mut l = line(&format!("DS-{i:06}"));
+        // One reject early, five at the end: six in all, one over the limit.
+        if i == 0 || i >= 19_995 {
+            l = l.set("Qty", "two");
+        }
+        lines.push(l);
+    }
+    std::fs::write(dir.path().join("a.csv"), csv(&lines)).unwrap();
+    let args = [
+        "a.csv",
+        "--db",
+        "r.db",
+        "-j",
+        "1",
+        "--chunk-size",
+        "1",
+        "--max-errors",
+        "5",
+        "--progress",
+        "none",
+        "-q",
+    ];
+    let db = dir.path().join("r.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dropship-import"))
+        .current_dir(dir.path())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut killed = false;
+    while Instant::now() < deadline {
+        let committed = read_only(&db).ok().and_then(|conn| {
+            conn.query_row(
+                "SELECT rows_rejected FROM import_files WHERE state = 'in_progress'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .ok()
+        });
+        if committed.is_some_and(|n| n >= 1) {
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            killed = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    assert!(killed, "the run ended before a reject was committed");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_dropship-import"))
+        .current_dir(dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["per_file"][0]["status"], "failed", "{summary}");
+    let error = summary["per_file"][0]["error"].as_str().unwrap_or("");
+    assert!(error.contains("max_errors"), "{error}");
+    let conn = open_ro(&db);
+    let lines: i64 = one(&conn, "SELECT count(*) FROM dropship_purchase_details");
+    let orders: i64 = one(&conn, "SELECT count(*) FROM dropship_purchases");
+    assert_eq!((lines, orders), (0, 0));
+}
