@@ -111,6 +111,20 @@ pub struct RowCounts {
 }
 
 impl RowCounts {
+    /// Reads the six counts from consecutive columns of a query, starting at
+    /// `first`, in the order read, imported, rejected, duplicate, filtered,
+    /// failed (the order of `import_runs` and `import_files`).
+    pub fn from_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RowCounts> {
+        Ok(RowCounts {
+            read: r.get(first)?,
+            imported: r.get(first + 1)?,
+            rejected: r.get(first + 2)?,
+            duplicate: r.get(first + 3)?,
+            filtered: r.get(first + 4)?,
+            failed: r.get(first + 5)?,
+        })
+    }
+
     pub fn add(&mut self, other: &RowCounts) {
         self.read += other.read;
         self.imported += other.imported;
@@ -487,7 +501,7 @@ impl Writer {
         };
         let sql = format!(
             "SELECT id, bytes_committed, rows_committed, line_committed, rows_read,
-                    rows_imported, rows_rejected, rows_duplicate, rows_filtered
+                    rows_imported, rows_rejected, rows_duplicate, rows_filtered, rows_failed
              FROM {schema}.import_files
              WHERE content_hash = ?1 AND state = 'in_progress' AND run_id <> ?2
              ORDER BY id DESC"
@@ -503,14 +517,7 @@ impl Writer {
                         rows: r.get(2)?,
                         line: r.get(3)?,
                     },
-                    rows: RowCounts {
-                        read: r.get(4)?,
-                        imported: r.get(5)?,
-                        rejected: r.get(6)?,
-                        duplicate: r.get(7)?,
-                        filtered: r.get(8)?,
-                        failed: 0,
-                    },
+                    rows: RowCounts::from_columns(r, 4)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
