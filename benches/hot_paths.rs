@@ -93,6 +93,7 @@ fn writer_chunk(bencher: Bencher) {
             dry_run: false,
             options_json: "{}".into(),
             rejects_csv: None,
+            commit_interval: std::time::Duration::ZERO,
         },
     )
     .expect("open writer");

@@ -161,6 +161,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "ROWS")]
     pub chunk_size: Option<usize>,
 
+    /// Longest a transaction stays open: what a killed run may have to read
+    /// again. 0s commits every chunk on its own [default: 250ms]
+    #[arg(long, value_name = "DURATION")]
+    pub commit_interval: Option<String>,
+
     /// Larger files fail without being read: 50MB, 2GiB, plain bytes [default: 100 MiB]
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,

@@ -74,6 +74,7 @@ fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Writer> {
             dry_run: settings.dry_run,
             options_json: serde_json::to_string(settings)?,
             rejects_csv: settings.rejects.clone(),
+            commit_interval: settings.commit_interval,
         },
     )
 }

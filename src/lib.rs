@@ -12,6 +12,7 @@ pub mod columns;
 pub mod fields;
 pub mod import;
 pub mod inputs;
+pub mod insert;
 pub mod lock;
 pub mod memory;
 pub mod progress;

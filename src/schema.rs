@@ -148,6 +148,42 @@ pub fn checkpointer(path: &Path, every: Duration, done: &crossbeam_channel::Rece
     }
 }
 
+/// The index that finds an order's lines. Loading into an empty table, it
+/// is cheaper to build once from the finished table (one sort) than to keep
+/// up row by row: see `defer_line_index`.
+const LINE_INDEX: &str = "CREATE INDEX IF NOT EXISTS dropship_purchase_details_by_order
+     ON dropship_purchase_details(kode_pesanan)";
+
+/// Drops the line index while `dropship_purchase_details` is empty, for the
+/// caller to rebuild it with `build_line_index` when the load is done or an
+/// order's lines must be found. True when the index is absent on return:
+/// just dropped, or left absent by a load that was killed.
+pub fn defer_line_index(conn: &Connection) -> rusqlite::Result<bool> {
+    let present: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+         WHERE type = 'index' AND name = 'dropship_purchase_details_by_order')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !present {
+        return Ok(true);
+    }
+    let empty: bool = conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM dropship_purchase_details)",
+        [],
+        |r| r.get(0),
+    )?;
+    if empty {
+        conn.execute_batch("DROP INDEX dropship_purchase_details_by_order")?;
+    }
+    Ok(empty)
+}
+
+/// Creates the line index if it is absent.
+pub fn build_line_index(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(LINE_INDEX)
+}
+
 /// Opens (creating if needed) the database at `path` for writing, sets its
 /// pragmas and brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection> {
@@ -176,8 +212,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = OFF;
-         PRAGMA cache_size = -4000;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA cache_size = -4000;",
     )
 }
 

@@ -49,6 +49,7 @@ pub struct StreamingConfig {
     pub max_concurrent_files: Option<usize>,
     pub max_file_size: Option<SizeValue>,
     pub enable_memory_optimization: Option<bool>,
+    pub commit_interval: Option<String>,
 }
 
 /// A size written as a number of bytes or as text (`"100 MiB"`).
@@ -105,6 +106,8 @@ pub struct Settings {
     pub jobs: usize,
     pub chunk_size: usize,
     pub max_file_size: u64,
+    #[serde(with = "humantime_serde_secs")]
+    pub commit_interval: Duration,
     pub dry_run: bool,
     pub on_duplicate: OnDuplicate,
     pub max_errors: u64,
@@ -137,6 +140,10 @@ mod humantime_serde_secs {
 }
 
 pub const DEFAULT_CONFIG: &str = "importer.toml";
+
+fn parse_duration(text: &str, what: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(text).map_err(|e| usage(format!("{what}: {text:?}: {e}")))
+}
 
 impl Settings {
     /// Merges the command line with the config file named by `-c`, or
@@ -178,6 +185,11 @@ impl Settings {
             (None, Some(SizeValue::Text(text))) => parse_size(&text)
                 .map_err(|e| usage(format!("streaming_import.max_file_size: {e}")))?,
             (None, None) => 100 << 20,
+        };
+        let commit_interval = match (&args.commit_interval, &stream.commit_interval) {
+            (Some(text), _) => parse_duration(text, "--commit-interval")?,
+            (None, Some(text)) => parse_duration(text, "streaming_import.commit_interval")?,
+            (None, None) => Duration::from_millis(250),
         };
         let on_duplicate = match args.on_duplicate {
             Some(OnDuplicateArg::Skip) => OnDuplicate::Skip,
@@ -247,8 +259,7 @@ impl Settings {
             Some(ProgressArg::None) => ProgressMode::None,
         };
         let check_interval = match &mem.check_interval {
-            Some(text) => humantime::parse_duration(text)
-                .map_err(|e| usage(format!("memory_optimizer.check_interval: {text:?}: {e}")))?,
+            Some(text) => parse_duration(text, "memory_optimizer.check_interval")?,
             None => Duration::from_secs(10),
         };
         let force_gc_threshold = mem.force_gc_threshold.unwrap_or(0.8);
@@ -273,6 +284,7 @@ impl Settings {
             jobs,
             chunk_size,
             max_file_size,
+            commit_interval,
             dry_run: args.dry_run,
             on_duplicate,
             max_errors: args.max_errors.or(imp.max_errors).unwrap_or(0),

@@ -18,18 +18,19 @@
 //! real database is never created or changed.
 
 use crate::columns::FIELDS;
+use crate::insert::Insert;
 use crate::progress::Progress;
 use crate::rows::{Checkpoint, Chunk, Reject, Row, Value};
 use crate::schema;
 use crate::settings::OnDuplicate;
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What readers tell the writer.
 #[derive(Debug)]
@@ -200,6 +201,8 @@ pub struct WriteOptions {
     /// The settings as JSON, kept with the run.
     pub options_json: String,
     pub rejects_csv: Option<PathBuf>,
+    /// The longest a transaction stays open (see `write_all`).
+    pub commit_interval: Duration,
 }
 
 /// The database writer; see the module documentation.
@@ -218,10 +221,11 @@ pub struct Writer {
     hashes_in_run: HashMap<String, usize>,
     rejects_csv: Option<csv::Writer<std::fs::File>>,
     in_transaction: bool,
-    pending: usize,
+    /// The line index is absent while an empty table is loaded (see
+    /// `schema::defer_line_index`); it is built when the last chunk is in,
+    /// or before a failed file's lines must be found.
+    line_index_deferred: bool,
 }
-
-const COMMIT_EVERY: usize = 16;
 
 fn order_columns() -> impl Iterator<Item = (usize, &'static str)> {
     FIELDS
@@ -251,6 +255,9 @@ fn insert_sql(table: &str, columns: &[&str], verb: &str) -> String {
 struct Sql {
     insert_order: String,
     insert_line: String,
+    /// The fields bound to the inserts, in order (`FIELDS` indices).
+    order_fields: Vec<usize>,
+    line_fields: Vec<usize>,
     order_list: String,
     line_list: String,
 }
@@ -265,6 +272,8 @@ fn sql() -> &'static Sql {
         Sql {
             insert_order: insert_sql("dropship_purchases", &order, "INSERT OR IGNORE"),
             insert_line: insert_sql("dropship_purchase_details", &line, "INSERT"),
+            order_fields: order_columns().map(|(i, _)| i).collect(),
+            line_fields: line_columns().map(|(i, _)| i).collect(),
             order_list: order.join(", "),
             line_list: format!("id, {}", line.join(", ")),
         }
@@ -325,6 +334,14 @@ impl Writer {
             }
             None => None,
         };
+        let line_index_deferred = match opts.on_duplicate {
+            OnDuplicate::Skip => schema::defer_line_index(&conn)?,
+            // Replacing an order finds its lines by the index.
+            OnDuplicate::Update => {
+                schema::build_line_index(&conn)?;
+                false
+            }
+        };
         conn.execute(
             "INSERT INTO import_runs (started_at, state, pid, version, options, files_total)
              VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
@@ -373,7 +390,7 @@ impl Writer {
             hashes_in_run: HashMap::new(),
             rejects_csv,
             in_transaction: false,
-            pending: 0,
+            line_index_deferred,
         })
     }
 
@@ -413,11 +430,35 @@ impl Writer {
         e.context(what)
     }
 
+    /// A chunk that reaches the writer is committed within the commit
+    /// interval, whether or not more chunks follow. Each commit costs an
+    /// `fsync` and rewrites the pages the next chunks fill further, so fewer,
+    /// larger transactions are faster; a killed run reads again at most what
+    /// one interval wrote (see the README).
     fn write_all(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
-        while let Ok(msg) = rx.recv() {
+        let interval = self.opts.commit_interval;
+        let mut opened = Instant::now();
+        loop {
+            // An open transaction waits for more only until it is due.
+            let msg = if self.in_transaction {
+                match rx.recv_timeout(interval.saturating_sub(opened.elapsed())) {
+                    Ok(msg) => msg,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.commit()?;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                }
+            };
             if !self.in_transaction {
                 self.conn.execute_batch("BEGIN IMMEDIATE")?;
                 self.in_transaction = true;
+                opened = Instant::now();
             }
             // A failed file's removal is committed at once; other ends ride
             // with the next commit (a file killed after its last chunk is
@@ -427,22 +468,37 @@ impl Writer {
                 _ => (None, false),
             };
             self.handle(msg)?;
-            self.pending += 1;
-            if failed || rx.is_empty() || self.pending >= COMMIT_EVERY {
+            if failed || opened.elapsed() >= interval {
                 self.commit()?;
             }
             if let Some(file) = ended {
                 progress.file_done(&self.files[file].outcome);
             }
         }
-        self.commit()
+        self.commit()?;
+        // An interrupted run leaves the build to the next run, to stop at once.
+        let interrupted = self
+            .files
+            .iter()
+            .any(|f| f.outcome.status == FileStatus::Interrupted);
+        if !self.opts.dry_run && !interrupted {
+            self.need_line_index()?;
+        }
+        Ok(())
+    }
+
+    fn need_line_index(&mut self) -> Result<()> {
+        if self.line_index_deferred {
+            schema::build_line_index(&self.conn).context("cannot index the order lines")?;
+            self.line_index_deferred = false;
+        }
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
         if self.in_transaction {
             self.conn.execute_batch("COMMIT").context("cannot commit")?;
             self.in_transaction = false;
-            self.pending = 0;
             if let Some(w) = &mut self.rejects_csv {
                 w.flush().context("cannot write the rejects file")?;
             }
@@ -614,8 +670,8 @@ impl Writer {
         };
         let mut rows = RowWriter {
             conn: &self.conn,
-            insert_order: self.conn.prepare_cached(&sql().insert_order)?,
-            insert_line: self.conn.prepare_cached(&sql().insert_line)?,
+            insert_order: Insert::prepare(&self.conn, &sql().insert_order)?,
+            insert_line: Insert::prepare(&self.conn, &sql().insert_line)?,
             prior: self.prior,
             on_duplicate: self.opts.on_duplicate,
             file_id,
@@ -693,6 +749,7 @@ impl Writer {
     /// Takes a file's orders and lines out of the data tables and puts back
     /// what it replaced.
     fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
+        self.need_line_index()?;
         let s = sql();
         let statements = [
             "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan IN
@@ -864,17 +921,17 @@ impl Writer {
 /// Writes the rows of one chunk with statements prepared once per chunk.
 struct RowWriter<'c> {
     conn: &'c Connection,
-    insert_order: rusqlite::CachedStatement<'c>,
-    insert_line: rusqlite::CachedStatement<'c>,
+    insert_order: Insert<'c>,
+    insert_line: Insert<'c>,
     prior: bool,
     on_duplicate: OnDuplicate,
     file_id: i64,
 }
 
-impl RowWriter<'_> {
+impl<'c> RowWriter<'c> {
     /// Decides who owns the order of `row`, creating or (under
     /// `on_duplicate = update`) taking it over for this file as needed.
-    fn owner(&mut self, state: &mut FileState, chunk: &Chunk, row: &Row) -> Result<Owner> {
+    fn owner(&mut self, state: &mut FileState, chunk: &'c Chunk, row: &Row) -> Result<Owner> {
         let key = chunk.key(row);
         if state.last_key == key {
             return Ok(state.last_owner);
@@ -942,28 +999,22 @@ impl RowWriter<'_> {
     }
 
     /// Creates the order of `row` unless it exists; true when it was created.
-    fn insert_order(&mut self, chunk: &Chunk, row: &Row) -> Result<bool> {
-        let stmt = &mut self.insert_order;
-        let mut n = 0;
-        for (field, _) in order_columns() {
-            n += 1;
-            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
-        }
-        stmt.raw_bind_parameter(n + 1, self.file_id)?;
-        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
-        Ok(stmt.raw_execute()? == 1)
+    fn insert_order(&mut self, chunk: &'c Chunk, row: &Row) -> Result<bool> {
+        let values = sql()
+            .order_fields
+            .iter()
+            .map(|&field| chunk.value(row, field));
+        let tail = [Value::Int(self.file_id), Value::Int(row.line as i64)];
+        Ok(self.insert_order.execute(values.chain(tail))? == 1)
     }
 
-    fn insert_line(&mut self, chunk: &Chunk, row: &Row) -> Result<()> {
-        let stmt = &mut self.insert_line;
-        let mut n = 0;
-        for (field, _) in line_columns() {
-            n += 1;
-            stmt.raw_bind_parameter(n, chunk.value(row, field))?;
-        }
-        stmt.raw_bind_parameter(n + 1, self.file_id)?;
-        stmt.raw_bind_parameter(n + 2, row.line as i64)?;
-        stmt.raw_execute()?;
+    fn insert_line(&mut self, chunk: &'c Chunk, row: &Row) -> Result<()> {
+        let values = sql()
+            .line_fields
+            .iter()
+            .map(|&field| chunk.value(row, field));
+        let tail = [Value::Int(self.file_id), Value::Int(row.line as i64)];
+        self.insert_line.execute(values.chain(tail))?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //!   each with the path of the file that owns it). `DROPSHIP_SOAK_ROWS`,
 //!   `DROPSHIP_SOAK_TRIALS` and `DROPSHIP_SOAK_SEED` scale and repeat them;
 //!   `tests/soak.sh` runs them large in release.
+//! - a commit interval longer than the run: nothing is seen half-way.
 //! - one run at a time; a dead run's claim; Ctrl-C once and twice; a reader
 //!   holding a transaction; a read-only place; a file that is not a
 //!   database; a full disk; reruns, copies under other names and `--force`.
@@ -34,7 +35,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_dropship-import");
 /// The folder, inside each test's temporary directory, with the exports.
 const FILES: &str = "files";
-/// Small chunks: many commits, so there is a lot of "mid-way" to hit.
+/// Small chunks, each committed on its own: many commits, so there is a lot
+/// of "mid-way" to hit.
 const CHUNK: &str = "200";
 /// Failsafes against a hung binary, never expected to be reached.
 const RUN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -53,6 +55,13 @@ fn env_number(name: &str, default: u64) -> u64 {
             .unwrap_or_else(|e| panic!("{name}={v:?} is not a whole number: {e}")),
         Err(_) => default,
     }
+}
+
+/// `--commit-interval` of the runs (`DROPSHIP_SOAK_COMMIT_INTERVAL`): by
+/// default every chunk is a commit of its own; the soak can also kill runs
+/// inside the default's longer transactions.
+fn commit_interval() -> String {
+    std::env::var("DROPSHIP_SOAK_COMMIT_INTERVAL").unwrap_or_else(|_| "0s".into())
 }
 
 /// Rows generated for the kill tests (`DROPSHIP_SOAK_ROWS`).
@@ -166,6 +175,8 @@ fn import_args(db: &str, jobs: usize) -> Vec<String> {
         &jobs.to_string(),
         "--chunk-size",
         CHUNK,
+        "--commit-interval",
+        &commit_interval(),
         "--progress",
         "none",
     ])
@@ -764,6 +775,12 @@ fn check_equals_clean(work: &Work, db: &str, clean: &Clean, ctx: &str) {
         "SELECT count(*) FROM import_runs WHERE state = 'running'",
     );
     assert_eq!(running, 0, "{ctx}: runs left 'running'");
+    let indexed: bool = one(
+        &conn,
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+         WHERE type = 'index' AND name = 'dropship_purchase_details_by_order')",
+    );
+    assert!(indexed, "{ctx}: the index of lines by order is missing");
     let odd_runs = rows_as_text(
         &conn,
         "SELECT id, state FROM import_runs
@@ -1102,6 +1119,40 @@ fn kill_9_and_resume_with_three_jobs_ends_equal_to_a_clean_run() {
     // With files read at once the owner of a shared order is not defined,
     // so there is none: every order belongs to one file.
     kill_and_resume(3, 0.0, 0xD0_5EED_0003);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Commits
+
+#[test]
+fn a_commit_interval_longer_than_the_run_shows_readers_nothing_half_way() {
+    let work = Work::new(&spec_20k(0x0C0_1417, 0.05));
+    let clean = clean_run(&work, "clean.db", &[import_args("clean.db", 1)]);
+    let db = work.path("long.db");
+    let mut args = import_args("long.db", 1);
+    let at = args
+        .iter()
+        .position(|a| a == "--commit-interval")
+        .expect("import_args sets --commit-interval");
+    args[at + 1] = "1h".into();
+
+    let mut proc = work.spawn(&args);
+    let mut probe = Probe::new(&db);
+    let mut seen = BTreeSet::new();
+    while proc.alive() {
+        if let Some(n) = probe.ask(|c| committed_rows(c, None)) {
+            seen.insert(n);
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+    let done = proc.wait();
+    done.expect_complete("one-hour commit interval");
+    let total = committed_rows(&open_ro(&db), None).expect("committed rows");
+    assert!(
+        seen.iter().all(|&n| n == 0 || n == total),
+        "with a one-hour interval a reader sees no rows or all {total}, never a part: {seen:?}"
+    );
+    check_equals_clean(&work, "long.db", &clean, "one-hour commit interval");
 }
 
 // ---------------------------------------------------------------------------
@@ -1453,6 +1504,8 @@ fn an_import_succeeds_while_a_reader_holds_a_transaction_open() {
             "r.db",
             "--chunk-size",
             CHUNK,
+            "--commit-interval",
+            &commit_interval(),
             "--progress",
             "none",
         ]));

@@ -967,6 +967,54 @@ fn orders_duplicate_counts_distinct_orders_per_file() {
     assert_eq!(env.count("dropship_purchase_details"), 4);
 }
 
+/// Whether the index of lines by order exists, and whether SQLite uses it
+/// to find an order's lines.
+fn line_index(env: &Env) -> (bool, bool) {
+    let present: bool = env.one(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+         WHERE type = 'index' AND name = 'dropship_purchase_details_by_order')",
+    );
+    let plan: String = env
+        .db()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT * FROM dropship_purchase_details WHERE kode_pesanan = 'DS-1'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    (present, plan.contains("dropship_purchase_details_by_order"))
+}
+
+#[test]
+fn the_index_of_lines_by_order_is_there_after_every_finished_run() {
+    let env = Env::new();
+    env.write(
+        "a.csv",
+        csv(&[line("DS-1"), line("DS-1").set("No", "2"), line("DS-2")]),
+    );
+    env.run(&["a.csv"]).expect_code(0);
+    assert_eq!(line_index(&env), (true, true), "after a first load");
+
+    // A first load killed before its end leaves the index out; the next
+    // run puts it back, whatever it reads and however duplicates are met.
+    let drop_index = || {
+        env.db()
+            .execute_batch("DROP INDEX dropship_purchase_details_by_order")
+            .unwrap()
+    };
+    drop_index();
+    env.write("b.csv", csv(&[line("DS-3")]));
+    env.run(&["b.csv"]).expect_code(0);
+    assert_eq!(line_index(&env), (true, true), "after a run in skip mode");
+    drop_index();
+    env.write("c.csv", csv(&[line("DS-1").set("SKU", "SKU-NEW")]));
+    env.run(&["--on-duplicate", "update", "c.csv"])
+        .expect_code(0);
+    assert_eq!(line_index(&env), (true, true), "after a run in update mode");
+    assert_eq!(env.skus("DS-1"), ["SKU-NEW"]);
+    assert_eq!(env.orders(), ["DS-1", "DS-2", "DS-3"]);
+}
+
 #[test]
 fn on_duplicate_update_replaces_the_order_and_all_its_lines() {
     let env = Env::new();
@@ -1286,6 +1334,7 @@ fn more_rejects_than_max_errors(chunk: &str) {
     assert_eq!(lines, [3, 4, 6]);
     let state: String = env.one("SELECT state FROM import_files WHERE path LIKE '%a.csv'");
     assert_eq!(state, "failed");
+    assert_eq!(line_index(&env), (true, true));
 }
 
 #[test]
@@ -1531,6 +1580,29 @@ fn an_unknown_config_key_is_a_usage_error_naming_it() {
     let run = env.run(&["a.csv"]);
     run.expect_code(2);
     assert!(run.stderr.contains("strictt"), "{}", run.stderr);
+    assert!(!env.path("dropship.db").exists());
+}
+
+#[test]
+fn a_bad_commit_interval_is_a_usage_error_naming_it() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let run = env.run(&["--commit-interval", "soon", "a.csv"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("--commit-interval"), "{}", run.stderr);
+    env.write("importer.toml", "[streaming_import]\ncommit_interval = 5\n");
+    env.run(&["a.csv"]).expect_code(2);
+    env.write(
+        "importer.toml",
+        "[streaming_import]\ncommit_interval = \"a while\"\n",
+    );
+    let run = env.run(&["a.csv"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("streaming_import.commit_interval"),
+        "{}",
+        run.stderr
+    );
     assert!(!env.path("dropship.db").exists());
 }
 

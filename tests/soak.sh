@@ -8,6 +8,8 @@
 #   ROWS    rows generated over 6 files   (default 300000, or $DROPSHIP_SOAK_ROWS)
 #   TRIALS  trials per kill test          (default 20, or $DROPSHIP_SOAK_TRIALS)
 #   DROPSHIP_SOAK_SEED=N repeats the random kill moments of an earlier soak.
+#   DROPSHIP_SOAK_COMMIT_INTERVAL=250ms kills inside the default's longer
+#   transactions instead of committing every chunk (default 0s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
