@@ -233,10 +233,16 @@ impl Chunk {
             line,
             ..Row::default()
         };
+        // One UTF-8 check for the whole record: a field is then a slice of
+        // it, when it falls on character boundaries; otherwise (or for
+        // Windows-1252) it is decoded on its own.
+        let whole = match rules.encoding {
+            Encoding::Windows1252 => None,
+            Encoding::Auto | Encoding::Utf8 => std::str::from_utf8(record.as_slice()).ok(),
+        };
         for (field, def) in FIELDS.iter().enumerate() {
-            let bytes = map.position[field]
-                .and_then(|col| record.get(col))
-                .unwrap_or(b"");
+            let col = map.position[field];
+            let bytes = col.and_then(|col| record.get(col)).unwrap_or(b"");
             let reject = |reason, value: &str, message: String| Reject {
                 line,
                 column: Some(map.header_of(field).to_string()),
@@ -245,7 +251,13 @@ impl Chunk {
                 message: format!("{}: {message}", map.header_of(field)),
                 raw: String::new(),
             };
-            let Some(text) = decode(bytes, rules.encoding) else {
+            let sliced = whole
+                .zip(col.and_then(|col| record.range(col)))
+                .and_then(|(whole, range)| whole.get(range));
+            let Some(text) = sliced
+                .map(Cow::Borrowed)
+                .or_else(|| decode(bytes, rules.encoding))
+            else {
                 let lossy = String::from_utf8_lossy(bytes);
                 return Err(reject(
                     Reason::InvalidEncoding,
@@ -253,7 +265,7 @@ impl Chunk {
                     format!("{lossy:?} is not valid UTF-8"),
                 ));
             };
-            let value = text.trim();
+            let value = trim(&text);
             if value.is_empty() {
                 if def.required {
                     return Err(reject(
@@ -387,6 +399,20 @@ pub fn sen_to_string(sen: i64) -> String {
 }
 
 /// The record as one CSV line (comma-separated, quoted where needed).
+/// `text.trim()`, quicker for the usual ASCII ends: `trim_ascii` removes
+/// the same characters except vertical tab, so only an end that is
+/// non-ASCII or a vertical tab needs the Unicode-aware trim.
+fn trim(text: &str) -> &str {
+    let t = text.trim_ascii();
+    let unusual = |b: &u8| *b >= 0x80 || *b == 0x0B;
+    let bytes = t.as_bytes();
+    if bytes.first().is_some_and(unusual) || bytes.last().is_some_and(unusual) {
+        t.trim()
+    } else {
+        t
+    }
+}
+
 fn raw_csv(record: &ByteRecord, encoding: Encoding) -> String {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
@@ -554,6 +580,44 @@ mod tests {
         chunk.add_record(&rec, 3, &map, &utf8);
         assert_eq!(chunk.rejects[0].reason, Reason::InvalidEncoding);
         assert_eq!(chunk.rejects[0].column.as_deref(), Some("Nama Produk"));
+    }
+
+    #[test]
+    fn a_character_split_across_two_fields_is_decoded_per_field() {
+        // Together the two fields are the UTF-8 of "é"; each alone is not.
+        let mut fields: Vec<Vec<u8>> = record(LINE).iter().map(|f| f.to_vec()).collect();
+        fields[5] = b"SKU-\xc3".to_vec();
+        fields[6] = b"\xa9 Latte".to_vec();
+        let rec = ByteRecord::from(fields);
+        assert!(std::str::from_utf8(rec.as_slice()).is_ok());
+        let mut chunk = Chunk::new(0, 1);
+        chunk.add_record(&rec, 2, &header_map(), &Rules::default());
+        let row = &chunk.rows[0];
+        assert_eq!(chunk.value(row, 4), Value::Text("SKU-\u{c3}"));
+        assert_eq!(chunk.value(row, 5), Value::Text("\u{a9} Latte"));
+        let utf8 = Rules {
+            encoding: Encoding::Utf8,
+            ..Rules::default()
+        };
+        chunk.add_record(&rec, 3, &header_map(), &utf8);
+        assert_eq!(chunk.rejects[0].reason, Reason::InvalidEncoding);
+        assert_eq!(chunk.rejects[0].column.as_deref(), Some("SKU"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trim_is_str_trim(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    ' ', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{a0}', '\u{3000}', '\u{85}',
+                    'a', 'Z', '0', '\'', 'é', '\u{1f600}', '\u{0}',
+                ]),
+                0..8,
+            )
+        ) {
+            let text: String = text.into_iter().collect();
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
     }
 
     #[test]
