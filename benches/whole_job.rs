@@ -4,7 +4,8 @@
 //! `dropship-import` (fresh database, default settings) and the `sqlite3`
 //! shell's `.import --csv` into one flat table (WAL, synchronous=NORMAL)
 //! alternately, several times, and prints the median wall time and peak
-//! resident memory of each, and their ratio. Ratios, not seconds, are the
+//! resident memory of each, their ratio, and the lowest and highest ratio of
+//! a run of ours to the sqlite3 run after it. Ratios, not seconds, are the
 //! result: these machines are noisy.
 //!
 //! ```sh
@@ -81,8 +82,17 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<6} {:>6} {:>9} {:>9} | {:>10} {:>9} | {:>10} {:>9} | {:>6}",
-        "case", "files", "rows", "MB", "ours s", "ours MiB", "sqlite3 s", "sq MiB", "ratio"
+        "{:<6} {:>6} {:>9} {:>9} | {:>10} {:>9} | {:>10} {:>9} | {:>6} {:>11}",
+        "case",
+        "files",
+        "rows",
+        "MB",
+        "ours s",
+        "ours MiB",
+        "sqlite3 s",
+        "sq MiB",
+        "ratio",
+        "pairs"
     );
     let mut main_rate = None;
     for case in CASES
@@ -101,8 +111,16 @@ fn main() {
             theirs.push(run_sqlite3(&dir, &files));
         }
         let (o, t) = (median(&ours), median(&theirs));
+        // Each run of ours against the sqlite3 run right after it.
+        let pairs: Vec<f64> = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(o, t)| o.wall.as_secs_f64() / t.wall.as_secs_f64())
+            .collect();
+        let lowest = pairs.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = pairs.iter().copied().fold(0.0, f64::max);
         println!(
-            "{:<6} {:>6} {:>9} {:>9.1} | {:>10.3} {:>9.1} | {:>10.3} {:>9.1} | {:>6.2}",
+            "{:<6} {:>6} {:>9} {:>9.1} | {:>10.3} {:>9.1} | {:>10.3} {:>9.1} | {:>6.2} {:>11}",
             case.name,
             case.files,
             case.rows,
@@ -111,7 +129,8 @@ fn main() {
             o.peak_rss as f64 / (1 << 20) as f64,
             t.wall.as_secs_f64(),
             t.peak_rss as f64 / (1 << 20) as f64,
-            o.wall.as_secs_f64() / t.wall.as_secs_f64()
+            o.wall.as_secs_f64() / t.wall.as_secs_f64(),
+            format!("{lowest:.2}-{highest:.2}")
         );
         let rate = case.rows as f64 / o.wall.as_secs_f64();
         match case.name {
