@@ -499,6 +499,14 @@ impl Writer {
         if self.in_transaction {
             self.conn.execute_batch("COMMIT").context("cannot commit")?;
             self.in_transaction = false;
+            // Catch up with the checkpointer thread (usually a few frames):
+            // a fully copied log lets the next transaction write it over
+            // from the start, so the log stays about one commit interval
+            // long instead of growing as large as the import. Busy (the
+            // thread is copying) is fine: the next commit tries again.
+            if !self.opts.dry_run {
+                let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            }
             if let Some(w) = &mut self.rejects_csv {
                 w.flush().context("cannot write the rejects file")?;
             }

@@ -8,7 +8,8 @@
 //!   each with the path of the file that owns it). `DROPSHIP_SOAK_ROWS`,
 //!   `DROPSHIP_SOAK_TRIALS` and `DROPSHIP_SOAK_SEED` scale and repeat them;
 //!   `tests/soak.sh` runs them large in release.
-//! - a commit interval longer than the run: nothing is seen half-way.
+//! - a commit interval longer than the run: nothing is seen half-way; the
+//!   write-ahead log is written over rather than grown.
 //! - one run at a time; a dead run's claim; Ctrl-C once and twice; a reader
 //!   holding a transaction; a read-only place; a file that is not a
 //!   database; a full disk; reruns, copies under other names and `--force`.
@@ -1153,6 +1154,31 @@ fn a_commit_interval_longer_than_the_run_shows_readers_nothing_half_way() {
         "with a one-hour interval a reader sees no rows or all {total}, never a part: {seen:?}"
     );
     check_equals_clean(&work, "long.db", &clean, "one-hour commit interval");
+}
+
+#[test]
+fn the_write_ahead_log_is_written_over_instead_of_growing_with_the_import() {
+    let work = Work::new(&spec_20k(0x0A1, 0.0));
+    let db = work.path("wal.db");
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+
+    // The log's file is never shortened during a run, so its size is its
+    // high-water mark; it is removed when the run closes the database.
+    let mut proc = work.spawn(&import_args("wal.db", 1));
+    let mut largest = 0;
+    while proc.alive() {
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        std::thread::sleep(POLL_EVERY);
+    }
+    proc.wait().expect_complete("watching the log");
+    let size = std::fs::metadata(&db).expect("database").len();
+    assert!(
+        largest > 0 && largest < size / 2,
+        "the log reached {largest} bytes for a database of {size}: it should be written over \
+         from the start after each commit, not grow with the import"
+    );
 }
 
 // ---------------------------------------------------------------------------
