@@ -476,12 +476,8 @@ impl Writer {
             }
         }
         self.commit()?;
-        // An interrupted run leaves the build to the next run, to stop at once.
-        let interrupted = self
-            .files
-            .iter()
-            .any(|f| f.outcome.status == FileStatus::Interrupted);
-        if !self.opts.dry_run && !interrupted {
+        // Interrupted runs too: only a run that dies leaves the index out.
+        if !self.opts.dry_run {
             self.need_line_index()?;
         }
         Ok(())
