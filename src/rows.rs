@@ -398,7 +398,6 @@ pub fn sen_to_string(sen: i64) -> String {
     }
 }
 
-/// The record as one CSV line (comma-separated, quoted where needed).
 /// `text.trim()`, quicker for the usual ASCII ends: `trim_ascii` removes
 /// the same characters except vertical tab, so only an end that is
 /// non-ASCII or a vertical tab needs the Unicode-aware trim.
@@ -413,6 +412,7 @@ fn trim(text: &str) -> &str {
     }
 }
 
+/// The record as one CSV line (comma-separated, quoted where needed).
 fn raw_csv(record: &ByteRecord, encoding: Encoding) -> String {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))

@@ -148,21 +148,19 @@ pub fn checkpointer(path: &Path, every: Duration, done: &crossbeam_channel::Rece
     }
 }
 
-/// The index that finds an order's lines. Loading into an empty table, it
-/// is cheaper to build once from the finished table (one sort) than to keep
-/// up row by row: see `defer_line_index`.
-const LINE_INDEX: &str = "CREATE INDEX IF NOT EXISTS dropship_purchase_details_by_order
-     ON dropship_purchase_details(kode_pesanan)";
+/// The index that finds an order's lines (created by migration 1). Loading
+/// into an empty table, it is cheaper to build once from the finished table
+/// (one sort) than to keep up row by row: see `defer_line_index`.
+const LINE_INDEX: &str = "dropship_purchase_details_by_order";
 
 /// Drops the line index while `dropship_purchase_details` is empty, for the
 /// caller to rebuild it with `build_line_index` when the load is done or an
 /// order's lines must be found. True when the index is absent on return:
-/// just dropped, or left absent by a load that was killed.
+/// just dropped, or left absent by a load that died.
 pub fn defer_line_index(conn: &Connection) -> rusqlite::Result<bool> {
     let present: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-         WHERE type = 'index' AND name = 'dropship_purchase_details_by_order')",
-        [],
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+        [LINE_INDEX],
         |r| r.get(0),
     )?;
     if !present {
@@ -174,14 +172,16 @@ pub fn defer_line_index(conn: &Connection) -> rusqlite::Result<bool> {
         |r| r.get(0),
     )?;
     if empty {
-        conn.execute_batch("DROP INDEX dropship_purchase_details_by_order")?;
+        conn.execute_batch(&format!("DROP INDEX {LINE_INDEX}"))?;
     }
     Ok(empty)
 }
 
 /// Creates the line index if it is absent.
 pub fn build_line_index(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(LINE_INDEX)
+    conn.execute_batch(&format!(
+        "CREATE INDEX IF NOT EXISTS {LINE_INDEX} ON dropship_purchase_details(kode_pesanan)"
+    ))
 }
 
 /// Opens (creating if needed) the database at `path` for writing, sets its
@@ -258,6 +258,34 @@ mod tests {
         assert_eq!(v, VERSION);
         drop(conn);
         open(&path).unwrap();
+    }
+
+    #[test]
+    fn the_line_index_is_dropped_only_while_there_are_no_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("t.db")).unwrap();
+        let present = |conn: &Connection| -> bool {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = ?1)",
+                [LINE_INDEX],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert!(present(&conn), "migration 1 creates it");
+        assert!(defer_line_index(&conn).unwrap());
+        assert!(!present(&conn));
+        assert!(defer_line_index(&conn).unwrap(), "absent stays deferred");
+        build_line_index(&conn).unwrap();
+        build_line_index(&conn).unwrap();
+        assert!(present(&conn));
+        conn.execute_batch(
+            "INSERT INTO dropship_purchase_details (kode_pesanan, sku, harga_produk_sen, qty,
+             total_harga_produk_sen, import_file_id, source_line) VALUES ('DS-1', 'S', 1, 1, 1, 1, 2)",
+        )
+        .unwrap();
+        assert!(!defer_line_index(&conn).unwrap());
+        assert!(present(&conn), "a table with lines keeps its index");
     }
 
     #[test]
