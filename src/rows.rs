@@ -242,7 +242,8 @@ impl Chunk {
         };
         for (field, def) in FIELDS.iter().enumerate() {
             let col = map.position[field];
-            let bytes = col.and_then(|col| record.get(col)).unwrap_or(b"");
+            // Only a field that is not a slice of `whole` needs its bytes.
+            let bytes = || col.and_then(|col| record.get(col)).unwrap_or(b"");
             let reject = |reason, value: &str, message: String| Reject {
                 line,
                 column: Some(map.header_of(field).to_string()),
@@ -256,9 +257,9 @@ impl Chunk {
                 .and_then(|(whole, range)| whole.get(range));
             let Some(text) = sliced
                 .map(Cow::Borrowed)
-                .or_else(|| decode(bytes, rules.encoding))
+                .or_else(|| decode(bytes(), rules.encoding))
             else {
-                let lossy = String::from_utf8_lossy(bytes);
+                let lossy = String::from_utf8_lossy(bytes());
                 return Err(reject(
                     Reason::InvalidEncoding,
                     &lossy,

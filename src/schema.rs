@@ -144,8 +144,15 @@ pub fn checkpointer(path: &Path, every: Duration, done: &crossbeam_channel::Rece
         return;
     }
     while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = done.recv_timeout(every) {
-        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        checkpoint(&conn);
     }
+}
+
+/// Copies what it can of the write-ahead log into the database file without
+/// waiting for the writer or for readers; a busy or partial checkpoint is
+/// fine, the next one goes on from there.
+pub fn checkpoint(conn: &Connection) {
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
 }
 
 /// The index that finds an order's lines (created by migration 1). Loading

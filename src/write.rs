@@ -501,7 +501,7 @@ impl Writer {
             // long instead of growing as large as the import. Busy (the
             // thread is copying) is fine: the next commit tries again.
             if !self.opts.dry_run {
-                let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                schema::checkpoint(&self.conn);
             }
             if let Some(w) = &mut self.rejects_csv {
                 w.flush().context("cannot write the rejects file")?;
@@ -917,7 +917,7 @@ impl Writer {
         }
         // Fold the write-ahead log back into the database file, without
         // waiting for readers (a long query elsewhere only makes it partial).
-        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        schema::checkpoint(&self.conn);
         Ok(())
     }
 }
