@@ -21,7 +21,7 @@
 mod common;
 use common::generate;
 
-use common::{Env, csv, line};
+use common::{Env, csv, line, line_index_exists};
 use generate::{GenFile, Spec};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -612,16 +612,6 @@ fn assert_dumps_equal(
             );
         }
     }
-}
-
-/// Whether the index of lines by order is there (a run that dies during a
-/// first load leaves it to the next run).
-fn line_index_exists(conn: &Connection) -> bool {
-    one(
-        conn,
-        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-         WHERE type = 'index' AND name = 'dropship_purchase_details_by_order')",
-    )
 }
 
 fn one<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> T {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Csv, Env, csv, gzip, line, replace_bytes};
+use common::{Csv, Env, LINE_INDEX, csv, gzip, line, line_index_exists, replace_bytes};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -970,19 +970,15 @@ fn orders_duplicate_counts_distinct_orders_per_file() {
 /// Whether the index of lines by order exists, and whether SQLite uses it
 /// to find an order's lines.
 fn line_index(env: &Env) -> (bool, bool) {
-    let present: bool = env.one(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_schema
-         WHERE type = 'index' AND name = 'dropship_purchase_details_by_order')",
-    );
-    let plan: String = env
-        .db()
+    let db = env.db();
+    let plan: String = db
         .query_row(
             "EXPLAIN QUERY PLAN SELECT * FROM dropship_purchase_details WHERE kode_pesanan = 'DS-1'",
             [],
             |r| r.get(3),
         )
         .unwrap();
-    (present, plan.contains("dropship_purchase_details_by_order"))
+    (line_index_exists(&db), plan.contains(LINE_INDEX))
 }
 
 #[test]

@@ -502,3 +502,17 @@ pub fn replace_bytes(text: &str, from: &str, to: &[u8]) -> Vec<u8> {
     out.extend_from_slice(rest.as_bytes());
     out
 }
+
+/// The index that finds an order's lines. A run that dies during a first
+/// load leaves it to the next run.
+pub const LINE_INDEX: &str = "dropship_purchase_details_by_order";
+
+/// Whether the index of lines by order is in the database.
+pub fn line_index_exists(conn: &Connection) -> bool {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+        [LINE_INDEX],
+        |r| r.get(0),
+    )
+    .expect("query sqlite_schema")
+}
