@@ -13,6 +13,15 @@
 //! back), so it leaves the data tables as if it had never been read. The
 //! writer must never lose a committed row, and never write a row twice.
 //!
+//! An order held by a file that is still being read (in this run, or left
+//! `in_progress` by a killed one) is never replaced nor taken for good: a
+//! file that meets it keeps its rows of it in `import_waiting_rows`. If the
+//! owner fails, the first such file takes the order over with them; if it
+//! is imported, they stay duplicates (`skip`) or are written over it
+//! (`update`). So an order's lines always come from one file, all of them,
+//! and no order is lost with a failed file. Only rows of such orders are
+//! kept aside: new orders and duplicates of finished files cost nothing more.
+//!
 //! With `--dry-run` the same code writes into a private temporary database
 //! and consults the real one, attached read-only, for earlier imports: the
 //! real database is never created or changed.
@@ -994,7 +1003,8 @@ impl Writer {
     /// File `taker` took order `key` over with `rows` rows it had counted as
     /// duplicates: they are imported now, in `import_files` and, for a file
     /// of this run, in its summary (the order created, or updated when it
-    /// replaced another file's version, instead of duplicate).
+    /// replaced another file's version, instead of duplicate); for a file
+    /// of an earlier run, in that run's totals, when they counted them.
     fn took_over(&mut self, taker: i64, key: &str, rows: u64, updated: bool) -> Result<()> {
         self.conn
             .prepare_cached(
@@ -1002,6 +1012,21 @@ impl Writer {
                  rows_duplicate = max(rows_duplicate - ?2, 0) WHERE id = ?1",
             )?
             .execute(params![taker, rows])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE import_runs SET rows_imported = rows_imported + ?2,
+                 rows_duplicate = rows_duplicate - ?2, orders_created = orders_created + ?3,
+                 orders_updated = orders_updated + ?4, orders_duplicate = max(orders_duplicate - 1, 0)
+                 WHERE id = (SELECT run_id FROM import_files WHERE id = ?1) AND id <> ?5
+                 AND rows_duplicate >= ?2",
+            )?
+            .execute(params![
+                taker,
+                rows,
+                u64::from(!updated),
+                u64::from(updated),
+                self.run_id
+            ])?;
         if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
             let counts = &mut state.outcome.rows;
             counts.imported += rows;
@@ -1702,6 +1727,54 @@ mod tests {
         );
         assert_eq!(run.stored_counts(b), (2, 0));
         assert_eq!(run.waiting_rows(), 0);
+    }
+
+    #[test]
+    fn a_file_of_an_earlier_run_takes_the_order_over_in_that_runs_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut first = open(&db, 1, OnDuplicate::Skip);
+        let a = first.begin(0, "a");
+        first.chunk(0, "A", &[("DS-X", "A1")]);
+        drop(first); // killed: a stays in_progress
+        let mut second = open(&db, 1, OnDuplicate::Skip);
+        let b = second.begin(0, "b");
+        second.chunk(0, "B", &[("DS-X", "B1"), ("DS-X", "B2"), ("DS-Y", "B3")]);
+        second.end(0, FileEnd::Complete);
+        let (rows, orders) = second.outcome(0);
+        let record = RunRecord {
+            state: "ok",
+            files: [1, 0, 0],
+            rows,
+            orders,
+            elapsed_ms: 0,
+            peak_rss_bytes: 0,
+            rows_per_sec: 0,
+            bytes_per_sec: 0,
+            user_cpu_ms: 0,
+            system_cpu_ms: 0,
+        };
+        second.writer.finish(&record).unwrap();
+        let b_run = second.writer.run_id;
+        drop(second);
+        let mut run = open(&db, 1, OnDuplicate::Skip);
+        run.writer.remove_file_rows(a).unwrap();
+        assert_eq!(
+            run.order("DS-X"),
+            Some((b, "B".into(), lines(b, &["B1", "B2"])))
+        );
+        assert_eq!(run.stored_counts(b), (3, 0));
+        let totals: [u64; 5] = run
+            .writer
+            .conn
+            .query_row(
+                "SELECT rows_read, rows_imported, rows_duplicate, orders_created, orders_duplicate
+                 FROM import_runs WHERE id = ?1",
+                [b_run],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+            )
+            .unwrap();
+        assert_eq!(totals, [3, 3, 0, 2, 0]);
     }
 
     #[test]
