@@ -143,6 +143,38 @@ fn a_file_failing_on_a_read_error_hands_its_order_to_the_file_that_met_it() {
     }
 }
 
+#[test]
+fn a_dry_run_counts_the_order_taken_over_from_a_failed_file_as_imported() {
+    for _ in 0..TRIALS {
+        let env = Env::new();
+        let mut a = a_rows();
+        a.extend([bad("DS-Z1"), bad("DS-Z2")]);
+        env.write("a.csv", csv(&a));
+        let mut b = filler("DS-B", 300);
+        b.push(line("DS-X").set("SKU", "B-1"));
+        b.push(line("DS-X").set("SKU", "B-2"));
+        env.write("b.csv", csv(&b));
+        let run = env.run(&[
+            "--dry-run",
+            "-j",
+            "2",
+            "--chunk-size",
+            "50",
+            "--max-errors",
+            "1",
+            "a.csv",
+            "b.csv",
+        ]);
+        run.expect_code(3);
+        assert_eq!(run.file_status("a.csv"), "failed");
+        assert_eq!(run.file_rows("b.csv"), [302, 302, 0, 0, 0, 0]);
+        assert_eq!(run.n("/rows/duplicate"), 0);
+        assert_eq!(run.n("/orders/created"), 301);
+        assert_eq!(run.n("/orders/duplicate"), 0);
+        assert!(!env.path("dropship.db").exists(), "a dry run wrote");
+    }
+}
+
 /// b.csv imported DS-X; a.csv and c.csv both replace it under update and
 /// both fail (a.csv first, most likely): b.csv's version stands.
 #[test]
