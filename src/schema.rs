@@ -127,6 +127,45 @@ const MIGRATIONS: &[&str] = &[
         SELECT 0 AS by_file_id, * FROM dropship_purchase_details WHERE 0;
     CREATE INDEX import_replaced_lines_by_file ON import_replaced_lines(by_file_id);
     ",
+    // 2: rows of orders that belong to a file still being read, kept for the
+    // files that met them as duplicates, so that one of them can take the
+    // order over if its owner fails (see `write::Writer::hand_over`).
+    "
+    CREATE TABLE import_waiting_rows (
+        id INTEGER PRIMARY KEY,
+        owner_file_id INTEGER NOT NULL,  -- the file that owns the order now
+        file_id INTEGER NOT NULL,        -- the file these rows come from
+        waktu_pesanan_terbuat TEXT,
+        status_pesanan_terakhir TEXT,
+        kode_pesanan TEXT NOT NULL,
+        kode_transaksi TEXT,
+        sku TEXT,
+        nama_produk TEXT,
+        harga_produk_sen INTEGER,
+        qty INTEGER,
+        total_harga_produk_sen INTEGER,
+        biaya_lainnya_sen INTEGER,
+        biaya_mitra_jakmall_sen INTEGER,
+        total_transaksi_sen INTEGER,
+        harga_produk_channel_sen INTEGER,
+        total_harga_produk_channel_sen INTEGER,
+        potensi_keuntungan_sen INTEGER,
+        dibuat_oleh TEXT,
+        jenis_channel TEXT,
+        nama_toko TEXT,
+        kode_invoice_channel TEXT,
+        gudang_pengiriman TEXT,
+        jenis_ekspedisi TEXT,
+        cashless TEXT,
+        nomor_resi TEXT,
+        waktu_pengiriman TEXT,
+        provinsi TEXT,
+        kota TEXT,
+        source_line INTEGER NOT NULL
+    );
+    CREATE INDEX import_waiting_rows_by_owner ON import_waiting_rows(owner_file_id, kode_pesanan);
+    CREATE INDEX import_waiting_rows_by_file ON import_waiting_rows(file_id);
+    ",
 ];
 
 /// The schema version this build writes.

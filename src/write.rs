@@ -13,6 +13,15 @@
 //! back), so it leaves the data tables as if it had never been read. The
 //! writer must never lose a committed row, and never write a row twice.
 //!
+//! An order held by a file that is still being read (in this run, or left
+//! `in_progress` by a killed one) is never replaced nor taken for good: a
+//! file that meets it keeps its rows of it in `import_waiting_rows`. If the
+//! owner fails, the first such file takes the order over with them; if it
+//! is imported, they stay duplicates (`skip`) or are written over it
+//! (`update`). So an order's lines always come from one file, all of them,
+//! and no order is lost with a failed file. Only rows of such orders are
+//! kept aside: new orders and duplicates of finished files cost nothing more.
+//!
 //! With `--dry-run` the same code writes into a private temporary database
 //! and consults the real one, attached read-only, for earlier imports: the
 //! real database is never created or changed.
@@ -175,7 +184,22 @@ pub struct FileOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner {
     ThisFile,
+    /// Another file, finished: this file's rows of the order are duplicates.
     Other,
+    /// Another file (this id) still being read, which may yet fail: this
+    /// file's rows of the order are duplicates for now, kept in
+    /// `import_waiting_rows` so that this file can take the order over if
+    /// that one fails (see [`Writer::hand_over`]).
+    Waiting(i64),
+}
+
+/// Who holds an order that already exists, as the file being written sees it.
+enum Held {
+    Mine,
+    /// A file (this id) not finished: `in_progress` in this run or left so
+    /// by a killed one.
+    Unfinished(i64),
+    Finished,
 }
 
 #[derive(Debug)]
@@ -186,7 +210,9 @@ struct FileState {
     prior_id: Option<i64>,
     hash: Option<String>,
     /// The last order key seen and whether this file owns it: the lines of
-    /// an order are usually together, so most rows need no lookup.
+    /// an order are usually together, so most rows need no lookup. Another
+    /// file's end can change the owner between two chunks, so the owner is
+    /// looked up again at the start of each chunk.
     last_key: String,
     last_owner: Owner,
     duplicate_orders: HashSet<String>,
@@ -260,6 +286,13 @@ struct Sql {
     line_fields: Vec<usize>,
     order_list: String,
     line_list: String,
+    /// `import_waiting_rows`: the insert, and the columns that give an
+    /// order's and its lines' values, in the order of `order_list` and
+    /// `line_insert_list`.
+    insert_waiting: String,
+    waiting_order_values: String,
+    waiting_line_values: String,
+    line_insert_list: String,
 }
 
 fn sql() -> &'static Sql {
@@ -269,7 +302,20 @@ fn sql() -> &'static Sql {
         order.extend(["import_file_id", "source_line"]);
         let mut line: Vec<&str> = line_columns().map(|(_, c)| c).collect();
         line.extend(["import_file_id", "source_line"]);
+        let mut waiting: Vec<&str> = vec!["owner_file_id", "file_id"];
+        waiting.extend(FIELDS.iter().map(|f| f.column));
+        waiting.push("source_line");
+        let from_waiting = |columns: &[&str]| -> String {
+            let n = columns.len();
+            let mut list: Vec<&str> = columns[..n - 2].to_vec();
+            list.extend(["file_id", "source_line"]);
+            list.join(", ")
+        };
         Sql {
+            insert_waiting: insert_sql("import_waiting_rows", &waiting, "INSERT"),
+            waiting_order_values: from_waiting(&order),
+            waiting_line_values: from_waiting(&line),
+            line_insert_list: line.join(", "),
             insert_order: insert_sql("dropship_purchases", &order, "INSERT OR IGNORE"),
             insert_line: insert_sql("dropship_purchase_details", &line, "INSERT"),
             order_fields: order_columns().map(|(i, _)| i).collect(),
@@ -676,11 +722,13 @@ impl Writer {
             conn: &self.conn,
             insert_order: Insert::prepare(&self.conn, &sql().insert_order)?,
             insert_line: Insert::prepare(&self.conn, &sql().insert_line)?,
+            insert_waiting: None,
             prior: self.prior,
             on_duplicate: self.opts.on_duplicate,
             file_id,
         };
         let state = &mut self.files[file];
+        rows.recheck(state)?;
         for row in &chunk.rows {
             match rows.owner(state, &chunk, row)? {
                 Owner::ThisFile => {
@@ -688,6 +736,10 @@ impl Writer {
                     counts.imported += 1;
                 }
                 Owner::Other => counts.duplicate += 1,
+                Owner::Waiting(owner) => {
+                    rows.insert_waiting(owner, &chunk, row)?;
+                    counts.duplicate += 1;
+                }
             }
         }
         drop(rows);
@@ -751,9 +803,17 @@ impl Writer {
     }
 
     /// Takes a file's orders and lines out of the data tables and puts back
-    /// what it replaced.
+    /// what it replaced, so the tables are as if the file had never been
+    /// read: each order it held goes to the first file that met it while it
+    /// was being read (see `hand_over`), and for every order the newest
+    /// version of a file that did not fail stands, whatever the order in
+    /// which files fail.
     fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
         self.need_line_index()?;
+        self.conn
+            .prepare_cached("DELETE FROM import_waiting_rows WHERE file_id = ?1")?
+            .execute([file_id])?;
+        self.unchain_replaced(file_id)?;
         let s = sql();
         let statements = [
             "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan IN
@@ -776,7 +836,212 @@ impl Writer {
         for sql in &statements {
             self.conn.prepare_cached(sql)?.execute([file_id])?;
         }
-        self.forget_replaced(file_id)
+        self.forget_replaced(file_id)?;
+        self.hand_over_all(file_id)
+    }
+
+    /// A file G that replaced an order of failing file F keeps F's version
+    /// to put back should G fail too; F's version must never come back, so
+    /// G keeps instead what F had replaced (or nothing, when F created the
+    /// order).
+    fn unchain_replaced(&mut self, failed: i64) -> Result<()> {
+        let statements = [
+            "UPDATE import_replaced_lines SET by_file_id =
+             (SELECT g.by_file_id FROM import_replaced_orders g WHERE g.import_file_id = ?1
+              AND g.by_file_id <> ?1 AND g.kode_pesanan = import_replaced_lines.kode_pesanan)
+             WHERE by_file_id = ?1 AND kode_pesanan IN (SELECT kode_pesanan FROM
+              import_replaced_orders WHERE import_file_id = ?1 AND by_file_id <> ?1)",
+            "UPDATE import_replaced_orders SET by_file_id =
+             (SELECT g.by_file_id FROM import_replaced_orders g WHERE g.import_file_id = ?1
+              AND g.by_file_id <> ?1 AND g.kode_pesanan = import_replaced_orders.kode_pesanan)
+             WHERE by_file_id = ?1 AND kode_pesanan IN (SELECT kode_pesanan FROM
+              import_replaced_orders WHERE import_file_id = ?1 AND by_file_id <> ?1)",
+            "DELETE FROM import_replaced_lines WHERE import_file_id = ?1 AND by_file_id <> ?1",
+            "DELETE FROM import_replaced_orders WHERE import_file_id = ?1 AND by_file_id <> ?1",
+        ];
+        for sql in statements {
+            self.conn.prepare_cached(sql)?.execute([failed])?;
+        }
+        Ok(())
+    }
+
+    /// File `owner` is imported: files that met its orders while it was
+    /// read are duplicates for good under `skip`, and under `update` each
+    /// writes its version over it in turn (see `hand_over`).
+    fn release_waiters(&mut self, owner: i64) -> Result<()> {
+        match self.opts.on_duplicate {
+            OnDuplicate::Skip => {
+                self.conn
+                    .prepare_cached("DELETE FROM import_waiting_rows WHERE owner_file_id = ?1")?
+                    .execute([owner])?;
+                Ok(())
+            }
+            OnDuplicate::Update => self.hand_over_all(owner),
+        }
+    }
+
+    /// Hands every order that files wait on from `owner` (one key at a
+    /// time, so memory stays flat whatever their number).
+    fn hand_over_all(&mut self, owner: i64) -> Result<()> {
+        loop {
+            let key: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT kode_pesanan FROM import_waiting_rows WHERE owner_file_id = ?1 LIMIT 1",
+                )?
+                .query_row([owner], |r| r.get(0))
+                .optional()?;
+            match key {
+                Some(key) => self.hand_over(owner, &key)?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// File `owner` has ended (failed and rolled back, or, under `update`,
+    /// imported): the first file that met order `key` while `owner` was
+    /// read takes it over with its own rows (the order from its first row,
+    /// all its lines), which count as imported instead of duplicate. The
+    /// other files now wait on the new owner while it is being read; once
+    /// it is finished they are its duplicates (`skip`) or replace it in
+    /// turn (`update`). Every row waiting on (`owner`, `key`) is gone on
+    /// return.
+    fn hand_over(&mut self, owner: i64, key: &str) -> Result<()> {
+        let s = sql();
+        let mut owner = owner;
+        loop {
+            let first: Option<(i64, i64)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT file_id, id FROM import_waiting_rows
+                     WHERE owner_file_id = ?1 AND kode_pesanan = ?2 ORDER BY id LIMIT 1",
+                )?
+                .query_row(params![owner, key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((taker, first_row)) = first else {
+                return Ok(());
+            };
+            let taker_unfinished = unfinished(&self.conn, taker)?;
+            let current: Option<i64> = self
+                .conn
+                .prepare_cached(
+                    "SELECT import_file_id FROM main.dropship_purchases WHERE kode_pesanan = ?1",
+                )?
+                .query_row([key], |r| r.get(0))
+                .optional()?;
+            let updated = match (current, self.opts.on_duplicate) {
+                (None, _) => false,
+                // The rollback put back an order of another file: the
+                // waiting rows are that file's duplicates.
+                (Some(holder), OnDuplicate::Skip) => {
+                    self.retag_waiting(owner, key, holder)?;
+                    if !unfinished(&self.conn, holder)? {
+                        self.drop_waiting(holder, key)?;
+                    }
+                    return Ok(());
+                }
+                (Some(_), OnDuplicate::Update) => {
+                    replace_order(&self.conn, taker_unfinished.then_some(taker), key)?;
+                    true
+                }
+            };
+            self.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO main.dropship_purchases ({}) SELECT {} FROM import_waiting_rows
+                     WHERE id = ?1",
+                    s.order_list, s.waiting_order_values
+                ))?
+                .execute([first_row])?;
+            let lines = self
+                .conn
+                .prepare_cached(&format!(
+                    "INSERT INTO main.dropship_purchase_details ({}) SELECT {} FROM import_waiting_rows
+                     WHERE owner_file_id = ?1 AND kode_pesanan = ?2 AND file_id = ?3 ORDER BY id",
+                    s.line_insert_list, s.waiting_line_values
+                ))?
+                .execute(params![owner, key, taker])?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM import_waiting_rows
+                     WHERE owner_file_id = ?1 AND kode_pesanan = ?2 AND file_id = ?3",
+                )?
+                .execute(params![owner, key, taker])?;
+            self.took_over(taker, key, lines as u64, updated)?;
+            self.retag_waiting(owner, key, taker)?;
+            if taker_unfinished {
+                return Ok(());
+            }
+            match self.opts.on_duplicate {
+                OnDuplicate::Skip => return self.drop_waiting(taker, key),
+                OnDuplicate::Update => owner = taker,
+            }
+        }
+    }
+
+    /// The rows waiting on order `key` of file `from` now wait on file `to`.
+    fn retag_waiting(&mut self, from: i64, key: &str, to: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE import_waiting_rows SET owner_file_id = ?3
+                 WHERE owner_file_id = ?1 AND kode_pesanan = ?2",
+            )?
+            .execute(params![from, key, to])?;
+        Ok(())
+    }
+
+    /// Forgets the rows waiting on order `key` of a finished file: they stay
+    /// its duplicates.
+    fn drop_waiting(&mut self, owner: i64, key: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM import_waiting_rows WHERE owner_file_id = ?1 AND kode_pesanan = ?2",
+            )?
+            .execute(params![owner, key])?;
+        Ok(())
+    }
+
+    /// File `taker` took order `key` over with `rows` rows it had counted as
+    /// duplicates: they are imported now, in `import_files` and, for a file
+    /// of this run, in its summary (the order created, or updated when it
+    /// replaced another file's version, instead of duplicate); for a file
+    /// of an earlier run, in that run's totals, when they counted them.
+    fn took_over(&mut self, taker: i64, key: &str, rows: u64, updated: bool) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE import_files SET rows_imported = rows_imported + ?2,
+                 rows_duplicate = max(rows_duplicate - ?2, 0) WHERE id = ?1",
+            )?
+            .execute(params![taker, rows])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE import_runs SET rows_imported = rows_imported + ?2,
+                 rows_duplicate = rows_duplicate - ?2, orders_created = orders_created + ?3,
+                 orders_updated = orders_updated + ?4, orders_duplicate = max(orders_duplicate - 1, 0)
+                 WHERE id = (SELECT run_id FROM import_files WHERE id = ?1) AND id <> ?5
+                 AND rows_duplicate >= ?2",
+            )?
+            .execute(params![
+                taker,
+                rows,
+                u64::from(!updated),
+                u64::from(updated),
+                self.run_id
+            ])?;
+        if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
+            let counts = &mut state.outcome.rows;
+            counts.imported += rows;
+            counts.duplicate = counts.duplicate.saturating_sub(rows);
+            let orders = &mut state.outcome.orders;
+            if state.duplicate_orders.remove(key) {
+                orders.duplicate = orders.duplicate.saturating_sub(1);
+            }
+            if updated {
+                orders.updated += 1;
+            } else {
+                orders.created += 1;
+            }
+        }
+        Ok(())
     }
 
     fn forget_replaced(&mut self, file_id: i64) -> Result<()> {
@@ -798,6 +1063,7 @@ impl Writer {
                 self.forget_replaced(id)?;
                 self.files[file].outcome.status = FileStatus::Imported;
                 self.finish_file(file, id)?;
+                self.release_waiters(id)?;
             }
             FileEnd::Skipped => {
                 self.files[file].outcome.status = FileStatus::Skipped;
@@ -927,6 +1193,8 @@ struct RowWriter<'c> {
     conn: &'c Connection,
     insert_order: Insert<'c>,
     insert_line: Insert<'c>,
+    /// Prepared when the chunk first meets an order of an unfinished file.
+    insert_waiting: Option<Insert<'c>>,
     prior: bool,
     on_duplicate: OnDuplicate,
     file_id: i64,
@@ -957,26 +1225,80 @@ impl<'c> RowWriter<'c> {
                 state.outcome.orders.created += 1;
                 Owner::ThisFile
             }
-            Some(id) if id == self.file_id || Some(-id) == state.prior_id => Owner::ThisFile,
-            Some(_) => match self.on_duplicate {
-                OnDuplicate::Skip => {
-                    if state.duplicate_orders.insert(key.to_string()) {
-                        state.outcome.orders.duplicate += 1;
+            Some(id) => match self.held(state, id)? {
+                Held::Mine => Owner::ThisFile,
+                // Never replaced nor counted as final while its file may
+                // still fail or go on adding lines to it.
+                Held::Unfinished(owner) => {
+                    count_duplicate_order(state, key);
+                    Owner::Waiting(owner)
+                }
+                Held::Finished => match self.on_duplicate {
+                    OnDuplicate::Skip => {
+                        count_duplicate_order(state, key);
+                        Owner::Other
                     }
-                    Owner::Other
-                }
-                OnDuplicate::Update => {
-                    self.replace_order(key)?;
-                    self.insert_order(chunk, row)?;
-                    state.outcome.orders.updated += 1;
-                    Owner::ThisFile
-                }
+                    OnDuplicate::Update => {
+                        replace_order(self.conn, Some(self.file_id), key)?;
+                        self.insert_order(chunk, row)?;
+                        state.outcome.orders.updated += 1;
+                        Owner::ThisFile
+                    }
+                },
             },
         };
         state.last_key.clear();
         state.last_key.push_str(key);
         state.last_owner = owner;
         Ok(owner)
+    }
+
+    /// Looks up again the owner of the order the previous chunk ended on:
+    /// since then another file may have failed (and handed the order to
+    /// this one or another), or finished.
+    fn recheck(&self, state: &mut FileState) -> Result<()> {
+        if state.last_key.is_empty() {
+            return Ok(());
+        }
+        let now = match self.current_owner(&state.last_key)? {
+            None => None,
+            Some(id) => match self.held(state, id)? {
+                Held::Mine => Some(Owner::ThisFile),
+                Held::Unfinished(owner) => Some(Owner::Waiting(owner)),
+                Held::Finished => (self.on_duplicate == OnDuplicate::Skip).then_some(Owner::Other),
+            },
+        };
+        match now {
+            Some(owner) => state.last_owner = owner,
+            // Decided afresh by the next row of the order.
+            None => state.last_key.clear(),
+        }
+        Ok(())
+    }
+
+    /// How the file being written stands to an existing order of file `id`.
+    fn held(&self, state: &FileState, id: i64) -> Result<Held> {
+        if id == self.file_id || Some(-id) == state.prior_id {
+            return Ok(Held::Mine);
+        }
+        // Orders known only to the real database (a dry run) are finished.
+        if id > 0 && unfinished(self.conn, id)? {
+            return Ok(Held::Unfinished(id));
+        }
+        Ok(Held::Finished)
+    }
+
+    /// Keeps a row of an order that unfinished file `owner` holds.
+    fn insert_waiting(&mut self, owner: i64, chunk: &'c Chunk, row: &Row) -> Result<()> {
+        let insert = match &mut self.insert_waiting {
+            Some(insert) => insert,
+            empty => empty.insert(Insert::prepare(self.conn, &sql().insert_waiting)?),
+        };
+        let head = [Value::Int(owner), Value::Int(self.file_id)];
+        let values = (0..FIELDS.len()).map(|field| chunk.value(row, field));
+        let tail = [Value::Int(row.line as i64)];
+        insert.execute(head.into_iter().chain(values).chain(tail))?;
+        Ok(())
     }
 
     /// The file that owns an order, if any; during a dry run, an order known
@@ -1021,26 +1343,44 @@ impl<'c> RowWriter<'c> {
         self.insert_line.execute(values.chain(tail))?;
         Ok(())
     }
+}
 
-    /// Keeps a copy of an order owned by another file, then removes it and
-    /// its lines, for this file to write its own version.
-    fn replace_order(&self, key: &str) -> Result<()> {
+/// Counts an order of another file once per file.
+fn count_duplicate_order(state: &mut FileState, key: &str) {
+    if state.duplicate_orders.insert(key.to_string()) {
+        state.outcome.orders.duplicate += 1;
+    }
+}
+
+/// True when file `id` is still `in_progress`: being read by this run, or
+/// left part-way by a killed one. Such a file may yet fail or add lines.
+fn unfinished(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT state = 'in_progress' FROM main.import_files WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Removes an order and its lines, for file `by` to write its own version.
+/// When `by` may still fail, a copy is kept (tagged with `by`, and holding
+/// the `import_file_id` of the version it is) for its rollback to put back.
+fn replace_order(conn: &Connection, by: Option<i64>, key: &str) -> Result<()> {
+    if let Some(by) = by {
         for sql in [
             "INSERT INTO import_replaced_orders SELECT ?1, * FROM main.dropship_purchases WHERE kode_pesanan = ?2",
             "INSERT INTO import_replaced_lines SELECT ?1, * FROM main.dropship_purchase_details WHERE kode_pesanan = ?2",
         ] {
-            self.conn
-                .prepare_cached(sql)?
-                .execute(params![self.file_id, key])?;
+            conn.prepare_cached(sql)?.execute(params![by, key])?;
         }
-        for sql in [
-            "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan = ?1",
-            "DELETE FROM main.dropship_purchases WHERE kode_pesanan = ?1",
-        ] {
-            self.conn.prepare_cached(sql)?.execute([key])?;
-        }
-        Ok(())
     }
+    for sql in [
+        "DELETE FROM main.dropship_purchase_details WHERE kode_pesanan = ?1",
+        "DELETE FROM main.dropship_purchases WHERE kode_pesanan = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([key])?;
+    }
+    Ok(())
 }
 
 /// What a killed run left of a file.
@@ -1090,4 +1430,444 @@ fn attach_prior(conn: &Connection, db: &Path) -> Result<bool> {
         )
         .with_context(|| format!("{} is not a usable SQLite database", db.display()))?;
     Ok(has_tables)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The writer driven in-process, one message at a time, so that every
+    //! interleaving of files is chosen by the test rather than by threads.
+
+    use super::*;
+    use crate::columns::Names;
+    use crate::rows::Rules;
+
+    const HEADER: [&str; 8] = [
+        "Waktu Pesanan Terbuat",
+        "Kode Pesanan",
+        "SKU",
+        "Harga Produk",
+        "Qty",
+        "Total Harga Produk",
+        "Total Transaksi",
+        "Nama Toko",
+    ];
+
+    struct Run {
+        writer: Writer,
+        map: crate::columns::HeaderMap,
+        line: u64,
+    }
+
+    fn open(db: &Path, files: usize, on_duplicate: OnDuplicate) -> Run {
+        let inputs: Vec<(PathBuf, Option<u64>)> = (0..files)
+            .map(|i| (PathBuf::from(format!("f{i}.csv")), Some(1)))
+            .collect();
+        let opts = WriteOptions {
+            on_duplicate,
+            force: false,
+            dry_run: false,
+            options_json: "{}".into(),
+            rejects_csv: None,
+            commit_interval: Duration::ZERO,
+        };
+        let headers: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+        Run {
+            writer: Writer::open(db, &inputs, opts).unwrap(),
+            map: Names::new(&HashMap::new()).unwrap().map(&headers).unwrap(),
+            line: 1,
+        }
+    }
+
+    impl Run {
+        /// Begins file `file`, whose content hash is `hash`; returns its id.
+        fn begin(&mut self, file: usize, hash: &str) -> i64 {
+            let (reply, answer) = crossbeam_channel::bounded(1);
+            self.writer
+                .handle(Msg::Begin {
+                    file,
+                    size: 1,
+                    hash: hash.into(),
+                    reply,
+                })
+                .unwrap();
+            assert!(matches!(answer.recv().unwrap(), Begin::Proceed { .. }));
+            self.writer.files[file].id.unwrap()
+        }
+
+        /// Sends a chunk of file `file`: one row per (order, sku), all of
+        /// the shop `shop` (each file writes its own, to tell versions apart).
+        fn chunk(&mut self, file: usize, shop: &str, rows: &[(&str, &str)]) {
+            let mut chunk = Chunk::new(file, rows.len());
+            for (order, sku) in rows {
+                self.line += 1;
+                let record = csv::ByteRecord::from(vec![
+                    "2025-01-01 10:00:00",
+                    order,
+                    sku,
+                    "100",
+                    "1",
+                    "100",
+                    "100",
+                    shop,
+                ]);
+                chunk.add_record(&record, self.line, &self.map, &Rules::default());
+            }
+            assert_eq!(chunk.rows.len(), rows.len(), "{:?}", chunk.rejects);
+            chunk.checkpoint.rows = rows.len() as u64;
+            self.writer.handle(Msg::Chunk(chunk)).unwrap();
+        }
+
+        fn end(&mut self, file: usize, end: FileEnd) {
+            self.writer
+                .handle(Msg::End {
+                    file,
+                    end,
+                    elapsed: Duration::ZERO,
+                })
+                .unwrap();
+        }
+
+        fn fail(&mut self, file: usize) {
+            self.end(file, FileEnd::Failed("test".into()));
+        }
+
+        fn outcome(&self, file: usize) -> (RowCounts, OrderCounts) {
+            let o = &self.writer.files[file].outcome;
+            (o.rows, o.orders)
+        }
+
+        /// The order's file, shop and SKUs (with the file of each line).
+        fn order(&self, key: &str) -> Option<Stored> {
+            let conn = &self.writer.conn;
+            let head: Option<(i64, String)> = conn
+                .query_row(
+                    "SELECT import_file_id, nama_toko FROM dropship_purchases WHERE kode_pesanan = ?1",
+                    [key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .unwrap();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT sku, import_file_id FROM dropship_purchase_details
+                     WHERE kode_pesanan = ?1 ORDER BY sku",
+                )
+                .unwrap();
+            let lines: Vec<(String, i64)> = stmt
+                .query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            match head {
+                Some((id, shop)) => Some((id, shop, lines)),
+                None => {
+                    assert!(lines.is_empty(), "lines without their order {key}");
+                    None
+                }
+            }
+        }
+
+        /// `import_files` rows_imported and rows_duplicate of a file.
+        fn stored_counts(&self, id: i64) -> (u64, u64) {
+            self.writer
+                .conn
+                .query_row(
+                    "SELECT rows_imported, rows_duplicate FROM import_files WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        }
+
+        fn waiting_rows(&self) -> i64 {
+            self.writer
+                .conn
+                .query_row("SELECT count(*) FROM import_waiting_rows", [], |r| r.get(0))
+                .unwrap()
+        }
+    }
+
+    /// An order as stored: its file, its shop, and its lines' SKUs with
+    /// the file of each.
+    type Stored = (i64, String, Vec<(String, i64)>);
+
+    fn lines(file: i64, skus: &[&str]) -> Vec<(String, i64)> {
+        skus.iter().map(|s| (s.to_string(), file)).collect()
+    }
+
+    fn rows(read: u64, imported: u64, duplicate: u64) -> RowCounts {
+        RowCounts {
+            read,
+            imported,
+            duplicate,
+            ..RowCounts::default()
+        }
+    }
+
+    fn orders(created: u64, updated: u64, duplicate: u64) -> OrderCounts {
+        OrderCounts {
+            created,
+            updated,
+            duplicate,
+        }
+    }
+
+    #[test]
+    fn a_failed_file_hands_its_order_to_the_file_that_met_it_while_it_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = open(&dir.path().join("t.db"), 2, OnDuplicate::Skip);
+        let a = run.begin(0, "a");
+        let b = run.begin(1, "b");
+        run.chunk(0, "A", &[("DS-X", "A1"), ("DS-A", "A2")]);
+        run.chunk(1, "B", &[("DS-B", "B0"), ("DS-X", "B1"), ("DS-X", "B2")]);
+        assert_eq!(run.outcome(1), (rows(3, 1, 2), orders(1, 0, 1)));
+        run.fail(0);
+        assert_eq!(run.order("DS-A"), None);
+        assert_eq!(
+            run.order("DS-X"),
+            Some((b, "B".into(), lines(b, &["B1", "B2"])))
+        );
+        assert_eq!(run.outcome(1), (rows(3, 3, 0), orders(2, 0, 0)));
+        run.end(1, FileEnd::Complete);
+        assert_eq!(run.stored_counts(b), (3, 0));
+        assert_eq!(run.stored_counts(a).0, 0);
+        assert_eq!(run.waiting_rows(), 0);
+    }
+
+    #[test]
+    fn a_finished_file_takes_the_order_over_in_import_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = open(&dir.path().join("t.db"), 2, OnDuplicate::Skip);
+        run.begin(0, "a");
+        let b = run.begin(1, "b");
+        run.chunk(0, "A", &[("DS-X", "A1")]);
+        run.chunk(1, "B", &[("DS-X", "B1"), ("DS-X", "B2")]);
+        run.end(1, FileEnd::Complete);
+        assert_eq!(run.stored_counts(b), (0, 2));
+        run.fail(0);
+        assert_eq!(
+            run.order("DS-X"),
+            Some((b, "B".into(), lines(b, &["B1", "B2"])))
+        );
+        assert_eq!(run.stored_counts(b), (2, 0));
+        assert_eq!(run.outcome(1), (rows(2, 2, 0), orders(1, 0, 0)));
+        assert_eq!(run.waiting_rows(), 0);
+    }
+
+    #[test]
+    fn a_completed_owner_leaves_duplicates_for_good_and_no_waiting_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = open(&dir.path().join("t.db"), 2, OnDuplicate::Skip);
+        let a = run.begin(0, "a");
+        run.begin(1, "b");
+        run.chunk(0, "A", &[("DS-X", "A1")]);
+        run.chunk(1, "B", &[("DS-X", "B1")]);
+        assert_eq!(run.waiting_rows(), 1);
+        run.end(0, FileEnd::Complete);
+        assert_eq!(run.waiting_rows(), 0);
+        // Meeting the order again, now owned by a finished file, keeps nothing.
+        run.chunk(1, "B", &[("DS-X", "B2")]);
+        run.end(1, FileEnd::Complete);
+        assert_eq!(run.waiting_rows(), 0);
+        assert_eq!(run.order("DS-X"), Some((a, "A".into(), lines(a, &["A1"]))));
+        assert_eq!(run.outcome(1), (rows(2, 0, 2), orders(0, 0, 1)));
+    }
+
+    #[test]
+    fn the_order_passes_down_the_waiting_files_and_the_cache_follows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = open(&dir.path().join("t.db"), 3, OnDuplicate::Skip);
+        run.begin(0, "a");
+        run.begin(1, "b");
+        let c = run.begin(2, "c");
+        run.chunk(0, "A", &[("DS-X", "A1")]);
+        run.chunk(1, "B", &[("DS-X", "B1")]);
+        run.chunk(2, "C", &[("DS-X", "C1")]);
+        run.fail(0);
+        // b owns the order now; its next chunk goes on with its lines.
+        run.chunk(1, "B", &[("DS-X", "B2")]);
+        assert_eq!(run.outcome(1), (rows(2, 2, 0), orders(1, 0, 0)));
+        // c waits on b now, and gets the order when b fails too.
+        run.chunk(2, "C", &[("DS-X", "C2")]);
+        assert_eq!(run.outcome(2), (rows(2, 0, 2), orders(0, 0, 1)));
+        run.fail(1);
+        assert_eq!(
+            run.order("DS-X"),
+            Some((c, "C".into(), lines(c, &["C1", "C2"])))
+        );
+        run.chunk(2, "C", &[("DS-X", "C3")]);
+        run.end(2, FileEnd::Complete);
+        assert_eq!(
+            run.order("DS-X"),
+            Some((c, "C".into(), lines(c, &["C1", "C2", "C3"])))
+        );
+        assert_eq!(run.outcome(2), (rows(3, 3, 0), orders(1, 0, 0)));
+        assert_eq!(run.stored_counts(c), (3, 0));
+        assert_eq!(run.waiting_rows(), 0);
+    }
+
+    #[test]
+    fn a_file_left_by_a_killed_run_hands_its_order_over_when_taken_out_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut first = open(&db, 1, OnDuplicate::Skip);
+        let a = first.begin(0, "a");
+        first.chunk(0, "A", &[("DS-X", "A1")]);
+        drop(first); // killed: a stays in_progress
+        let mut run = open(&db, 1, OnDuplicate::Skip);
+        let b = run.begin(0, "b");
+        run.chunk(0, "B", &[("DS-X", "B1"), ("DS-X", "B2")]);
+        run.end(0, FileEnd::Complete);
+        assert_eq!(run.stored_counts(b), (0, 2));
+        // What a run does with a leftover whose bytes changed.
+        run.writer.remove_file_rows(a).unwrap();
+        assert_eq!(
+            run.order("DS-X"),
+            Some((b, "B".into(), lines(b, &["B1", "B2"])))
+        );
+        assert_eq!(run.stored_counts(b), (2, 0));
+        assert_eq!(run.waiting_rows(), 0);
+    }
+
+    #[test]
+    fn a_file_of_an_earlier_run_takes_the_order_over_in_that_runs_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut first = open(&db, 1, OnDuplicate::Skip);
+        let a = first.begin(0, "a");
+        first.chunk(0, "A", &[("DS-X", "A1")]);
+        drop(first); // killed: a stays in_progress
+        let mut second = open(&db, 1, OnDuplicate::Skip);
+        let b = second.begin(0, "b");
+        second.chunk(0, "B", &[("DS-X", "B1"), ("DS-X", "B2"), ("DS-Y", "B3")]);
+        second.end(0, FileEnd::Complete);
+        let (rows, orders) = second.outcome(0);
+        let record = RunRecord {
+            state: "ok",
+            files: [1, 0, 0],
+            rows,
+            orders,
+            elapsed_ms: 0,
+            peak_rss_bytes: 0,
+            rows_per_sec: 0,
+            bytes_per_sec: 0,
+            user_cpu_ms: 0,
+            system_cpu_ms: 0,
+        };
+        second.writer.finish(&record).unwrap();
+        let b_run = second.writer.run_id;
+        drop(second);
+        let mut run = open(&db, 1, OnDuplicate::Skip);
+        run.writer.remove_file_rows(a).unwrap();
+        assert_eq!(
+            run.order("DS-X"),
+            Some((b, "B".into(), lines(b, &["B1", "B2"])))
+        );
+        assert_eq!(run.stored_counts(b), (3, 0));
+        let totals: [u64; 5] = run
+            .writer
+            .conn
+            .query_row(
+                "SELECT rows_read, rows_imported, rows_duplicate, orders_created, orders_duplicate
+                 FROM import_runs WHERE id = ?1",
+                [b_run],
+                |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+            )
+            .unwrap();
+        assert_eq!(totals, [3, 3, 0, 2, 0]);
+    }
+
+    #[test]
+    fn update_never_mixes_the_lines_of_two_files_in_one_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = open(&dir.path().join("t.db"), 2, OnDuplicate::Update);
+        run.begin(0, "p");
+        let q = run.begin(1, "q");
+        run.chunk(0, "P", &[("DS-X", "P1")]);
+        run.chunk(1, "Q", &[("DS-X", "Q1"), ("DS-X", "Q2")]);
+        run.chunk(0, "P", &[("DS-X", "P2")]);
+        run.end(0, FileEnd::Complete);
+        // q met the order while p was read: its version wins, complete.
+        assert_eq!(
+            run.order("DS-X"),
+            Some((q, "Q".into(), lines(q, &["Q1", "Q2"])))
+        );
+        run.chunk(1, "Q", &[("DS-X", "Q3")]);
+        run.end(1, FileEnd::Complete);
+        assert_eq!(
+            run.order("DS-X"),
+            Some((q, "Q".into(), lines(q, &["Q1", "Q2", "Q3"])))
+        );
+        assert_eq!(run.outcome(1), (rows(3, 3, 0), orders(0, 1, 0)));
+        assert_eq!(run.waiting_rows(), 0);
+    }
+
+    /// b imported DS-X; a and c replace it and both fail, in either order.
+    fn two_replacers_fail(a_first: bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut first = open(&db, 1, OnDuplicate::Skip);
+        let b = first.begin(0, "b");
+        first.chunk(0, "B", &[("DS-X", "B1"), ("DS-X", "B2")]);
+        first.end(0, FileEnd::Complete);
+        drop(first);
+        let mut run = open(&db, 2, OnDuplicate::Update);
+        run.begin(0, "a");
+        run.begin(1, "c");
+        run.chunk(0, "A", &[("DS-X", "A1")]);
+        run.chunk(1, "C", &[("DS-X", "C1")]);
+        let (x, y) = if a_first { (0, 1) } else { (1, 0) };
+        run.fail(x);
+        run.fail(y);
+        assert_eq!(
+            run.order("DS-X"),
+            Some((b, "B".into(), lines(b, &["B1", "B2"])))
+        );
+        assert_eq!(run.waiting_rows(), 0);
+    }
+
+    #[test]
+    fn two_failed_replacers_leave_the_imported_version() {
+        two_replacers_fail(true);
+        two_replacers_fail(false);
+    }
+
+    /// A replacer G that kept the version of a file F that fails keeps
+    /// what F replaced instead: the state a database written while files
+    /// could replace unfinished ones may hold.
+    fn chained_replacers_fail(a_first: bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut first = open(&db, 1, OnDuplicate::Skip);
+        let b = first.begin(0, "b");
+        first.chunk(0, "B", &[("DS-X", "B1")]);
+        first.end(0, FileEnd::Complete);
+        drop(first);
+        let mut run = open(&db, 2, OnDuplicate::Update);
+        let a = run.begin(0, "a");
+        run.begin(1, "c");
+        run.chunk(0, "A", &[("DS-X", "A1")]);
+        let set_state = |run: &Run, state: &str| {
+            run.writer
+                .conn
+                .execute(
+                    "UPDATE import_files SET state = ?2 WHERE id = ?1",
+                    params![a, state],
+                )
+                .unwrap();
+        };
+        set_state(&run, "imported");
+        run.chunk(1, "C", &[("DS-X", "C1")]);
+        set_state(&run, "in_progress");
+        let (x, y) = if a_first { (0, 1) } else { (1, 0) };
+        run.fail(x);
+        run.fail(y);
+        assert_eq!(run.order("DS-X"), Some((b, "B".into(), lines(b, &["B1"]))));
+    }
+
+    #[test]
+    fn a_chain_of_replaced_versions_never_brings_back_a_failed_file() {
+        chained_replacers_fail(true);
+        chained_replacers_fail(false);
+    }
 }

@@ -1,0 +1,306 @@
+//! Who owns an order when files are read at once and some of them fail.
+//!
+//! A failed file leaves the tables as if it had never been read: an order
+//! that another file met while the failed one held it belongs to that other
+//! file afterwards, with its own lines, and the summary and `import_files`
+//! count its rows as imported. Under `--on-duplicate update`, the version
+//! that stands is the newest one of a file that did not fail, and an order's
+//! lines always come from the one file that owns it, all of them.
+//!
+//! With `-j 2` the interleaving of files is up to the threads, so each test
+//! builds files where the interesting interleaving is likely, checks the
+//! invariant whatever interleaving happened, and runs a few trials.
+//! (`src/write.rs` has unit tests that choose every interleaving.)
+
+mod common;
+
+use common::*;
+
+const TRIALS: usize = 3;
+
+/// `n` one-line orders `PREFIX-0`, `PREFIX-1`, ...
+fn filler(prefix: &str, n: usize) -> Vec<Line> {
+    (0..n).map(|i| line(&format!("{prefix}-{i}"))).collect()
+}
+
+fn bad(kode: &str) -> Line {
+    line(kode).set("Qty", "two")
+}
+
+/// The `import_files` id of the file named `name` in the last run that read it.
+fn file_id(env: &Env, name: &str) -> i64 {
+    env.one(&format!(
+        "SELECT max(id) FROM import_files WHERE path LIKE '%{name}'"
+    ))
+}
+
+/// Every stored order has all its lines from the file that owns it, that
+/// file is imported, and (when no file replaced another's orders) each
+/// imported file's `rows_imported` is the number of lines it holds.
+fn assert_orders_belong_to_one_imported_file(env: &Env, replaced: bool) {
+    let mixed: i64 = env.one(
+        "SELECT count(*) FROM dropship_purchase_details l JOIN dropship_purchases p
+         USING (kode_pesanan) WHERE l.import_file_id <> p.import_file_id",
+    );
+    assert_eq!(mixed, 0, "lines of another file than their order's");
+    let orphans: i64 = env.one(
+        "SELECT count(*) FROM dropship_purchase_details l WHERE NOT EXISTS
+         (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = l.kode_pesanan)",
+    );
+    assert_eq!(orphans, 0, "lines without their order");
+    let not_imported: i64 = env.one(
+        "SELECT count(*) FROM dropship_purchases p JOIN import_files f
+         ON f.id = p.import_file_id WHERE f.state <> 'imported'",
+    );
+    assert_eq!(not_imported, 0, "orders of files that are not imported");
+    if !replaced {
+        let wrong: i64 = env.one(
+            "SELECT count(*) FROM import_files f WHERE f.rows_imported <>
+             (SELECT count(*) FROM dropship_purchase_details l WHERE l.import_file_id = f.id)",
+        );
+        assert_eq!(
+            wrong, 0,
+            "rows_imported differs from the lines a file holds"
+        );
+    }
+    let unbalanced: i64 = env.one(
+        "SELECT count(*) FROM import_files WHERE rows_read <>
+         rows_imported + rows_rejected + rows_duplicate + rows_filtered + rows_failed",
+    );
+    assert_eq!(unbalanced, 0, "import_files counts do not add up");
+}
+
+/// a.csv holds DS-X first and fails at its end; b.csv meets DS-X while a.csv
+/// is still being read. `a_name` and `a_bytes` give a.csv's form.
+fn failed_file_hands_over(a_name: &str, a_bytes: Vec<u8>, extra: &[&str]) {
+    let env = Env::new();
+    env.write(a_name, a_bytes);
+    let mut b = filler("DS-B", 300);
+    b.push(line("DS-X").set("SKU", "B-1").set("Nama Toko", "Toko B"));
+    b.push(line("DS-X").set("SKU", "B-2").set("Nama Toko", "Toko B"));
+    b.extend(filler("DS-BB", 10));
+    env.write("b.csv", csv(&b));
+    let mut args = vec!["-j", "2", "--chunk-size", "50"];
+    args.extend_from_slice(extra);
+    args.extend([a_name, "b.csv"]);
+    let run = env.run(&args);
+    run.expect_code(3);
+    assert_eq!(run.file_status(a_name), "failed");
+    assert_eq!(run.file_status("b.csv"), "imported");
+    let b_id = file_id(&env, "b.csv");
+    assert_eq!(env.skus("DS-X"), ["B-1", "B-2"]);
+    assert_eq!(env.order_int("DS-X", "import_file_id"), Some(b_id));
+    assert_eq!(
+        env.order_text("DS-X", "nama_toko").as_deref(),
+        Some("Toko B")
+    );
+    assert_eq!(env.count("dropship_purchases"), 311);
+    assert_eq!(env.count("dropship_purchase_details"), 312);
+    assert_eq!(run.file_rows("b.csv"), [312, 312, 0, 0, 0, 0]);
+    let [read, imported, rejected, duplicate, filtered, failed] = run.rows();
+    assert_eq!((imported, rejected, duplicate, filtered), (312, 0, 0, 0));
+    assert_eq!(read, 312 + failed);
+    assert_eq!(run.n("/orders/created"), 311);
+    assert_eq!(run.n("/orders/duplicate"), 0);
+    let stored: (i64, i64) = env
+        .db()
+        .query_row(
+            "SELECT rows_imported, rows_duplicate FROM import_files WHERE id = ?1",
+            [b_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(stored, (312, 0));
+    assert_orders_belong_to_one_imported_file(&env, false);
+    // Nothing is left for a later run: the same files change nothing.
+    let before = env.table_counts();
+    env.run(&["b.csv"]).expect_code(0);
+    assert_eq!(env.table_counts(), before);
+}
+
+fn a_rows() -> Vec<Line> {
+    let mut a = vec![line("DS-X").set("SKU", "A-1").set("Nama Toko", "Toko A")];
+    a.extend(filler("DS-A", 3000));
+    a
+}
+
+#[test]
+fn a_file_failing_on_max_errors_hands_its_order_to_the_file_that_met_it() {
+    for _ in 0..TRIALS {
+        let mut a = a_rows();
+        a.extend([bad("DS-Z1"), bad("DS-Z2")]);
+        failed_file_hands_over("a.csv", csv(&a).into_bytes(), &["--max-errors", "1"]);
+    }
+}
+
+#[test]
+fn a_file_failing_on_a_read_error_hands_its_order_to_the_file_that_met_it() {
+    for _ in 0..TRIALS {
+        // A .csv.gz cut short: the rows inflate until the stream breaks.
+        let mut gz = gzip(csv(&a_rows()).as_bytes());
+        gz.truncate(gz.len() - 64);
+        failed_file_hands_over("a.csv.gz", gz, &[]);
+    }
+}
+
+#[test]
+fn a_dry_run_counts_the_order_taken_over_from_a_failed_file_as_imported() {
+    for _ in 0..TRIALS {
+        let env = Env::new();
+        let mut a = a_rows();
+        a.extend([bad("DS-Z1"), bad("DS-Z2")]);
+        env.write("a.csv", csv(&a));
+        let mut b = filler("DS-B", 300);
+        b.push(line("DS-X").set("SKU", "B-1"));
+        b.push(line("DS-X").set("SKU", "B-2"));
+        env.write("b.csv", csv(&b));
+        let run = env.run(&[
+            "--dry-run",
+            "-j",
+            "2",
+            "--chunk-size",
+            "50",
+            "--max-errors",
+            "1",
+            "a.csv",
+            "b.csv",
+        ]);
+        run.expect_code(3);
+        assert_eq!(run.file_status("a.csv"), "failed");
+        assert_eq!(run.file_rows("b.csv"), [302, 302, 0, 0, 0, 0]);
+        assert_eq!(run.n("/rows/duplicate"), 0);
+        assert_eq!(run.n("/orders/created"), 301);
+        assert_eq!(run.n("/orders/duplicate"), 0);
+        assert!(!env.path("dropship.db").exists(), "a dry run wrote");
+    }
+}
+
+/// b.csv imported DS-X; a.csv and c.csv both replace it under update and
+/// both fail (a.csv first, most likely): b.csv's version stands.
+#[test]
+fn two_failed_replacers_leave_the_version_of_the_file_that_did_not_fail() {
+    for _ in 0..TRIALS {
+        let env = Env::new();
+        let x = |file: &str, sku: &str| {
+            line("DS-X")
+                .set("SKU", sku)
+                .set("Nama Toko", &format!("Toko {file}"))
+        };
+        env.write("b.csv", csv(&[x("B", "B-1"), x("B", "B-2")]));
+        env.run(&["b.csv"]).expect_code(0);
+        let b_id = file_id(&env, "b.csv");
+
+        let mut a = vec![x("A", "A-1")];
+        a.extend(filler("DS-A", 200));
+        a.extend([bad("DS-Z1"), bad("DS-Z2")]);
+        env.write("a.csv", csv(&a));
+        let mut c = vec![x("C", "C-1")];
+        c.extend(filler("DS-C", 2000));
+        c.extend([bad("DS-Z3"), bad("DS-Z4")]);
+        env.write("c.csv", csv(&c));
+        let run = env.run(&[
+            "-j",
+            "2",
+            "--chunk-size",
+            "50",
+            "--on-duplicate",
+            "update",
+            "--max-errors",
+            "1",
+            "a.csv",
+            "c.csv",
+        ]);
+        run.expect_code(3);
+        assert_eq!(run.file_status("a.csv"), "failed");
+        assert_eq!(run.file_status("c.csv"), "failed");
+        assert_eq!(run.n("/rows/imported"), 0);
+        assert_eq!(run.n("/orders/updated"), 0);
+        assert_eq!(env.orders(), ["DS-X"]);
+        assert_eq!(env.order_int("DS-X", "import_file_id"), Some(b_id));
+        assert_eq!(
+            env.order_text("DS-X", "nama_toko").as_deref(),
+            Some("Toko B")
+        );
+        assert_eq!(env.skus("DS-X"), ["B-1", "B-2"]);
+        assert_orders_belong_to_one_imported_file(&env, false);
+    }
+}
+
+/// p.csv and q.csv hold the same orders, three lines each, and chunks of
+/// two rows split most orders; read at once under update, each order must
+/// end with the three lines of one file. With `fail_q`, q.csv fails at its
+/// end and every order is p.csv's.
+fn update_keeps_each_order_to_one_file(fail_q: bool) {
+    let env = Env::new();
+    let order = |file: &str, i: usize| -> Vec<Line> {
+        (1..=3)
+            .map(|n| {
+                line(&format!("DS-{i}"))
+                    .set("SKU", &format!("{file}-{i}-{n}"))
+                    .set("Nama Toko", file)
+            })
+            .collect()
+    };
+    let p: Vec<Line> = (0..40).flat_map(|i| order("P", i)).collect();
+    // q.csv meets the orders in another order, and starts one row later.
+    let mut q = filler("DS-Q", 1);
+    q.extend((0..40).rev().flat_map(|i| order("Q", i)));
+    if fail_q {
+        q.extend([bad("DS-Z1"), bad("DS-Z2")]);
+    }
+    env.write("p.csv", csv(&p));
+    env.write("q.csv", csv(&q));
+    let mut args = vec![
+        "-j",
+        "2",
+        "--chunk-size",
+        "2",
+        "--on-duplicate",
+        "update",
+        "p.csv",
+        "q.csv",
+    ];
+    if fail_q {
+        args.extend(["--max-errors", "1"]);
+    }
+    let run = env.run(&args);
+    run.expect_code(if fail_q { 3 } else { 0 });
+    assert_orders_belong_to_one_imported_file(&env, true);
+    for i in 0..40 {
+        let kode = format!("DS-{i}");
+        let shop = env.order_text(&kode, "nama_toko").unwrap();
+        if fail_q {
+            assert_eq!(shop, "P", "{kode}");
+        }
+        let expected: Vec<String> = (1..=3).map(|n| format!("{shop}-{i}-{n}")).collect();
+        let mut skus = env.skus(&kode);
+        skus.sort();
+        assert_eq!(skus, expected, "lines of {kode}");
+    }
+    if fail_q {
+        assert_eq!(run.file_status("q.csv"), "failed");
+        assert_eq!(run.file_rows("p.csv"), [120, 120, 0, 0, 0, 0]);
+        assert_eq!(env.count("dropship_purchases"), 40);
+    } else {
+        // Every row is in or was written over: none is a duplicate.
+        let [read, imported, ..] = run.rows();
+        assert_eq!(read, imported);
+        assert_eq!(run.n("/rows/duplicate"), 0);
+        assert_eq!(env.count("dropship_purchases"), 41);
+        assert_eq!(run.n("/orders/created") + run.n("/orders/updated"), 81);
+    }
+}
+
+#[test]
+fn update_never_mixes_two_files_in_one_order() {
+    for _ in 0..TRIALS {
+        update_keeps_each_order_to_one_file(false);
+    }
+}
+
+#[test]
+fn update_with_a_failed_file_keeps_each_order_whole() {
+    for _ in 0..TRIALS {
+        update_keeps_each_order_to_one_file(true);
+    }
+}
