@@ -127,6 +127,14 @@ const MIGRATIONS: &[&str] = &[
         SELECT 0 AS by_file_id, * FROM dropship_purchase_details WHERE 0;
     CREATE INDEX import_replaced_lines_by_file ON import_replaced_lines(by_file_id);
     ",
+    // 2: what a file was read as. `channel` is the `--channel` it was read
+    // with (NULL: every row), so an import covers only the rows it kept;
+    // `real_path` is its canonical absolute path, so a partial file is
+    // known when its path comes back with other bytes.
+    "
+    ALTER TABLE import_files ADD COLUMN channel TEXT;
+    ALTER TABLE import_files ADD COLUMN real_path TEXT;
+    ",
 ];
 
 /// The schema version this build writes.
