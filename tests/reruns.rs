@@ -59,9 +59,23 @@ fn committed(conn: &Connection, name: &str) -> Option<i64> {
 }
 
 /// Starts an import with `args` in `env`, waits until it has committed part
-/// of the file named `name`, freezes it, checks it is part-way, and kills it
-/// with SIGKILL. Returns the rows committed for that file.
+/// of the file named `name`, freezes it, and kills it with SIGKILL; checks
+/// that it was killed part-way through the file and returns the rows
+/// committed for it. A run that got through the file before it could be
+/// frozen (a busy machine) is tried again on a fresh database.
 fn kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> i64 {
+    for _ in 0..10 {
+        if let Some(rows) = try_kill_mid_file(env, args, name, total_rows) {
+            return rows;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(env.path(&format!("dropship.db{suffix}")));
+        }
+    }
+    panic!("ten runs over {name} all ended before they could be killed part-way");
+}
+
+fn try_kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> Option<i64> {
     let mut child = Command::new(BIN)
         .args(args)
         .current_dir(env.dir.path())
@@ -75,8 +89,8 @@ fn kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut conn = None;
     loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the run ended ({status}) before it could be killed mid-file");
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
         }
         assert!(Instant::now() < deadline, "no commit of {name} seen");
         if conn.is_none() && db.is_file() {
@@ -96,14 +110,12 @@ fn kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> i64 {
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let status = child.wait().expect("wait for the killed run");
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(libc::SIGKILL), "the run was killed");
+    if status.signal() != Some(libc::SIGKILL) {
+        return None;
+    }
     let conn = ro(&db).expect("database after the kill");
-    let rows = committed(&conn, name).expect("the file is left in_progress");
-    assert!(
-        rows > 0 && rows < total_rows,
-        "killed part-way: {rows} of {total_rows} rows committed"
-    );
-    rows
+    let rows = committed(&conn, name).filter(|&rows| rows > 0 && rows < total_rows)?;
+    Some(rows)
 }
 
 /// (state, error) of the `import_files` entry with this id.
