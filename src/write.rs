@@ -660,9 +660,9 @@ impl Writer {
             if same_filter && newest.is_none() {
                 newest = Some(left);
             } else if same_filter {
-                let error = match self.run_id {
-                    Some(run) => format!("interrupted; read again by run {run}"),
-                    None => "interrupted; read again".to_string(),
+                let error = match self.prior {
+                    true => String::new(),
+                    false => format!("interrupted; read again by run {}", self.run_row()?),
                 };
                 self.roll_back(&left, &error)?;
             } else {
@@ -1325,4 +1325,21 @@ fn attach_prior(conn: &Connection, db: &Path) -> Result<bool> {
         )
         .with_context(|| format!("{} is not a usable SQLite database", db.display()))?;
     Ok(has_tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_covers_the_rows_it_kept() {
+        // No channel then: every row is in, whatever this run keeps.
+        assert!(covers(None, None));
+        assert!(covers(None, Some("shopee")));
+        // A channel then: only a run with the same channel is covered.
+        assert!(covers(Some("shopee"), Some("shopee")));
+        assert!(covers(Some(" Shopee "), Some("shopee")));
+        assert!(!covers(Some("shopee"), Some("tokopedia")));
+        assert!(!covers(Some("shopee"), None));
+    }
 }
