@@ -94,6 +94,7 @@ fn writer_chunk(bencher: Bencher) {
             options_json: "{}".into(),
             rejects_csv: None,
             commit_interval: std::time::Duration::ZERO,
+            channel: None,
         },
     )
     .expect("open writer");

@@ -15,11 +15,11 @@ use crate::read::{ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
 use crate::resources;
 use crate::schema;
-use crate::settings::{Settings, UsageError};
+use crate::settings::{ProgressMode, Settings, UsageError};
 use crate::write::{Msg, OrderCounts, RunRecord, WriteOptions, Writer};
 use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,6 +75,7 @@ fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Writer> {
             options_json: serde_json::to_string(settings)?,
             rejects_csv: settings.rejects.clone(),
             commit_interval: settings.commit_interval,
+            channel: settings.rules.channel.clone(),
         },
     )
 }
@@ -191,7 +192,8 @@ fn summarize(
             system_ms: usage.system_ms,
         },
         per_file,
-        recommendations: Vec::new(),
+        // Partial files of killed runs that nothing here took up.
+        recommendations: writer.partial_files(),
     }
 }
 
@@ -224,7 +226,19 @@ fn emit(settings: &Settings, summary: &Summary) -> Result<()> {
     }
     if !settings.quiet || summary.status != report::RunStatus::Ok {
         let rejects = settings.rejects.as_ref().map(|p| p.to_string_lossy());
-        let _ = summary.write_human(&mut std::io::stderr().lock(), rejects.as_deref());
+        // Progress has already shown each failed file, unless it was off.
+        let files_shown = !settings.quiet
+            && match settings.progress {
+                ProgressMode::None => false,
+                // Bars away from a terminal are not drawn, nor their lines.
+                ProgressMode::Bars => std::io::stderr().is_terminal(),
+                ProgressMode::Auto | ProgressMode::Log => true,
+            };
+        let _ = summary.write_human(
+            &mut std::io::stderr().lock(),
+            rejects.as_deref(),
+            files_shown,
+        );
     }
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error of the import.

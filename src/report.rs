@@ -179,14 +179,19 @@ impl Summary {
     }
 
     /// A few lines for a person: what went in, what did not and why.
+    /// `files_shown`: progress has printed a line for each file that ended
+    /// (failed ones included), so their errors are not repeated.
     pub fn write_human(
         &self,
         out: &mut dyn Write,
         rejects_path: Option<&str>,
+        files_shown: bool,
     ) -> std::io::Result<()> {
         let mut shown = 0;
         for f in &self.per_file {
-            if let Some(error) = &f.error {
+            if let Some(error) = &f.error
+                && !files_shown
+            {
                 writeln!(out, "{}: failed: {error}", f.path)?;
             }
             for r in f.rejects.iter().take(REJECTS_LISTED.saturating_sub(shown)) {
@@ -240,6 +245,9 @@ impl Summary {
                 )?,
                 (None, None) => {}
             }
+        }
+        for note in &self.recommendations {
+            writeln!(out, "note: {note}")?;
         }
         Ok(())
     }

@@ -166,6 +166,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX import_waiting_rows_by_owner ON import_waiting_rows(owner_file_id, kode_pesanan);
     CREATE INDEX import_waiting_rows_by_file ON import_waiting_rows(file_id);
     ",
+    // 3: what a file was read as. `channel` is the `--channel` it was read
+    // with (NULL: every row), so an import covers only the rows it kept;
+    // `real_path` is its canonical absolute path, so a partial file is
+    // known when its path comes back with other bytes.
+    "
+    ALTER TABLE import_files ADD COLUMN channel TEXT;
+    ALTER TABLE import_files ADD COLUMN real_path TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

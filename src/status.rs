@@ -54,11 +54,14 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
     }
     match args.run_id {
         None => {
-            let runs = read_snapshot(&conn, &db, |s| s.runs(args.limit))?;
+            let (runs, partial) = read_snapshot(&conn, &db, |s| {
+                Ok((s.runs(args.limit)?, s.partial_files()?))
+            })?;
             if args.json {
                 writeln!(out, "{}", to_json(&runs, true)?)?;
             } else {
                 write_list(&mut out, &db, &runs)?;
+                write_partial(&mut out, &partial)?;
             }
         }
         Some(id) => {
@@ -282,6 +285,32 @@ impl Snapshot<'_> {
                 Ok(self.view(r, &files))
             })
             .collect()
+    }
+
+    /// The files that killed runs left part-way, oldest first: their rows
+    /// stay in the tables until the same file is imported again.
+    fn partial_files(&self) -> Result<Vec<PartialFile>> {
+        let found: Vec<PartialFile> = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, path, size_bytes, bytes_committed, rows_committed, line_committed
+                 FROM import_files WHERE state = 'in_progress' ORDER BY id",
+            )?
+            .query_map([], |r| {
+                Ok(PartialFile {
+                    run_id: r.get(0)?,
+                    path: r.get(1)?,
+                    size_bytes: r.get(2)?,
+                    bytes_committed: r.get(3)?,
+                    rows_committed: r.get(4)?,
+                    line_committed: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(found
+            .into_iter()
+            .filter(|f| Some(f.run_id) != self.live_run)
+            .collect())
     }
 
     fn newest_run(&self) -> Result<Option<i64>> {
@@ -800,6 +829,44 @@ fn write_list(out: &mut dyn Write, db: &Path, runs: &[RunView]) -> Result<()> {
         ]);
     }
     table.write(out)?;
+    Ok(())
+}
+
+/// A file a killed run left `in_progress`.
+#[derive(Debug)]
+struct PartialFile {
+    run_id: i64,
+    path: String,
+    size_bytes: Option<u64>,
+    bytes_committed: u64,
+    rows_committed: u64,
+    line_committed: u64,
+}
+
+/// Names the partial files under the list of runs, if there are any.
+fn write_partial(out: &mut dyn Write, files: &[PartialFile]) -> Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\npartial files left by killed runs (their rows stay until the same file is imported again):"
+    )?;
+    for f in files {
+        let of_size = match f.size_bytes {
+            Some(size) => format!(" of {}", human_bytes(size)),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "  {}: run {}, {} rows committed, up to line {} ({}{of_size})",
+            f.path,
+            f.run_id,
+            f.rows_committed,
+            f.line_committed,
+            human_bytes(f.bytes_committed)
+        )?;
+    }
     Ok(())
 }
 

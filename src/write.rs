@@ -22,6 +22,13 @@
 //! and no order is lost with a failed file. Only rows of such orders are
 //! kept aside: new orders and duplicates of finished files cost nothing more.
 //!
+//! Across runs a file is known by its bytes (content hash), the `--channel`
+//! it was read with (an import covers only the rows it kept) and its
+//! canonical path (a killed run's partial file gives way when its path comes
+//! back with other bytes). A run's row in `import_runs` is created when the
+//! run first records something and never deleted, so an id once printed
+//! exists and is never reused.
+//!
 //! With `--dry-run` the same code writes into a private temporary database
 //! and consults the real one, attached read-only, for earlier imports: the
 //! real database is never created or changed.
@@ -216,6 +223,9 @@ struct FileState {
     last_key: String,
     last_owner: Owner,
     duplicate_orders: HashSet<String>,
+    /// The file's canonical absolute path, when it exists: what an operator
+    /// means by "the same path" (see `supersede`).
+    real_path: Option<String>,
 }
 
 /// Options the writer acts on.
@@ -229,6 +239,9 @@ pub struct WriteOptions {
     pub rejects_csv: Option<PathBuf>,
     /// The longest a transaction stays open (see `write_all`).
     pub commit_interval: Duration,
+    /// `--channel`, trimmed and lowercased: the rows of other channels are
+    /// filtered, so an import with it covers only its own channel's rows.
+    pub channel: Option<String>,
 }
 
 /// The database writer; see the module documentation.
@@ -240,7 +253,20 @@ pub struct Writer {
     db: PathBuf,
     /// A dry run's view of the real database, when there is one.
     prior: bool,
-    run_id: i64,
+    /// Whether `prior.import_files` has the columns of migration 2 (an older
+    /// database does not: its files were all read without `--channel`).
+    prior_file_columns: bool,
+    /// The run's row in `import_runs`, created when the run first records
+    /// something (see `run_row`): a run that only skips leaves none, and an
+    /// id that was printed always exists.
+    run_id: Option<i64>,
+    started_at: String,
+    files_total: usize,
+    /// Files that ended, to be shown once what they wrote is committed.
+    ended: Vec<usize>,
+    /// The files killed runs left `in_progress` that this run has not
+    /// resumed or rolled back (yet).
+    leftovers: Vec<LeftOver>,
     opts: WriteOptions,
     files: Vec<FileState>,
     /// Content hashes of files being read in this run.
@@ -353,6 +379,11 @@ impl Writer {
             let conn = schema::open(&scratch.path().join("dry-run.db"))?;
             conn.execute_batch("PRAGMA synchronous = OFF")?;
             let prior = db.is_file() && attach_prior(&conn, db)?;
+            if prior {
+                // Files of the real database that a real run would roll back
+                // first: their orders are not there for this run.
+                conn.execute_batch("CREATE TEMP TABLE prior_gone (id INTEGER PRIMARY KEY)")?;
+            }
             (conn, Some(scratch), prior)
         } else {
             let conn = schema::open(db)?;
@@ -388,18 +419,14 @@ impl Writer {
                 false
             }
         };
-        conn.execute(
-            "INSERT INTO import_runs (started_at, state, pid, version, options, files_total)
-             VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
-            params![
-                now(),
-                std::process::id(),
-                env!("CARGO_PKG_VERSION"),
-                opts.options_json,
-                inputs.len()
-            ],
-        )?;
-        let run_id = conn.last_insert_rowid();
+        let prior_file_columns = prior && prior_has_file_columns(&conn)?;
+        // The claim is held (or, for a dry run, the real database is only
+        // read), so the files found here stay as they are but for this run.
+        let leftovers = match (opts.dry_run, prior) {
+            (true, false) => Vec::new(),
+            (true, true) => load_leftovers(&conn, true, prior_file_columns, db)?,
+            (false, _) => load_leftovers(&conn, false, true, db)?,
+        };
         let files = inputs
             .iter()
             .map(|(path, size)| FileState {
@@ -420,6 +447,9 @@ impl Writer {
                 last_key: String::new(),
                 last_owner: Owner::Other,
                 duplicate_orders: HashSet::new(),
+                real_path: std::fs::canonicalize(path)
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned()),
             })
             .collect();
         Ok(Writer {
@@ -430,7 +460,12 @@ impl Writer {
             conn,
             _scratch: scratch,
             prior,
-            run_id,
+            prior_file_columns,
+            run_id: None,
+            started_at: now(),
+            files_total: inputs.len(),
+            ended: Vec::new(),
+            leftovers,
             opts,
             files,
             hashes_in_run: HashMap::new(),
@@ -440,9 +475,33 @@ impl Writer {
         })
     }
 
-    /// The run's id in the database (`None` for a dry run).
+    /// The run's id in the database: `None` for a dry run and for a run
+    /// that recorded nothing (it only skipped files).
     pub fn run_id(&self) -> Option<i64> {
-        (!self.opts.dry_run).then_some(self.run_id)
+        self.run_id.filter(|_| !self.opts.dry_run)
+    }
+
+    /// The run's row in `import_runs`, created the first time the run
+    /// records something. Ids come from SQLite's rowid (the largest plus
+    /// one); rows are never deleted, so an id once shown is never reused.
+    fn run_row(&mut self) -> Result<i64> {
+        if let Some(id) = self.run_id {
+            return Ok(id);
+        }
+        self.conn.execute(
+            "INSERT INTO import_runs (started_at, state, pid, version, options, files_total)
+             VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
+            params![
+                self.started_at,
+                std::process::id(),
+                env!("CARGO_PKG_VERSION"),
+                self.opts.options_json,
+                self.files_total
+            ],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        self.run_id = Some(id);
+        Ok(id)
     }
 
     /// Handles messages until every sender is gone.
@@ -491,6 +550,7 @@ impl Writer {
                     Ok(msg) => msg,
                     Err(RecvTimeoutError::Timeout) => {
                         self.commit()?;
+                        self.show_ended(progress);
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -514,19 +574,30 @@ impl Writer {
                 _ => (None, false),
             };
             self.handle(msg)?;
+            self.ended.extend(ended);
             if failed || opened.elapsed() >= interval {
                 self.commit()?;
             }
-            if let Some(file) = ended {
-                progress.file_done(&self.files[file].outcome);
-            }
+            self.show_ended(progress);
         }
         self.commit()?;
+        self.show_ended(progress);
         // Interrupted runs too: only a run that dies leaves the index out.
         if !self.opts.dry_run {
             self.need_line_index()?;
         }
         Ok(())
+    }
+
+    /// Shows the files that ended once their end is committed: a commit
+    /// that fails (a full disk) takes the end back, and then so is the line.
+    fn show_ended(&mut self, progress: &Progress) {
+        if self.in_transaction {
+            return;
+        }
+        for file in self.ended.drain(..) {
+            progress.file_done(&self.files[file].outcome);
+        }
     }
 
     fn need_line_index(&mut self) -> Result<()> {
@@ -577,6 +648,9 @@ impl Writer {
         let state = &mut self.files[file];
         state.outcome.size = Some(size);
         state.hash = Some(hash.clone());
+        // The export at this path was downloaded again: what a killed run
+        // left of the old bytes goes first, whatever happens to the new.
+        self.supersede(file, &hash)?;
         let earlier = self.hashes_in_run.contains_key(&hash) || self.imported_before(&hash)?;
         if earlier && !self.opts.force {
             self.files[file].outcome.status = FileStatus::Skipped;
@@ -594,53 +668,76 @@ impl Writer {
         })
     }
 
-    /// The file with these bytes that a killed run left `in_progress`, with
-    /// what it had committed. Older leftovers of the same bytes, if any, are
-    /// taken out.
-    fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
-        // In a real run, this run's own files are not leftovers; in a dry
-        // run, every leftover is in the real database.
-        let (schema, run) = if self.prior {
-            ("prior", -1)
-        } else {
-            ("main", self.run_id)
+    /// Rolls back, as failed files (`superseded`), the partial files that
+    /// killed runs left at the path of `file` with other bytes than `hash`:
+    /// nothing will ever resume them, and their orders, some maybe with only
+    /// part of their lines, must not stand against the new file's.
+    fn supersede(&mut self, file: usize, hash: &str) -> Result<()> {
+        let Some(real) = self.files[file].real_path.clone() else {
+            return Ok(());
         };
-        let sql = format!(
-            "SELECT id, bytes_committed, rows_committed, line_committed, rows_read,
-                    rows_imported, rows_rejected, rows_duplicate, rows_filtered, rows_failed
-             FROM {schema}.import_files
-             WHERE content_hash = ?1 AND state = 'in_progress' AND run_id <> ?2
-             ORDER BY id DESC"
-        );
-        let mut found: Vec<LeftOver> = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_map(params![hash, run], |r| {
-                Ok(LeftOver {
-                    id: r.get(0)?,
-                    checkpoint: Checkpoint {
-                        bytes: r.get(1)?,
-                        rows: r.get(2)?,
-                        line: r.get(3)?,
-                    },
-                    rows: RowCounts::from_columns(r, 4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        if found.is_empty() {
-            return Ok(None);
+        let (gone, kept) = std::mem::take(&mut self.leftovers)
+            .into_iter()
+            .partition(|l| {
+                l.real_path.as_deref() == Some(&real) && l.hash.as_deref() != Some(hash)
+            });
+        self.leftovers = kept;
+        for left in gone {
+            self.roll_back(&left, "superseded")?;
         }
-        let newest = found.remove(0);
-        if !self.prior {
-            for old in found {
-                self.remove_file_rows(old.id)?;
-                self.conn.execute(
-                    "UPDATE import_files SET state = 'failed', error = ?2, finished_at = ?3 WHERE id = ?1",
-                    params![old.id, format!("interrupted; read again by run {}", self.run_id), now()],
-                )?;
+        Ok(())
+    }
+
+    /// The file with these bytes that a killed run left `in_progress` with
+    /// this run's `--channel`, with what it had committed. The others with
+    /// these bytes are taken out: older leftovers, and those read with
+    /// another channel (one `import_files` entry holds one filter's rows).
+    fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
+        let (mut same, kept): (Vec<LeftOver>, Vec<LeftOver>) = std::mem::take(&mut self.leftovers)
+            .into_iter()
+            .partition(|l| l.hash.as_deref() == Some(hash));
+        self.leftovers = kept;
+        // Newest first.
+        same.sort_by_key(|l| std::cmp::Reverse(l.id));
+        let channel = self.opts.channel.clone();
+        let mut newest = None;
+        for left in same {
+            let same_filter = left.channel.as_deref().map(normal_channel) == channel;
+            if same_filter && newest.is_none() {
+                newest = Some(left);
+            } else if same_filter {
+                let error = match self.prior {
+                    true => String::new(),
+                    false => format!("interrupted; read again by run {}", self.run_row()?),
+                };
+                self.roll_back(&left, &error)?;
+            } else {
+                self.roll_back(&left, "superseded: read again with another --channel")?;
             }
         }
-        Ok(Some(newest))
+        Ok(newest)
+    }
+
+    /// Takes a killed run's partial file out of the data tables and records
+    /// it as failed with `error`. A dry run only forgets its orders, as the
+    /// real run would find them gone.
+    fn roll_back(&mut self, left: &LeftOver, error: &str) -> Result<()> {
+        if self.prior {
+            self.conn
+                .prepare_cached("INSERT OR IGNORE INTO temp.prior_gone (id) VALUES (?1)")?
+                .execute([left.id])?;
+            return Ok(());
+        }
+        self.run_row()?;
+        self.remove_file_rows(left.id)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE import_files SET state = 'failed', error = ?2, finished_at = ?3,
+                 rows_imported = 0, rows_rejected = 0, rows_duplicate = 0, rows_filtered = 0,
+                 rows_failed = rows_read WHERE id = ?1",
+            )?
+            .execute(params![left.id, error, now()])?;
+        Ok(())
     }
 
     /// Takes over a file a killed run left part-way: its committed rows stay
@@ -650,12 +747,17 @@ impl Writer {
             self.files[file].prior_id = Some(left.id);
             self.insert_file(file, FileStatus::InProgress, None)?
         } else {
+            let run = self.run_row()?;
+            let state = &self.files[file];
             self.conn
-                .prepare_cached("UPDATE import_files SET run_id = ?2, path = ?3 WHERE id = ?1")?
+                .prepare_cached(
+                    "UPDATE import_files SET run_id = ?2, path = ?3, real_path = ?4 WHERE id = ?1",
+                )?
                 .execute(params![
                     left.id,
-                    self.run_id,
-                    self.files[file].outcome.path.to_string_lossy()
+                    run,
+                    state.outcome.path.to_string_lossy(),
+                    state.real_path
                 ])?;
             left.id
         };
@@ -669,39 +771,63 @@ impl Writer {
         })
     }
 
-    /// True when a file with these exact bytes was imported completely.
+    /// True when a file with these exact bytes was imported completely for
+    /// every row this run keeps: read with no `--channel`, or with this
+    /// run's. An import with a channel covers only that channel's rows.
     fn imported_before(&self, hash: &str) -> Result<bool> {
-        let query = |schema: &str| -> Result<bool> {
+        let query = |schema: &str, channel: &str| -> Result<bool> {
             let sql = format!(
-                "SELECT 1 FROM {schema}.import_files WHERE content_hash = ?1 AND state = 'imported' LIMIT 1"
+                "SELECT {channel} FROM {schema}.import_files WHERE content_hash = ?1 AND state = 'imported'"
             );
-            Ok(self
-                .conn
-                .prepare_cached(&sql)?
-                .query_row([hash], |_| Ok(()))
-                .optional()?
-                .is_some())
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query([hash])?;
+            while let Some(row) = rows.next()? {
+                let earlier: Option<String> = row.get(0)?;
+                if covers(earlier.as_deref(), self.opts.channel.as_deref()) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
         };
-        Ok(query("main")? || (self.prior && query("prior")?))
+        let prior_channel = if self.prior_file_columns {
+            "channel"
+        } else {
+            "NULL"
+        };
+        Ok(query("main", "channel")? || (self.prior && query("prior", prior_channel)?))
     }
 
     fn insert_file(&mut self, file: usize, status: FileStatus, error: Option<&str>) -> Result<i64> {
+        let run = self.run_row()?;
         let state = &self.files[file];
         self.conn
             .prepare_cached(
-                "INSERT INTO import_files (run_id, path, size_bytes, content_hash, state, error, started_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO import_files (run_id, path, size_bytes, content_hash, state, error,
+                 started_at, channel, real_path)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                self.run_id,
+                run,
                 state.outcome.path.to_string_lossy(),
                 state.outcome.size,
                 state.hash,
                 status.as_str(),
                 error,
-                now()
+                now(),
+                self.opts.channel,
+                state.real_path
             ])?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The partial files that killed runs left and that this run neither
+    /// resumed nor rolled back, one line each: where they are, which run
+    /// left them and how far it got. Their rows stay until the same bytes
+    /// are imported again.
+    pub fn partial_files(&self) -> Vec<String> {
+        let mut left: Vec<&LeftOver> = self.leftovers.iter().collect();
+        left.sort_by_key(|l| l.id);
+        left.iter().map(|l| l.describe()).collect()
     }
 
     fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {
@@ -768,13 +894,14 @@ impl Writer {
     }
 
     fn write_reject(&mut self, file: usize, file_id: i64, reject: &Reject) -> Result<()> {
+        let run = self.run_row()?;
         self.conn
             .prepare_cached(
                 "INSERT INTO import_rejects (run_id, file_id, line, column_name, value, reason, message, raw)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
-                self.run_id,
+                run,
                 file_id,
                 reject.line,
                 reject.column,
@@ -1025,7 +1152,8 @@ impl Writer {
                 rows,
                 u64::from(!updated),
                 u64::from(updated),
-                self.run_id
+                // A run without a row yet has no totals to correct.
+                self.run_id.unwrap_or(0)
             ])?;
         if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
             let counts = &mut state.outcome.rows;
@@ -1065,12 +1193,8 @@ impl Writer {
                 self.finish_file(file, id)?;
                 self.release_waiters(id)?;
             }
-            FileEnd::Skipped => {
-                self.files[file].outcome.status = FileStatus::Skipped;
-                let id = self.insert_file(file, FileStatus::Skipped, None)?;
-                self.files[file].id = Some(id);
-                self.finish_file(file, id)?;
-            }
+            // Recorded at the end, if the run records anything (`finish`).
+            FileEnd::Skipped => self.files[file].outcome.status = FileStatus::Skipped,
             FileEnd::Failed(error) => {
                 let id = match id {
                     Some(id) => {
@@ -1128,8 +1252,9 @@ impl Writer {
         self.files.iter().map(|f| &f.outcome)
     }
 
-    /// Records the end of the run. A run in which every file was skipped
-    /// wrote nothing, and leaves nothing behind.
+    /// Records the end of the run, with its skipped files. A run that
+    /// recorded nothing else (every file skipped) leaves nothing behind: it
+    /// has no run row and no id.
     pub fn finish(&mut self, record: &RunRecord) -> Result<()> {
         self.commit()?;
         if let Some(w) = &mut self.rejects_csv {
@@ -1138,17 +1263,17 @@ impl Writer {
         if self.opts.dry_run {
             return Ok(());
         }
-        let wrote = self
-            .files
-            .iter()
-            .any(|f| f.outcome.status != FileStatus::Skipped);
-        if !wrote {
-            self.conn.execute_batch(&format!(
-                "BEGIN; DELETE FROM import_files WHERE run_id = {0};
-                 DELETE FROM import_runs WHERE id = {0}; COMMIT;",
-                self.run_id
-            ))?;
-        } else {
+        if let Some(run_id) = self.run_id {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.in_transaction = true;
+            for file in 0..self.files.len() {
+                let f = &self.files[file];
+                if f.outcome.status == FileStatus::Skipped && f.id.is_none() {
+                    let id = self.insert_file(file, FileStatus::Skipped, None)?;
+                    self.files[file].id = Some(id);
+                    self.finish_file(file, id)?;
+                }
+            }
             self.conn.execute(
                 "UPDATE import_runs SET finished_at = ?2, state = ?3, files_imported = ?4,
                  files_skipped = ?5, files_failed = ?6, rows_read = ?7, rows_imported = ?8,
@@ -1157,7 +1282,7 @@ impl Writer {
                  elapsed_ms = ?16, peak_rss_bytes = ?17, rows_per_sec = ?18, bytes_per_sec = ?19,
                  user_cpu_ms = ?20, system_cpu_ms = ?21 WHERE id = ?1",
                 params![
-                    self.run_id,
+                    run_id,
                     now(),
                     record.state,
                     record.files[0],
@@ -1180,6 +1305,7 @@ impl Writer {
                     record.system_cpu_ms
                 ],
             )?;
+            self.commit()?;
         }
         // Fold the write-ahead log back into the database file, without
         // waiting for readers (a long query elsewhere only makes it partial).
@@ -1315,7 +1441,8 @@ impl<'c> RowWriter<'c> {
             let known = self
                 .conn
                 .prepare_cached(
-                    "SELECT import_file_id FROM prior.dropship_purchases WHERE kode_pesanan = ?1",
+                    "SELECT import_file_id FROM prior.dropship_purchases WHERE kode_pesanan = ?1
+                     AND import_file_id NOT IN (SELECT id FROM temp.prior_gone)",
                 )?
                 .query_row([key], |r| r.get::<_, i64>(0))
                 .optional()?;
@@ -1387,8 +1514,117 @@ fn replace_order(conn: &Connection, by: Option<i64>, key: &str) -> Result<()> {
 #[derive(Debug)]
 struct LeftOver {
     id: i64,
+    run_id: i64,
+    path: String,
+    /// Its canonical path (for entries recorded before that was stored,
+    /// the recorded path made canonical now, when it still exists).
+    real_path: Option<String>,
+    hash: Option<String>,
+    channel: Option<String>,
+    size: Option<u64>,
     checkpoint: Checkpoint,
     rows: RowCounts,
+}
+
+impl LeftOver {
+    fn describe(&self) -> String {
+        let of_size = match self.size {
+            Some(size) => format!(" of {size}"),
+            None => String::new(),
+        };
+        format!(
+            "{}: partial import left by killed run {}: {} rows committed, up to line {} \
+             ({}{} bytes); they stay until the same file is imported again",
+            self.path,
+            self.run_id,
+            self.checkpoint.rows,
+            self.checkpoint.line,
+            self.checkpoint.bytes,
+            of_size
+        )
+    }
+}
+
+/// The files that killed runs left `in_progress`: in the database being
+/// written, or for a dry run in the real one (leaving out the files of a run
+/// that is still going, which are not left over).
+fn load_leftovers(
+    conn: &Connection,
+    prior: bool,
+    file_columns: bool,
+    db: &Path,
+) -> Result<Vec<LeftOver>> {
+    let schema = if prior { "prior" } else { "main" };
+    let extra = if file_columns {
+        "channel, real_path"
+    } else {
+        "NULL, NULL"
+    };
+    let live = if prior && crate::lock::is_held(db) {
+        format!(
+            "AND run_id NOT IN (SELECT max(id) FROM {schema}.import_runs WHERE state = 'running')"
+        )
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT id, run_id, path, content_hash, size_bytes, {extra}, bytes_committed,
+                rows_committed, line_committed, rows_read, rows_imported, rows_rejected,
+                rows_duplicate, rows_filtered, rows_failed
+         FROM {schema}.import_files WHERE state = 'in_progress' {live}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let found = stmt
+        .query_map([], |r| {
+            let path: String = r.get(2)?;
+            let real_path: Option<String> = r.get::<_, Option<String>>(6)?.or_else(|| {
+                std::fs::canonicalize(&path)
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+            });
+            Ok(LeftOver {
+                id: r.get(0)?,
+                run_id: r.get(1)?,
+                path,
+                real_path,
+                hash: r.get(3)?,
+                size: r.get(4)?,
+                channel: r.get(5)?,
+                checkpoint: Checkpoint {
+                    bytes: r.get(7)?,
+                    rows: r.get(8)?,
+                    line: r.get(9)?,
+                },
+                rows: RowCounts::from_columns(r, 10)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(found)
+}
+
+/// A `--channel` as compared: trimmed, lowercased (as settings keep it).
+fn normal_channel(channel: &str) -> String {
+    channel.trim().to_lowercase()
+}
+
+/// Whether an import read with `earlier` (None: no `--channel`) holds every
+/// row a run with `now` keeps.
+fn covers(earlier: Option<&str>, now: Option<&str>) -> bool {
+    match earlier {
+        None => true,
+        Some(earlier) => now.is_some_and(|now| normal_channel(earlier) == normal_channel(now)),
+    }
+}
+
+/// Whether the attached real database has the `import_files` columns of
+/// migration 2 (an older one is read as if every file had no channel).
+fn prior_has_file_columns(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT count(*) = 2 FROM pragma_table_info('import_files', 'prior')
+         WHERE name IN ('channel', 'real_path')",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// The totals of a run, as stored in `import_runs`.
@@ -1469,6 +1705,7 @@ mod tests {
             options_json: "{}".into(),
             rejects_csv: None,
             commit_interval: Duration::ZERO,
+            channel: None,
         };
         let headers: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
         Run {
@@ -1869,5 +2106,17 @@ mod tests {
     fn a_chain_of_replaced_versions_never_brings_back_a_failed_file() {
         chained_replacers_fail(true);
         chained_replacers_fail(false);
+    }
+
+    #[test]
+    fn an_import_covers_the_rows_it_kept() {
+        // No channel then: every row is in, whatever this run keeps.
+        assert!(covers(None, None));
+        assert!(covers(None, Some("shopee")));
+        // A channel then: only a run with the same channel is covered.
+        assert!(covers(Some("shopee"), Some("shopee")));
+        assert!(covers(Some(" Shopee "), Some("shopee")));
+        assert!(!covers(Some("shopee"), Some("tokopedia")));
+        assert!(!covers(Some("shopee"), None));
     }
 }

@@ -1,0 +1,499 @@
+//! Integration tests of what a file "is" across runs: a file read with
+//! `--channel` is imported only for that channel's rows; a killed run's
+//! partial file gives way when its path comes back with other bytes, and is
+//! named while it is left; a run that only skips has no id and ids are never
+//! reused; the progress log says each file's end once, and only once it is
+//! committed.
+//!
+//! Kills are deterministic: the run is frozen (SIGSTOP) as soon as the
+//! database shows a committed part of the file, checked to be part-way, then
+//! killed with SIGKILL.
+
+mod common;
+
+use common::{Csv, Env, Line, Run, line};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dropship-import");
+
+/// `orders` orders of `lines_each` lines; order `i` is in channel
+/// `channels[i % channels.len()]`.
+fn export(prefix: &str, orders: usize, lines_each: usize, channels: &[&str]) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for i in 0..orders {
+        let kode = format!("{prefix}-{i:05}");
+        for j in 0..lines_each {
+            lines.push(
+                line(&kode)
+                    .set("SKU", &format!("SKU-{i}-{j}"))
+                    .set("Jenis Channel", channels[i % channels.len()]),
+            );
+        }
+    }
+    lines
+}
+
+fn ro(db: &Path) -> Option<Connection> {
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    conn.busy_timeout(Duration::from_secs(5)).ok()?;
+    Some(conn)
+}
+
+/// Rows committed so far for the `in_progress` entry of a file named `name`.
+fn committed(conn: &Connection, name: &str) -> Option<i64> {
+    conn.query_row(
+        "SELECT rows_committed FROM import_files WHERE state = 'in_progress' AND path LIKE ?1",
+        [format!("%{name}")],
+        |r| r.get(0),
+    )
+    .optional()
+    .ok()
+    .flatten()
+}
+
+/// Starts an import with `args` in `env`, waits until it has committed part
+/// of the file named `name`, freezes it, and kills it with SIGKILL; checks
+/// that it was killed part-way through the file and returns the rows
+/// committed for it. A run that got through the file before it could be
+/// frozen (a busy machine) is tried again on a fresh database.
+fn kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> i64 {
+    for _ in 0..10 {
+        if let Some(rows) = try_kill_mid_file(env, args, name, total_rows) {
+            return rows;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(env.path(&format!("dropship.db{suffix}")));
+        }
+    }
+    panic!("ten runs over {name} all ended before they could be killed part-way");
+}
+
+fn try_kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> Option<i64> {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(env.dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dropship-import");
+    let db = env.path("dropship.db");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut conn = None;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        assert!(Instant::now() < deadline, "no commit of {name} seen");
+        if conn.is_none() && db.is_file() {
+            conn = ro(&db);
+        }
+        if let Some(c) = &conn
+            && committed(c, name).is_some_and(|n| n > 0)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signals to our own child, which has not been reaped.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let status = child.wait().expect("wait for the killed run");
+    use std::os::unix::process::ExitStatusExt;
+    if status.signal() != Some(libc::SIGKILL) {
+        return None;
+    }
+    let conn = ro(&db).expect("database after the kill");
+    let rows = committed(&conn, name).filter(|&rows| rows > 0 && rows < total_rows)?;
+    Some(rows)
+}
+
+/// (state, error) of the `import_files` entry with this id.
+fn file_entry(env: &Env, id: i64) -> (String, Option<String>) {
+    env.db()
+        .query_row(
+            "SELECT state, error FROM import_files WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("file entry")
+}
+
+/// Every line of the database as (order, sku), sorted.
+fn all_lines(env: &Env) -> Vec<(String, String)> {
+    let db = env.db();
+    let mut stmt = db
+        .prepare("SELECT kode_pesanan, sku FROM dropship_purchase_details ORDER BY 1, 2")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn expected_lines(lines: &[Line]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| (l.get("Kode Pesanan").to_string(), l.get("SKU").to_string()))
+        .collect();
+    all.sort();
+    all
+}
+
+// ---------------------------------------------------------------------------
+// --channel
+
+#[test]
+fn a_file_read_with_a_channel_is_imported_only_for_that_channels_rows() {
+    let env = Env::new();
+    // 6 orders of 2 lines: Shopee, Tokopedia, Lazada, Shopee, ...
+    let lines = export("DS", 6, 2, &["Shopee", "Tokopedia", "Lazada"]);
+    env.write("a.csv", Csv::new(&lines).render());
+
+    let shopee = env.run(&["a.csv", "--channel", "Shopee"]);
+    shopee.expect_code(0);
+    assert_eq!(shopee.file_rows("a.csv"), [12, 4, 0, 0, 8, 0]);
+
+    let again = env.run(&["a.csv", "--channel", " shopee "]);
+    again.expect_code(0);
+    assert_eq!(again.file_status("a.csv"), "skipped", "{}", again.stdout);
+
+    let tokopedia = env.run(&["a.csv", "--channel", "Tokopedia"]);
+    tokopedia.expect_code(0);
+    assert_eq!(tokopedia.file_status("a.csv"), "imported");
+    assert_eq!(tokopedia.file_rows("a.csv"), [12, 4, 0, 0, 8, 0]);
+
+    // The dry run predicts what the run without a channel reports.
+    let dry = env.run(&["a.csv", "--dry-run"]);
+    dry.expect_code(0);
+    let all = env.run(&["a.csv"]);
+    all.expect_code(0);
+    assert_eq!(all.file_status("a.csv"), "imported");
+    // Lazada's rows come in; the others belong to the earlier entries.
+    assert_eq!(all.file_rows("a.csv"), [12, 4, 0, 8, 0, 0]);
+    assert_eq!(dry.file_status("a.csv"), "imported");
+    assert_eq!(dry.rows(), all.rows(), "dry run:\n{}", dry.stdout);
+    assert_eq!(all_lines(&env), expected_lines(&lines));
+
+    for args in [&["a.csv"][..], &["a.csv", "--channel", "Lazada"]] {
+        let skip = env.run(args);
+        skip.expect_code(0);
+        assert_eq!(skip.file_status("a.csv"), "skipped", "{args:?}");
+    }
+    let channels: Vec<Option<String>> = {
+        let db = env.db();
+        let mut stmt = db
+            .prepare("SELECT channel FROM import_files WHERE state = 'imported' ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(
+        channels,
+        [Some("shopee".to_string()), Some("tokopedia".into()), None]
+    );
+}
+
+#[test]
+fn a_partial_file_read_with_another_channel_is_rolled_back_not_resumed() {
+    let env = Env::new();
+    let lines = export("DS", 1200, 3, &["Shopee", "Tokopedia"]);
+    let total = lines.len() as i64;
+    env.write("a.csv", Csv::new(&lines).render());
+    let args = [
+        "a.csv",
+        "-j",
+        "1",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+    ];
+    let mut shopee = args.to_vec();
+    shopee.extend(["--channel", "Shopee"]);
+    kill_mid_file(&env, &shopee, "a.csv", total);
+    let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
+
+    // Without a channel every row is wanted: the Shopee part is not resumed
+    // (its filtered rows would never come in), it is taken out first.
+    let dry = env.run(&["a.csv", "--dry-run"]);
+    let all = env.run(&args);
+    all.expect_code(0);
+    assert_eq!(
+        all.file_rows("a.csv"),
+        [total as u64, total as u64, 0, 0, 0, 0]
+    );
+    assert_eq!(dry.rows(), all.rows(), "dry run:\n{}", dry.stdout);
+    let (state, error) = file_entry(&env, partial);
+    assert_eq!(state, "failed");
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains("superseded")),
+        "{error:?}"
+    );
+    assert_eq!(all_lines(&env), expected_lines(&lines));
+    let owners: i64 = env.one("SELECT count(DISTINCT import_file_id) FROM dropship_purchases");
+    assert_eq!(owners, 1, "one file owns every order");
+}
+
+#[test]
+fn a_partial_file_is_resumed_by_a_run_with_the_same_channel_and_completed_by_one_without() {
+    let env = Env::new();
+    let lines = export("DS", 1200, 3, &["Shopee", "Tokopedia"]);
+    let total = lines.len() as u64;
+    env.write("a.csv", Csv::new(&lines).render());
+    let args = [
+        "a.csv",
+        "-j",
+        "1",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+        "--channel",
+        "Shopee",
+    ];
+    kill_mid_file(&env, &args, "a.csv", total as i64);
+    let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
+
+    let resumed = env.run(&args);
+    resumed.expect_code(0);
+    assert_eq!(file_entry(&env, partial), ("imported".to_string(), None));
+    let shopee: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
+    assert_eq!(shopee as u64, total / 2);
+
+    let rest = env.run(&args[..7]);
+    rest.expect_code(0);
+    assert_eq!(rest.file_status("a.csv"), "imported");
+    assert_eq!(
+        rest.file_rows("a.csv"),
+        [total, total / 2, 0, total / 2, 0, 0]
+    );
+    assert_eq!(all_lines(&env), expected_lines(&lines));
+}
+
+// ---------------------------------------------------------------------------
+// A killed file whose export changes
+
+#[test]
+fn a_partial_file_whose_path_comes_back_with_other_bytes_is_superseded() {
+    let env = Env::new();
+    // Orders of 7 lines and chunks of 50 rows: chunk ends split orders.
+    let mut lines = export("DS", 500, 7, &["Shopee"]);
+    let total = lines.len() as i64;
+    env.write("a.csv", Csv::new(&lines).render());
+    let args = [
+        "a.csv",
+        "-j",
+        "1",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+    ];
+    kill_mid_file(&env, &args, "a.csv", total);
+    let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
+
+    // Downloaded again: one byte differs, near the end.
+    let last = lines.len() - 1;
+    lines[last] = lines[last].clone().set("Nama Produk", "Kaos Polos Hitam M");
+    env.write("a.csv", Csv::new(&lines).render());
+
+    let dry = env.run(&["--dry-run", "a.csv"]);
+    dry.expect_code(0);
+    let rerun = env.run(&args);
+    rerun.expect_code(0);
+    assert_eq!(
+        rerun.file_rows("a.csv"),
+        [total as u64, total as u64, 0, 0, 0, 0],
+        "{}",
+        rerun.stdout
+    );
+    assert_eq!(dry.rows(), rerun.rows(), "dry run:\n{}", dry.stdout);
+    assert_eq!(
+        file_entry(&env, partial),
+        ("failed".to_string(), Some("superseded".to_string()))
+    );
+    let left: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'in_progress'");
+    assert_eq!(left, 0);
+    assert_eq!(all_lines(&env), expected_lines(&lines));
+    let new_id: i64 = env.one("SELECT id FROM import_files WHERE state = 'imported'");
+    let others: i64 = env.one(&format!(
+        "SELECT count(*) FROM dropship_purchase_details WHERE import_file_id <> {new_id}"
+    ));
+    assert_eq!(others, 0, "every line comes from the new file");
+}
+
+#[test]
+fn partial_files_left_by_killed_runs_are_named_in_the_summary_and_status() {
+    let env = Env::new();
+    let lines = export("DS", 1000, 3, &["Shopee"]);
+    let total = lines.len() as i64;
+    env.write("a.csv", Csv::new(&lines).render());
+    env.write("b.csv", Csv::new(&[line("DB-1")]).render());
+    let args = [
+        "a.csv",
+        "-j",
+        "1",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+    ];
+    let rows = kill_mid_file(&env, &args, "a.csv", total);
+    let killed_run: i64 = env.one("SELECT run_id FROM import_files WHERE state = 'in_progress'");
+
+    // A run over other files leaves the partial file alone, and says so.
+    let other = env.run(&["b.csv", "--progress", "log"]);
+    other.expect_code(0);
+    let notes = other.json["recommendations"]
+        .as_array()
+        .expect("recommendations")
+        .clone();
+    assert_eq!(notes.len(), 1, "{}", other.stdout);
+    let note = notes[0].as_str().unwrap_or_default();
+    for needle in [
+        "a.csv".to_string(),
+        format!("run {killed_run}"),
+        format!("{rows} rows"),
+    ] {
+        assert!(note.contains(&needle), "{needle:?} in {note:?}");
+    }
+    assert!(other.stderr.contains(note), "{}", other.stderr);
+    let status = env.cmd().arg("status").output().expect("status");
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success());
+    assert!(
+        status_text.contains("a.csv") && status_text.contains(&format!("run {killed_run}")),
+        "{status_text}"
+    );
+
+    // Resumed, it is no longer left over.
+    let resumed = env.run(&args);
+    resumed.expect_code(0);
+    assert_eq!(resumed.json["recommendations"], serde_json::json!([]));
+    let status = env.cmd().arg("status").output().expect("status");
+    assert!(!String::from_utf8_lossy(&status.stdout).contains("a.csv"));
+    assert_eq!(all_lines(&env).len() as i64, total + 1);
+}
+
+// ---------------------------------------------------------------------------
+// Run ids
+
+fn run_id(run: &Run) -> Option<i64> {
+    run.json["run_id"].as_i64()
+}
+
+#[test]
+fn a_run_that_only_skips_has_no_id_and_ids_are_never_reused() {
+    let env = Env::new();
+    env.write("a.csv", Csv::new(&[line("DS-1")]).render());
+    env.write("b.csv", Csv::new(&[line("DS-2"), line("DS-3")]).render());
+
+    let first = env.run(&["a.csv"]);
+    first.expect_code(0);
+    let skipped = env.run(&["a.csv"]);
+    skipped.expect_code(0);
+    assert_eq!(skipped.file_status("a.csv"), "skipped");
+    assert!(
+        skipped.json["run_id"].is_null(),
+        "nothing recorded, no id: {}",
+        skipped.stdout
+    );
+    let second = env.run(&["a.csv", "b.csv"]);
+    second.expect_code(0);
+
+    let printed: Vec<i64> = [&first, &second]
+        .iter()
+        .map(|r| run_id(r).expect("a run that imported has an id"))
+        .collect();
+    assert!(printed[0] < printed[1], "ids {printed:?}");
+    for id in &printed {
+        let out = env
+            .cmd()
+            .args(["status", &id.to_string()])
+            .output()
+            .expect("status");
+        assert!(out.status.success(), "status {id}: {out:?}");
+    }
+    assert_eq!(env.count("import_runs"), 2);
+    // The second run records its skipped file too.
+    let skipped_rows: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'skipped'");
+    assert_eq!(skipped_rows, 1);
+}
+
+// ---------------------------------------------------------------------------
+// The progress log
+
+#[test]
+fn a_failed_file_is_reported_once_in_the_log() {
+    let env = Env::new();
+    env.write("good.csv", Csv::new(&[line("DS-1")]).render());
+    env.write(
+        "bad.csv",
+        Csv::new(&[line("DS-2")]).drop_column("SKU").render(),
+    );
+    let run = env.run(&["good.csv", "bad.csv", "--progress", "log"]);
+    run.expect_code(3);
+    assert_eq!(run.file_status("bad.csv"), "failed");
+    let said = run.stderr.matches("bad.csv: failed").count();
+    assert_eq!(said, 1, "stderr:\n{}", run.stderr);
+
+    // With progress off, the summary still names it.
+    let quiet = env.run(&["bad.csv", "--progress", "none"]);
+    assert_eq!(quiet.stderr.matches("bad.csv: failed").count(), 1);
+}
+
+#[test]
+fn after_a_full_disk_the_log_never_says_imported_for_what_was_taken_back() {
+    let env = Env::new();
+    env.write("seed.csv", Csv::new(&[line("DS-0")]).render());
+    env.run(&["seed.csv"]).expect_code(0);
+    env.write(
+        "small.csv",
+        Csv::new(&[line("DS-1"), line("DS-2")]).render(),
+    );
+    env.write(
+        "big.csv",
+        Csv::new(&export("DB", 1500, 2, &["Shopee"])).render(),
+    );
+    // No write may reach past ~100 KB of any file (SIGXFSZ ignored, so the
+    // write fails as on a full disk); one transaction holds the whole run.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 200; trap '' XFSZ; exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args([
+            "small.csv",
+            "big.csv",
+            "-j",
+            "1",
+            "--progress",
+            "log",
+            "--commit-interval",
+            "10s",
+        ])
+        .current_dir(env.dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run under a file size limit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let small_in: i64 = env.one("SELECT count(*) FROM import_files WHERE path LIKE '%small.csv'");
+    assert_eq!(small_in, 0, "small.csv was taken back with the transaction");
+    assert!(
+        !stderr.contains("small.csv: 2 rows"),
+        "the log says small.csv went in:\n{stderr}"
+    );
+}
