@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod columns;
+pub mod escape;
 pub mod fields;
 pub mod import;
 pub mod inputs;

@@ -37,3 +37,32 @@ fn rp_and_idr_prefixes_read_indonesian_notation_with_the_default_separator() {
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(rejects[0].reason, "negative_value");
 }
+
+#[test]
+fn an_alias_that_is_another_fields_header_is_a_config_error_naming_both() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    for (toml, fields) in [
+        (
+            "[columns]\nsku = [\"Kode Pesanan\"]\n",
+            ["sku", "kode_pesanan"],
+        ),
+        (
+            "[columns]\nnama_produk = [\"Product\"]\nsku = [\"product\"]\n",
+            ["nama_produk", "sku"],
+        ),
+        (
+            "[columns]\n\"Nama Toko\" = [\"Kota\"]\n",
+            ["nama_toko", "kota"],
+        ),
+    ] {
+        env.write("importer.toml", toml);
+        let run = env.run(&["a.csv"]);
+        run.expect_code(2);
+        for field in fields {
+            assert!(run.stderr.contains(field), "{toml}: {}", run.stderr);
+        }
+        assert!(!run.stderr.contains("missing"), "{}", run.stderr);
+        assert!(!env.path("dropship.db").exists(), "{toml}");
+    }
+}
