@@ -14,6 +14,7 @@ pub mod fields;
 pub mod import;
 pub mod inputs;
 pub mod insert;
+pub mod limits;
 pub mod lock;
 pub mod memory;
 pub mod progress;

@@ -38,9 +38,19 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 /// Runs `status` and returns the exit code (0; errors are 1 or 2 upstream).
 pub fn run(args: StatusArgs) -> Result<ExitCode> {
-    if args.limit == 0 {
-        return Err(UsageError("--limit must be at least 1".into()).into());
+    let limit = crate::limits::STATUS_LIMIT
+        .pick(args.limit.as_deref(), None)
+        .map_err(UsageError::from)?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let run_id = match args.run_id.as_deref() {
+        Some(text) => Some(
+            crate::limits::RUN_ID
+                .flag_value(text)
+                .map_err(UsageError::from)?,
+        ),
+        None => None,
     }
+    .map(|id| i64::try_from(id).unwrap_or(i64::MAX));
     let db = Settings::from_args(ImportArgs {
         db: args.db.clone(),
         config: args.config.clone(),
@@ -50,11 +60,11 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
     let conn = open(&db)?;
     let mut out = std::io::stdout().lock();
     if args.follow {
-        return follow(&conn, &db, args.run_id, args.json, &mut out);
+        return follow(&conn, &db, run_id, args.json, &mut out);
     }
-    match args.run_id {
+    match run_id {
         None => {
-            let runs = read_snapshot(&conn, &db, |s| s.runs(args.limit))?;
+            let runs = read_snapshot(&conn, &db, |s| s.runs(limit))?;
             if args.json {
                 writeln!(out, "{}", to_json(&runs, true)?)?;
             } else {

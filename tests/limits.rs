@@ -66,3 +66,307 @@ fn an_alias_that_is_another_fields_header_is_a_config_error_naming_both() {
         assert!(!env.path("dropship.db").exists(), "{toml}");
     }
 }
+
+/// Runs `args` (with `importer.toml` holding `toml`, when given) and checks
+/// the run was refused as a usage error naming `name` and `range`, before
+/// anything was written.
+#[track_caller]
+fn refused(args: &[&str], toml: Option<&str>, name: &str, range: &str) {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    if let Some(toml) = toml {
+        env.write("importer.toml", toml);
+    }
+    let run = env.run(args);
+    let what = format!("{args:?} {toml:?}: {}", run.stderr);
+    assert_eq!(run.code, 2, "{what}");
+    assert!(!run.stderr.contains("panicked"), "{what}");
+    assert!(run.stderr.contains(name), "no {name:?} in {what}");
+    assert!(run.stderr.contains(range), "no {range:?} in {what}");
+    assert!(!env.path("dropship.db").exists(), "{what}");
+}
+
+#[test]
+fn every_number_on_the_command_line_has_a_range_and_outside_it_exits_2() {
+    let jobs = "1 to 64 files";
+    let chunk = "1 to 100000 rows";
+    let size = "1 B to 1 TiB";
+    let commit = "0s to 1h";
+    let errors = "0 to 1000000000 rows";
+    let table: &[(&[&str], &str, &str)] = &[
+        (&["-j", "0"], "--jobs", jobs),
+        (&["-j", "100000"], "--jobs", jobs),
+        (&["--jobs", "18446744073709551616"], "--jobs", jobs),
+        (&["--jobs=-3"], "--jobs", jobs),
+        (&["-j", "four"], "--jobs", jobs),
+        (&["--chunk-size", "0"], "--chunk-size", chunk),
+        (&["--chunk-size", "1000000000"], "--chunk-size", chunk),
+        (
+            &["--chunk-size", "18446744073709551615"],
+            "--chunk-size",
+            chunk,
+        ),
+        (
+            &["--chunk-size", "99999999999999999999999"],
+            "--chunk-size",
+            chunk,
+        ),
+        (&["--chunk-size", "1e3"], "--chunk-size", chunk),
+        (&["--max-file-size", "0"], "--max-file-size", size),
+        (
+            &["--max-file-size", "99999999999 TiB"],
+            "--max-file-size",
+            size,
+        ),
+        (&["--max-file-size", "2 TiB"], "--max-file-size", size),
+        (
+            &["--max-file-size", "18446744073709551616"],
+            "--max-file-size",
+            size,
+        ),
+        (&["--max-file-size", "12 parsecs"], "--max-file-size", size),
+        (&["--commit-interval", "2h"], "--commit-interval", commit),
+        (
+            &["--commit-interval", "99999999999999999999s"],
+            "--commit-interval",
+            commit,
+        ),
+        (&["--commit-interval", "soon"], "--commit-interval", commit),
+        (
+            &["--max-errors", "18446744073709551615"],
+            "--max-errors",
+            errors,
+        ),
+        (&["--max-errors=-1"], "--max-errors", errors),
+    ];
+    for (flags, name, range) in table {
+        let mut args = flags.to_vec();
+        args.push("a.csv");
+        refused(&args, None, name, range);
+    }
+}
+
+#[test]
+fn every_number_in_the_config_file_has_a_range_and_outside_it_exits_2() {
+    let table: &[(&str, &str, &str)] = &[
+        (
+            "[streaming_import]\nmax_concurrent_files = 100000",
+            "streaming_import.max_concurrent_files",
+            "1 to 64 files",
+        ),
+        (
+            "[streaming_import]\nmax_concurrent_files = -1",
+            "streaming_import.max_concurrent_files",
+            "1 to 64 files",
+        ),
+        (
+            "[streaming_import]\nchunk_size = 1000000000",
+            "streaming_import.chunk_size",
+            "1 to 100000 rows",
+        ),
+        (
+            "[streaming_import]\nchunk_size = 0",
+            "streaming_import.chunk_size",
+            "1 to 100000 rows",
+        ),
+        (
+            "[streaming_import]\nchunk_size = \"lots\"",
+            "streaming_import.chunk_size",
+            "1 to 100000 rows",
+        ),
+        (
+            "[streaming_import]\nmax_file_size = \"99999999999 TiB\"",
+            "streaming_import.max_file_size",
+            "1 B to 1 TiB",
+        ),
+        (
+            "[streaming_import]\nmax_file_size = -5",
+            "streaming_import.max_file_size",
+            "1 B to 1 TiB",
+        ),
+        (
+            "[streaming_import]\nmax_file_size = 0",
+            "streaming_import.max_file_size",
+            "1 B to 1 TiB",
+        ),
+        (
+            "[streaming_import]\ncommit_interval = \"3h\"",
+            "streaming_import.commit_interval",
+            "0s to 1h",
+        ),
+        (
+            "[streaming_import]\ncommit_interval = 5",
+            "streaming_import.commit_interval",
+            "0s to 1h",
+        ),
+        (
+            "[memory_optimizer]\nmax_memory_mb = 18446744073710",
+            "memory_optimizer.max_memory_mb",
+            "1 to 1000000 MB",
+        ),
+        (
+            "[memory_optimizer]\nmax_memory_mb = 0",
+            "memory_optimizer.max_memory_mb",
+            "1 to 1000000 MB",
+        ),
+        (
+            "[memory_optimizer]\ncheck_interval = \"0s\"",
+            "memory_optimizer.check_interval",
+            "1ms to 1h",
+        ),
+        (
+            "[memory_optimizer]\ncheck_interval = \"100000000000000000000s\"",
+            "memory_optimizer.check_interval",
+            "1ms to 1h",
+        ),
+        (
+            "[memory_optimizer]\nforce_gc_threshold = nan",
+            "memory_optimizer.force_gc_threshold",
+            "0.01 to 1",
+        ),
+        (
+            "[memory_optimizer]\nforce_gc_threshold = 0",
+            "memory_optimizer.force_gc_threshold",
+            "0.01 to 1",
+        ),
+        (
+            "[memory_optimizer]\nforce_gc_threshold = 1.5",
+            "memory_optimizer.force_gc_threshold",
+            "0.01 to 1",
+        ),
+        (
+            "[memory_optimizer]\nforce_gc_threshold = -inf",
+            "memory_optimizer.force_gc_threshold",
+            "0.01 to 1",
+        ),
+        (
+            "[import]\nmax_errors = -1",
+            "import.max_errors",
+            "0 to 1000000000 rows",
+        ),
+        (
+            "[import]\ntimezone = \"+99:00\"",
+            "import.timezone",
+            "-14:00 to +14:00",
+        ),
+        (
+            "[import]\ntimezone = \"Asia/Jakarta\"",
+            "import.timezone",
+            "-14:00 to +14:00",
+        ),
+    ];
+    for (toml, name, range) in table {
+        refused(&["a.csv"], Some(toml), name, range);
+    }
+    // The edges of every range are inside it.
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1"), line("DS-2")]));
+    env.write(
+        "edge.toml",
+        "[streaming_import]\nmax_concurrent_files = 64\nchunk_size = 100000\n\
+         max_file_size = \"1 TiB\"\ncommit_interval = \"1h\"\n\
+         [memory_optimizer]\nmax_memory_mb = 1000000\ncheck_interval = \"1ms\"\nforce_gc_threshold = 1\n\
+         [import]\nmax_errors = 1000000000\ntimezone = \"-14:00\"\n",
+    );
+    env.run(&["-c", "edge.toml", "a.csv"]).expect_code(0);
+    assert_eq!(env.count("dropship_purchase_details"), 2);
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let run = env.run(&[
+        "-j",
+        "1",
+        "--chunk-size",
+        "1",
+        "--max-file-size",
+        "1 MB",
+        "--commit-interval",
+        "0s",
+        "--max-errors",
+        "0",
+        "a.csv",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.n("/memory/limit_bytes"), 1_024_000_000);
+}
+
+#[test]
+fn status_and_recommend_numbers_have_ranges_too() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    env.run(&["a.csv"]).expect_code(0);
+    let table: &[(&[&str], &str, &str)] = &[
+        (&["status", "--limit", "0"], "--limit", "1 to 10000 runs"),
+        (
+            &["status", "--limit", "18446744073709551616"],
+            "--limit",
+            "1 to 10000 runs",
+        ),
+        (&["status", "0"], "RUN_ID", "1 to 9223372036854775807"),
+        (
+            &["status", "99999999999999999999"],
+            "RUN_ID",
+            "1 to 9223372036854775807",
+        ),
+        (
+            &["recommend", "--file-count", "0", "--avg-file-size", "1MB"],
+            "--file-count",
+            "1 to 1000000 files",
+        ),
+        (
+            &[
+                "recommend",
+                "--file-count",
+                "18446744073709551615",
+                "--avg-file-size",
+                "1MB",
+            ],
+            "--file-count",
+            "1 to 1000000 files",
+        ),
+        (
+            &[
+                "recommend",
+                "--file-count",
+                "10",
+                "--avg-file-size",
+                "99999999999 TiB",
+            ],
+            "--avg-file-size",
+            "1 B to 1 TiB",
+        ),
+        (
+            &["recommend", "--file-count", "10", "--avg-file-size", "0"],
+            "--avg-file-size",
+            "1 B to 1 TiB",
+        ),
+    ];
+    for (args, name, range) in table {
+        let run = env.run(args);
+        let what = format!("{args:?}: {}", run.stderr);
+        assert_eq!(run.code, 2, "{what}");
+        assert!(!run.stderr.contains("panicked"), "{what}");
+        assert!(
+            run.stderr.contains(name) && run.stderr.contains(range),
+            "{what}"
+        );
+    }
+    // The largest plan it accepts is advised on, not crashed on.
+    let out = env
+        .cmd()
+        .args([
+            "recommend",
+            "--file-count",
+            "1000000",
+            "--avg-file-size",
+            "1 TiB",
+        ])
+        .output()
+        .expect("run recommend");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !out.stdout.is_empty() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    env.run(&["status", "--limit", "10000"]).expect_code(0);
+}
