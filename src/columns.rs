@@ -355,18 +355,31 @@ pub struct MissingColumns {
     pub found: Vec<String>,
 }
 
+/// How many of the found headers a missing-columns message lists.
+const FOUND_LISTED: usize = 40;
+
 impl std::fmt::Display for MissingColumns {
+    /// The found headers come from the file: each is escaped and cut short,
+    /// and a very wide header row is listed only in part.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "missing required column(s): {}; found: {}",
-            self.missing.join(", "),
-            if self.found.is_empty() {
-                "(none)".to_string()
-            } else {
-                self.found.join(", ")
+            "missing required column(s): {}; found: ",
+            self.missing.join(", ")
+        )?;
+        if self.found.is_empty() {
+            return f.write_str("(none)");
+        }
+        for (i, header) in self.found.iter().take(FOUND_LISTED).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
             }
-        )
+            f.write_str(&crate::escape::clipped(header))?;
+        }
+        match self.found.len().saturating_sub(FOUND_LISTED) {
+            0 => Ok(()),
+            more => write!(f, " ... and {more} more"),
+        }
     }
 }
 
@@ -442,6 +455,24 @@ mod tests {
         let err = names.map(&headers(&["No", "SKU"])).unwrap_err();
         assert!(err.missing.contains(&"Kode Pesanan"));
         assert!(err.to_string().contains("found: No, SKU"));
+        let hostile = vec!["\u{1b}]0;pwned\u{7}".to_string(), "x".repeat(100_000)];
+        let shown = names.map(&hostile).unwrap_err().to_string();
+        assert!(
+            !shown.contains('\u{1b}') && shown.contains("\\x1b]0;pwned\\x07"),
+            "{shown}"
+        );
+        assert!(
+            shown.len() < 1000 && shown.contains("(100000 bytes)"),
+            "{shown}"
+        );
+        let wide: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        assert!(
+            names
+                .map(&wide)
+                .unwrap_err()
+                .to_string()
+                .ends_with("and 460 more")
+        );
         aliases.insert("nope".into(), vec![]);
         assert!(Names::new(&aliases).unwrap_err().contains("nope"));
     }

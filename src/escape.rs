@@ -106,6 +106,25 @@ fn push_clipped(out: &mut String, text: &str, quote: bool) {
     }
 }
 
+/// A writer that escapes every control character but the line break in
+/// what passes through it: for reports made of many lines and fields
+/// (`status`), so that no field can reach the terminal raw.
+pub struct Lines<W: std::io::Write>(pub W);
+
+impl<W: std::io::Write> std::io::Write for Lines<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Formatted output arrives in whole `str` pieces; anything else is
+        // shown as text all the same.
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(escaped_keep_lines(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +140,18 @@ mod tests {
         assert_eq!(escaped("x\u{9b}31m\u{202e}y"), "x\\u{9b}31m\\u{202e}y");
         assert_eq!(escaped_keep_lines("one\ntwo\u{1b}"), "one\ntwo\\x1b");
         assert_eq!(escaped("back\\slash \"quote\""), "back\\slash \"quote\"");
+    }
+
+    #[test]
+    fn the_lines_writer_keeps_line_breaks_and_escapes_the_rest() {
+        use std::io::Write;
+        let mut out = Lines(Vec::new());
+        let path = "a\u{1b}[2Jb.csv";
+        writeln!(out, "run 1\n  path {path}").unwrap();
+        assert_eq!(
+            String::from_utf8(out.0).unwrap(),
+            "run 1\n  path a\\x1b[2Jb.csv\n"
+        );
     }
 
     #[test]

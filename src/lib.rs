@@ -63,7 +63,12 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             } else {
                 Exit::Error
             };
-            let _ = writeln!(std::io::stderr(), "dropship-import: {e:#}");
+            let message = format!("{e:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "dropship-import: {}",
+                escape::escaped_keep_lines(&message)
+            );
             ExitCode::from(code as u8)
         }
     }

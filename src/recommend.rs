@@ -1238,9 +1238,14 @@ fn write_text(
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
+            let message = crate::escape::escaped(&w.message);
             match &w.path {
-                Some(path) => writeln!(out, "  {level}: {path}: {kind}: {}", w.message)?,
-                None => writeln!(out, "  {level}: {kind}: {}", w.message)?,
+                Some(path) => writeln!(
+                    out,
+                    "  {level}: {}: {kind}: {message}",
+                    crate::escape::escaped(path)
+                )?,
+                None => writeln!(out, "  {level}: {kind}: {message}")?,
             }
         }
     }

@@ -678,7 +678,8 @@ fn follow(
         None => match read_snapshot(conn, db, |s| s.newest_run())? {
             Some(id) => id,
             None => {
-                writeln!(out, "no runs in {}", db.display())?;
+                let db = db.to_string_lossy();
+                writeln!(out, "no runs in {}", crate::escape::escaped(&db))?;
                 return Ok(ExitCode::from(Exit::Ok as u8));
             }
         },
@@ -775,6 +776,9 @@ fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<String> {
 }
 
 fn write_list(out: &mut dyn Write, db: &Path, runs: &[RunView]) -> Result<()> {
+    // Paths and messages come from files and users: none reaches the
+    // terminal raw.
+    let out = &mut crate::escape::Lines(out);
     if runs.is_empty() {
         writeln!(out, "no runs in {}", db.display())?;
         return Ok(());
@@ -822,6 +826,7 @@ fn duration_text(r: &RunView) -> String {
 }
 
 fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
+    let out = &mut crate::escape::Lines(out);
     let r = &d.run.run;
     writeln!(out, "run {}: {}", r.id, r.state.as_str())?;
     let field =
@@ -1074,8 +1079,15 @@ impl Table {
         }
     }
 
+    /// Adds a row; a cell's control characters (a line break in a file
+    /// name included) are escaped, so each row stays one line.
     fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| crate::escape::escaped(&c).into_owned())
+                .collect(),
+        );
     }
 
     fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {

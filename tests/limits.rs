@@ -370,3 +370,76 @@ fn status_and_recommend_numbers_have_ranges_too() {
     );
     env.run(&["status", "--limit", "10000"]).expect_code(0);
 }
+
+/// ESC, OSC (set the window title), BEL, CR and a C1 CSI: what a hostile or
+/// broken export could carry to an operator's terminal.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{9b}31m";
+
+/// No control character but the line break, raw, in `text`.
+#[track_caller]
+fn no_raw_controls(text: &str, what: &str) {
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n')
+        .collect();
+    assert!(raw.is_empty(), "raw {raw:?} in {what}:\n{text}");
+}
+
+#[test]
+fn control_characters_in_names_headers_and_values_reach_the_terminal_escaped() {
+    let env = Env::new();
+    // An alias lets a header with control characters name the Qty field.
+    env.write("importer.toml", "[columns]\nqty = [\"Jumlah\\u001b[1m\"]\n");
+    let hostile_name = format!("exp{HOSTILE}ort.csv");
+    env.write(
+        &hostile_name,
+        Csv::new(&[
+            line("DS-1"),
+            line("DS-2").set("Qty", &format!("two{HOSTILE}")),
+            line("DS-3").set("Harga Produk", &format!("{}{HOSTILE}", "9".repeat(5000))),
+        ])
+        .rename("Qty", "Jumlah\u{1b}[1m")
+        .render(),
+    );
+    // A file that fails for a missing column lists the headers it found.
+    env.write(
+        "missing.csv",
+        Csv::new(&[line("DS-9")])
+            .drop_column("SKU")
+            .rename("Nama Toko", &format!("Toko{HOSTILE}"))
+            .render(),
+    );
+    let run = env.run(&["--progress", "log", "."]);
+    run.expect_code(3);
+    no_raw_controls(&run.stderr, "stderr");
+    let err = &run.stderr;
+    // The file name, in the progress log and the summary.
+    let shown_name = "exp\\x1b]0;pwned\\x07\\x1b[2J\\r\\u{9b}31mort.csv";
+    assert!(err.contains(shown_name), "{err}");
+    // The header and the value, in the reject messages.
+    assert!(err.contains("Jumlah\\x1b[1m: \"two\\x1b]0;pwned"), "{err}");
+    // The found headers of the failed file.
+    assert!(err.contains("Toko\\x1b]0;pwned\\x07"), "{err}");
+    // A long value is quoted short.
+    assert!(err.contains("…(5020 bytes)"), "{err}");
+    assert!(!err.contains(&"9".repeat(1000)), "{err}");
+    // The data itself is kept as it was.
+    let stored: String = env.one("SELECT value FROM import_rejects WHERE line = 3");
+    assert_eq!(stored, format!("two{HOSTILE}"));
+
+    // status shows the same names escaped.
+    for args in [&["status"][..], &["status", "1"][..]] {
+        let out = env.cmd().args(args).output().expect("run status");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        no_raw_controls(&stdout, "status");
+        if args.len() == 2 {
+            assert!(stdout.contains(shown_name), "{stdout}");
+        }
+    }
+
+    // And so do error messages that name a path.
+    let run = env.run(&["--db", &format!("no{HOSTILE}dir/x.db"), "missing.csv"]);
+    assert_ne!(run.code, 0);
+    no_raw_controls(&run.stderr, "an error naming a path");
+}
