@@ -335,6 +335,27 @@ pub const AVG_FILE_SIZE: Limit<Bytes> = Limit {
     unit: "",
 };
 
+/// `"<key> must be <range>"` for the config key `name` (with or without its
+/// section), for a config file that does not even parse (a number too large
+/// for TOML itself).
+pub fn key_range(name: &str) -> Option<String> {
+    let keyed = [
+        (JOBS.key, JOBS.range()),
+        (CHUNK_SIZE.key, CHUNK_SIZE.range()),
+        (MAX_FILE_SIZE.key, MAX_FILE_SIZE.range()),
+        (COMMIT_INTERVAL.key, COMMIT_INTERVAL.range()),
+        (MAX_ERRORS.key, MAX_ERRORS.range()),
+        (MAX_MEMORY_MB.key, MAX_MEMORY_MB.range()),
+        (CHECK_INTERVAL.key, CHECK_INTERVAL.range()),
+        (FORCE_GC_THRESHOLD.key, FORCE_GC_THRESHOLD.range()),
+    ];
+    keyed.into_iter().find_map(|(key, range)| {
+        let key = key?;
+        (key == name || key.rsplit('.').next() == Some(name))
+            .then(|| format!("{key} must be {range}"))
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Sizes
 
@@ -545,6 +566,16 @@ mod tests {
             let e = limit_err.expect_err(name).0;
             assert!(e.contains(name) && e.contains(range), "{e}");
         }
+    }
+
+    #[test]
+    fn config_keys_are_found_with_or_without_their_section() {
+        assert_eq!(
+            key_range("max_memory_mb").as_deref(),
+            Some("memory_optimizer.max_memory_mb must be 1 to 1000000 MB")
+        );
+        assert!(key_range("streaming_import.chunk_size").is_some());
+        assert_eq!(key_range("channel"), None);
     }
 
     #[test]

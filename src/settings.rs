@@ -331,7 +331,25 @@ impl Settings {
 fn load_config(path: &Path) -> anyhow::Result<Config> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("config {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| usage(format!("config {}: {e}", path.display())))
+    toml::from_str(&text).map_err(|e| {
+        // A number too large for TOML itself fails the whole file: still
+        // say what the key takes.
+        let hint = e
+            .span()
+            .and_then(|span| key_at(&text, span.start))
+            .and_then(limits::key_range)
+            .map(|range| format!("({range})\n"))
+            .unwrap_or_default();
+        usage(format!("config {}: {e}{hint}", path.display()))
+    })
+}
+
+/// The key of the `key = value` line holding byte `at` of `text`.
+fn key_at(text: &str, at: usize) -> Option<&str> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim().trim_matches('"'))
 }
 
 /// `auto` → `None`; `,`, `;`, `tab` (or a literal tab), `|` → that byte.
@@ -402,6 +420,22 @@ mod tests {
         assert!(err.to_string().contains("strictt"), "{err}");
         let err = toml::from_str::<Config>("[imports]\n").unwrap_err();
         assert!(err.to_string().contains("imports"), "{err}");
+    }
+
+    #[test]
+    fn a_number_too_large_for_toml_still_names_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("importer.toml");
+        std::fs::write(
+            &path,
+            "[memory_optimizer]\ncheck_interval = \"1s\"\nmax_memory_mb = 18446744073709551615\n",
+        )
+        .unwrap();
+        let err = load_config(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("max_memory_mb must be 1 to 1000000 MB"),
+            "{err}"
+        );
     }
 
     #[test]

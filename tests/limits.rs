@@ -254,6 +254,16 @@ fn every_number_in_the_config_file_has_a_range_and_outside_it_exits_2() {
             "import.timezone",
             "-14:00 to +14:00",
         ),
+        (
+            "[memory_optimizer]\nmax_memory_mb = 18446744073709551615",
+            "memory_optimizer.max_memory_mb",
+            "1 to 1000000 MB",
+        ),
+        (
+            "[streaming_import]\nchunk_size = 1e400",
+            "streaming_import.chunk_size",
+            "1 to 100000 rows",
+        ),
     ];
     for (toml, name, range) in table {
         refused(&["a.csv"], Some(toml), name, range);
