@@ -1,5 +1,7 @@
 //! The command line, as clap sees it. Nothing here is used past
-//! [`crate::settings`], which merges it with the config file.
+//! [`crate::settings`], which merges it with the config file. Numbers,
+//! sizes and durations arrive as text: [`crate::limits`] checks each against
+//! its range, the same way for a flag and a config key.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -64,9 +66,9 @@ pub enum Command {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct StatusArgs {
-    /// The run to show [default: list recent runs]
+    /// The run to show, 1 or more [default: list recent runs]
     #[arg(value_name = "RUN_ID")]
-    pub run_id: Option<i64>,
+    pub run_id: Option<String>,
 
     /// SQLite database to read [default: dropship.db]
     #[arg(long, value_name = "PATH")]
@@ -84,9 +86,9 @@ pub struct StatusArgs {
     #[arg(long)]
     pub follow: bool,
 
-    /// How many recent runs to list
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub limit: usize,
+    /// How many recent runs to list, 1 to 10000 runs [default: 20]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -95,11 +97,12 @@ pub struct RecommendArgs {
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<String>,
 
-    /// Plan for this many files instead of looking at inputs
+    /// Plan for this many files instead of looking at inputs, 1 to 1000000 files
     #[arg(long, value_name = "N", requires = "avg_file_size")]
-    pub file_count: Option<u64>,
+    pub file_count: Option<String>,
 
-    /// Average file size when planning with --file-count (50MB, 2MiB, bytes)
+    /// Average file size when planning with --file-count (50MB, 2MiB,
+    /// bytes), 1 B to 1 TiB
     #[arg(long, value_name = "SIZE", requires = "file_count")]
     pub avg_file_size: Option<String>,
 
@@ -153,20 +156,21 @@ pub struct ImportArgs {
     #[arg(short, long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Files read at once [default: 5]
+    /// Files read at once, 1 to 64 files [default: 5]
     #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
+    pub jobs: Option<String>,
 
-    /// Rows per chunk sent to the writer [default: 1000]
+    /// Rows per chunk sent to the writer, 1 to 100000 rows [default: 1000]
     #[arg(long, value_name = "ROWS")]
-    pub chunk_size: Option<usize>,
+    pub chunk_size: Option<String>,
 
     /// Longest a transaction stays open: what a killed run may have to read
-    /// again. 0s commits every chunk on its own [default: 250ms]
+    /// again; 0s to 1h. 0s commits every chunk on its own [default: 250ms]
     #[arg(long, value_name = "DURATION")]
     pub commit_interval: Option<String>,
 
-    /// Larger files fail without being read: 50MB, 2GiB, plain bytes [default: 100 MiB]
+    /// Larger files fail without being read: 50MB, 2GiB, plain bytes; 1 B to
+    /// 1 TiB [default: 100 MiB]
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
 
@@ -182,9 +186,10 @@ pub struct ImportArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub on_duplicate: Option<OnDuplicateArg>,
 
-    /// A file with more rejected rows than N fails (0: no limit) [default: 0]
+    /// A file with more rejected rows than N fails (0: no limit), 0 to
+    /// 1000000000 rows [default: 0]
     #[arg(long, value_name = "N")]
-    pub max_errors: Option<u64>,
+    pub max_errors: Option<String>,
 
     /// Also reject rows whose Total Harga Produk is not Harga Produk × Qty
     #[arg(long)]
@@ -221,4 +226,71 @@ pub struct ImportArgs {
     /// No matching input is not an error
     #[arg(long)]
     pub allow_empty: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits;
+    use clap::CommandFactory;
+
+    /// The help of `flag` in `command` (a subcommand name, or "" for import).
+    fn help(command: &str, flag: &str) -> String {
+        let root = Cli::command();
+        let cmd = if command.is_empty() {
+            &root
+        } else {
+            root.find_subcommand(command).expect("subcommand")
+        };
+        let arg = cmd
+            .get_arguments()
+            .find(|a| {
+                a.get_long() == flag.strip_prefix("--")
+                    || a.get_value_names()
+                        .is_some_and(|v| v.iter().any(|n| n.as_str() == flag))
+            })
+            .unwrap_or_else(|| panic!("no {flag} in {command}"));
+        let text = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn help_states_every_flags_range() {
+        let checks = [
+            ("", limits::JOBS.flag, limits::JOBS.range()),
+            ("", limits::CHUNK_SIZE.flag, limits::CHUNK_SIZE.range()),
+            (
+                "",
+                limits::MAX_FILE_SIZE.flag,
+                limits::MAX_FILE_SIZE.range(),
+            ),
+            (
+                "",
+                limits::COMMIT_INTERVAL.flag,
+                limits::COMMIT_INTERVAL.range(),
+            ),
+            ("", limits::MAX_ERRORS.flag, limits::MAX_ERRORS.range()),
+            (
+                "status",
+                limits::STATUS_LIMIT.flag,
+                limits::STATUS_LIMIT.range(),
+            ),
+            (
+                "recommend",
+                limits::FILE_COUNT.flag,
+                limits::FILE_COUNT.range(),
+            ),
+            (
+                "recommend",
+                limits::AVG_FILE_SIZE.flag,
+                limits::AVG_FILE_SIZE.range(),
+            ),
+        ];
+        for (command, flag, range) in checks {
+            let flag = flag.expect("a flag");
+            let text = help(command, flag);
+            assert!(text.contains(&range), "{flag}: {text:?} lacks {range:?}");
+        }
+        assert!(help("status", "RUN_ID").contains("1 or more"));
+    }
 }

@@ -228,7 +228,9 @@ pub struct Names {
 
 impl Names {
     /// `aliases` maps a field name (`kode_pesanan`) to more header names.
-    /// An alias for an unknown field is an error naming it.
+    /// An alias for an unknown field is an error naming it, and so is an
+    /// alias that would make a header ambiguous: one that is already another
+    /// field's header (or the `No` counter), or one given to two fields.
     pub fn new(aliases: &HashMap<String, Vec<String>>) -> Result<Names, String> {
         let mut by_name = HashMap::new();
         for (i, f) in FIELDS.iter().enumerate() {
@@ -236,6 +238,12 @@ impl Names {
             by_name.insert(normalize(f.column), i);
         }
         by_name.insert("no".to_string(), usize::MAX);
+        // Who gave each alias, to name both fields when two want one name.
+        let mut given_by: HashMap<String, usize> = HashMap::new();
+        let name_of = |field: usize| match FIELDS.get(field) {
+            Some(f) => f.column,
+            None => "the No counter",
+        };
         let mut keys: Vec<_> = aliases.keys().collect();
         keys.sort();
         for key in keys {
@@ -253,7 +261,34 @@ impl Names {
                     )
                 })?;
             for alias in &aliases[key] {
-                by_name.insert(normalize(alias), field);
+                let name = normalize(alias);
+                let shown = crate::escape::quoted(alias);
+                if name.is_empty() {
+                    return Err(format!(
+                        "[columns]: {key} has an empty alias {shown}, which would match an unnamed column"
+                    ));
+                }
+                match (by_name.get(&name), given_by.get(&name)) {
+                    (Some(&other), Some(_)) if other != field => {
+                        return Err(format!(
+                            "[columns]: the alias {shown} is given to both {} and {}; \
+                             a header can name only one field",
+                            name_of(other),
+                            name_of(field)
+                        ));
+                    }
+                    (Some(&other), None) if other != field => {
+                        return Err(format!(
+                            "[columns]: the alias {shown} of {} is already a header of {}; \
+                             a header can name only one field",
+                            name_of(field),
+                            name_of(other)
+                        ));
+                    }
+                    _ => {}
+                }
+                by_name.insert(name.clone(), field);
+                given_by.insert(name, field);
             }
         }
         Ok(Names { by_name })
@@ -320,18 +355,31 @@ pub struct MissingColumns {
     pub found: Vec<String>,
 }
 
+/// How many of the found headers a missing-columns message lists.
+const FOUND_LISTED: usize = 40;
+
 impl std::fmt::Display for MissingColumns {
+    /// The found headers come from the file: each is escaped and cut short,
+    /// and a very wide header row is listed only in part.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "missing required column(s): {}; found: {}",
-            self.missing.join(", "),
-            if self.found.is_empty() {
-                "(none)".to_string()
-            } else {
-                self.found.join(", ")
+            "missing required column(s): {}; found: ",
+            self.missing.join(", ")
+        )?;
+        if self.found.is_empty() {
+            return f.write_str("(none)");
+        }
+        for (i, header) in self.found.iter().take(FOUND_LISTED).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
             }
-        )
+            f.write_str(&crate::escape::clipped(header))?;
+        }
+        match self.found.len().saturating_sub(FOUND_LISTED) {
+            0 => Ok(()),
+            more => write!(f, " ... and {more} more"),
+        }
     }
 }
 
@@ -407,7 +455,63 @@ mod tests {
         let err = names.map(&headers(&["No", "SKU"])).unwrap_err();
         assert!(err.missing.contains(&"Kode Pesanan"));
         assert!(err.to_string().contains("found: No, SKU"));
+        let hostile = vec!["\u{1b}]0;pwned\u{7}".to_string(), "x".repeat(100_000)];
+        let shown = names.map(&hostile).unwrap_err().to_string();
+        assert!(
+            !shown.contains('\u{1b}') && shown.contains("\\x1b]0;pwned\\x07"),
+            "{shown}"
+        );
+        assert!(
+            shown.len() < 1000 && shown.contains("(100000 bytes)"),
+            "{shown}"
+        );
+        let wide: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        assert!(
+            names
+                .map(&wide)
+                .unwrap_err()
+                .to_string()
+                .ends_with("and 460 more")
+        );
         aliases.insert("nope".into(), vec![]);
         assert!(Names::new(&aliases).unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn an_alias_that_makes_a_header_ambiguous_names_both_fields() {
+        let names = |pairs: &[(&str, &[&str])]| {
+            let aliases: HashMap<String, Vec<String>> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.iter().map(|a| a.to_string()).collect()))
+                .collect();
+            Names::new(&aliases)
+        };
+        for (pairs, both) in [
+            (
+                &[("sku", &["Kode Pesanan"][..])][..],
+                ["sku", "kode_pesanan"],
+            ),
+            (
+                &[("sku", &["  kode   PESANAN "][..])][..],
+                ["sku", "kode_pesanan"],
+            ),
+            (
+                &[("sku", &["kode_pesanan"][..])][..],
+                ["sku", "kode_pesanan"],
+            ),
+            (&[("Nama Produk", &["SKU"][..])][..], ["nama_produk", "sku"]),
+            (&[("sku", &["No"][..])][..], ["sku", "No counter"]),
+            (
+                &[("sku", &["Code"][..]), ("kode_pesanan", &["code"][..])][..],
+                ["kode_pesanan", "sku"],
+            ),
+        ] {
+            let err = names(pairs).expect_err(&format!("{pairs:?}"));
+            assert!(err.contains(both[0]) && err.contains(both[1]), "{err}");
+        }
+        let err = names(&[("sku", &[" "][..])]).unwrap_err();
+        assert!(err.contains("empty alias"), "{err}");
+        // A field's own header, or one alias given twice to one field, is fine.
+        assert!(names(&[("sku", &["SKU", "Kode Barang", "kode  barang"][..])]).is_ok());
     }
 }

@@ -123,12 +123,23 @@ fn signed(magnitude: u64, negative: bool) -> Result<i64, &'static str> {
     .ok_or(OUT_OF_RANGE)
 }
 
+/// Length of the currency prefix (`Rp` or `IDR`, any letter case) at the
+/// start of `b`, if there is one.
+fn currency_prefix_len(b: &[u8]) -> Option<usize> {
+    [&b"rp"[..], &b"idr"[..]].into_iter().find_map(|prefix| {
+        b.get(..prefix.len())
+            .filter(|head| head.eq_ignore_ascii_case(prefix))
+            .map(|_| prefix.len())
+    })
+}
+
 /// Parses money into integer sen (1/100 rupiah). Input is already trimmed by the
 /// caller but may contain inner spaces like "Rp 45.000".
 ///
-/// Accepted shape: `[sign] [Rp] [sign] digits [decimal-separator digits]`, at most
-/// one sign, `Rp` in any letter case, spaces allowed only right after the sign
-/// and right after `Rp` (ASCII space, U+00A0 or U+202F).
+/// Accepted shape: `[sign] [Rp|IDR] [sign] digits [decimal-separator digits]`,
+/// at most one sign, `Rp` and `IDR` in any letter case, spaces allowed only
+/// right after the sign and right after the prefix (ASCII space, U+00A0 or
+/// U+202F).
 ///
 /// * The integer part is plain digits (`45000`) or grouped: 1–3 digits, then
 ///   groups of exactly 3 digits joined by the thousands separator (`45,000`,
@@ -138,19 +149,19 @@ fn signed(magnitude: u64, negative: bool) -> Result<i64, &'static str> {
 ///   all be `0` (`45000.500` → 4500050 sen, `45000.505` is an error). Nothing is
 ///   ever rounded.
 /// * The separator decides what `.` means. With [`DecimalSeparator::Dot`],
-///   `Rp 45.000` is the decimal number 45.000, i.e. **4500 sen** (Rp 45), because
-///   trailing zero decimals are allowed; only with [`DecimalSeparator::Comma`] is
-///   it forty-five thousand rupiah (4500000 sen). Choose the separator per file.
+///   `45.000` is the decimal number 45.000, i.e. **4500 sen** (Rp 45), because
+///   trailing zero decimals are allowed; with [`DecimalSeparator::Comma`] it is
+///   forty-five thousand rupiah (4500000 sen). Choose the separator per file.
+/// * A value with an `Rp` or `IDR` prefix is always read as Indonesian
+///   notation (`.` groups thousands, `,` marks decimals), whatever `sep`
+///   says: `Rp 45.000` is 4500000 sen, `Rp45.000,50` is 4500050 sen.
 /// * Overflow of `i64` sen is an error (`"out of range"`), as is empty input.
 pub fn parse_money(s: &str, sep: DecimalSeparator) -> Result<i64, &'static str> {
     let b = s.as_bytes();
     if b.is_empty() {
         return Err(EMPTY);
     }
-    let (dec, thou) = match sep {
-        DecimalSeparator::Dot => (b'.', b','),
-        DecimalSeparator::Comma => (b',', b'.'),
-    };
+    let mut sep = sep;
 
     let mut i = 0;
     let mut negative = false;
@@ -160,11 +171,11 @@ pub fn parse_money(s: &str, sep: DecimalSeparator) -> Result<i64, &'static str> 
         has_sign = true;
         i = skip_money_spaces(b, 1);
     }
-    if let Some([r, p, ..]) = b.get(i..)
-        && r.eq_ignore_ascii_case(&b'r')
-        && p.eq_ignore_ascii_case(&b'p')
-    {
-        i = skip_money_spaces(b, i + 2);
+    if let Some(prefix) = currency_prefix_len(b.get(i..).unwrap_or(&[])) {
+        // Rupiah written with its symbol is Indonesian notation, whatever
+        // the configured separator says: `Rp 45.000` is forty-five thousand.
+        sep = DecimalSeparator::Comma;
+        i = skip_money_spaces(b, i + prefix);
         if let Some(&c @ (b'+' | b'-')) = b.get(i) {
             if has_sign {
                 return Err(MORE_THAN_ONE_SIGN);
@@ -173,6 +184,11 @@ pub fn parse_money(s: &str, sep: DecimalSeparator) -> Result<i64, &'static str> 
             i = skip_money_spaces(b, i + 1);
         }
     }
+
+    let (dec, thou) = match sep {
+        DecimalSeparator::Dot => (b'.', b','),
+        DecimalSeparator::Comma => (b',', b'.'),
+    };
 
     // Integer part.
     let int_start = i;
@@ -803,10 +819,46 @@ mod tests {
     }
 
     #[test]
-    fn money_dot_reads_rp_45_000_as_decimal() {
+    fn money_dot_reads_45_000_as_decimal() {
         // The literal rule: with Dot, "45.000" is 45 rupiah.
-        assert_eq!(parse_money("Rp 45.000", Dot), Ok(4500));
         assert_eq!(parse_money("45.000", Dot), Ok(4500));
+    }
+
+    #[test]
+    fn money_with_rp_or_idr_is_indonesian_whatever_the_separator() {
+        for sep in [Dot, Comma] {
+            for (s, sen) in [
+                ("Rp 45.000", 4_500_000),
+                ("Rp45.000,50", 4_500_050),
+                ("rp 45.000,5", 4_500_050),
+                ("IDR 1.234.567", 123_456_700),
+                ("idr1.234.567,89", 123_456_789),
+                ("IDR\u{a0}45.000", 4_500_000),
+                ("Rp 500", 50_000),
+                ("Rp 0,50", 50),
+                ("-Rp 1.500", -150_000),
+                ("Rp -1.500", -150_000),
+                ("-IDR 1.500", -150_000),
+                ("IDR -1.500,25", -150_025),
+                ("+IDR 1.500", 150_000),
+            ] {
+                assert_eq!(parse_money(s, sep), Ok(sen), "{s:?} with {sep:?}");
+            }
+            // English notation after the prefix is not guessed at.
+            for (s, why) in [
+                ("Rp 45,000.00", THOUSANDS_IN_DECIMALS),
+                ("IDR 45.5", GROUPS_OF_3),
+                ("Rp 1,234,567", MORE_THAN_2_DP),
+                ("IDR", NOT_A_NUMBER),
+                ("IDR 45 000", UNEXPECTED_SPACE),
+                ("-IDR -5", MORE_THAN_ONE_SIGN),
+            ] {
+                assert_eq!(parse_money(s, sep), Err(why), "{s:?} with {sep:?}");
+            }
+        }
+        // Without a prefix the configured separator still decides.
+        assert_eq!(parse_money("1.500", Dot), Ok(150));
+        assert_eq!(parse_money("1.500", Comma), Ok(150_000));
     }
 
     #[test]
@@ -899,18 +951,18 @@ mod tests {
             ("1.x", Dot, NO_DEC_DIGITS),
             (".5", Dot, NO_INT_DIGITS),
             (",5", Comma, NO_INT_DIGITS),
-            ("Rp .5", Dot, NO_INT_DIGITS),
+            ("Rp .5", Dot, THOUSANDS_FIRST),
             ("-", Dot, NOT_A_NUMBER),
             ("+", Dot, NOT_A_NUMBER),
             ("Rp", Dot, NOT_A_NUMBER),
             ("Rp ", Dot, NOT_A_NUMBER),
             ("abc", Dot, NOT_A_NUMBER),
-            ("Rp.45.000", Dot, NO_INT_DIGITS),
+            ("Rp.45.000", Dot, THOUSANDS_FIRST),
             ("Rp.45.000", Comma, THOUSANDS_FIRST),
             ("45000abc", Dot, NOT_A_NUMBER),
             ("45000 Rp", Dot, UNEXPECTED_SPACE),
             ("45000Rp", Dot, NOT_A_NUMBER),
-            ("IDR 45000", Dot, NOT_A_NUMBER),
+            ("USD 45000", Dot, NOT_A_NUMBER),
             ("$45", Dot, NOT_A_NUMBER),
             ("45 000", Dot, UNEXPECTED_SPACE),
             ("45.000 ,50", Comma, UNEXPECTED_SPACE),
@@ -1344,10 +1396,12 @@ mod tests {
         let a = v.unsigned_abs();
         let digits = (a / 100).to_string();
         let mut s = String::new();
-        if v < 0 {
-            s.push_str("-Rp ");
-        } else {
-            s.push_str("Rp");
+        // The `Rp` prefix means Indonesian notation, so only Comma carries it.
+        match (v < 0, sep) {
+            (true, Comma) => s.push_str("-Rp "),
+            (false, Comma) => s.push_str("Rp"),
+            (true, Dot) => s.push('-'),
+            (false, Dot) => {}
         }
         for (i, ch) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i).is_multiple_of(3) {

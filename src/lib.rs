@@ -9,10 +9,12 @@
 
 pub mod cli;
 pub mod columns;
+pub mod escape;
 pub mod fields;
 pub mod import;
 pub mod inputs;
 pub mod insert;
+pub mod limits;
 pub mod lock;
 pub mod memory;
 pub mod progress;
@@ -61,7 +63,12 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             } else {
                 Exit::Error
             };
-            let _ = writeln!(std::io::stderr(), "dropship-import: {e:#}");
+            let message = format!("{e:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "dropship-import: {}",
+                escape::escaped_keep_lines(&message)
+            );
             ExitCode::from(code as u8)
         }
     }

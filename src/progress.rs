@@ -3,8 +3,9 @@
 //!
 //! Readers advance their file's bar; the writer, which knows how each file
 //! ended, reports finished files. Progress never writes to stdout, which
-//! belongs to the JSON summary.
+//! belongs to the JSON summary, and never a file name or message unescaped.
 
+use crate::escape::escaped;
 use crate::settings::ProgressMode;
 use crate::write::{FileOutcome, FileStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -108,7 +109,7 @@ impl Progress {
         bar.set_style(style(
             "{prefix:30!} [{bar:20}] {percent:>3}% {msg} {binary_bytes_per_sec} ETA {eta}",
         ));
-        bar.set_prefix(name.to_string());
+        bar.set_prefix(escaped(name).into_owned());
         FileBar(Some(bar))
     }
 
@@ -124,16 +125,16 @@ impl Progress {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         let r = &outcome.rows;
+        let path = outcome.path.to_string_lossy();
+        let path = escaped(&path);
         let line = match outcome.status {
             FileStatus::Failed => format!(
-                "{}: failed: {}",
-                outcome.path.display(),
-                outcome.error.as_deref().unwrap_or("")
+                "{path}: failed: {}",
+                escaped(outcome.error.as_deref().unwrap_or(""))
             ),
-            FileStatus::Skipped => format!("{}: skipped, already imported", outcome.path.display()),
+            FileStatus::Skipped => format!("{path}: skipped, already imported"),
             _ => format!(
-                "{}: {} rows: {} imported, {} rejected, {} duplicate, {} filtered ({:.1}s)",
-                outcome.path.display(),
+                "{path}: {} rows: {} imported, {} rejected, {} duplicate, {} filtered ({:.1}s)",
                 r.read,
                 r.imported,
                 r.rejected,

@@ -15,9 +15,10 @@
 use crate::cli::{ImportArgs, RecommendArgs};
 use crate::columns::Names;
 use crate::inputs;
+use crate::limits;
 use crate::read::sniff_delimiter;
 use crate::rows::{Encoding, decode};
-use crate::settings::{Settings, UsageError, parse_size};
+use crate::settings::{Settings, UsageError};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -80,16 +81,24 @@ const MIN_MEASURED_ROWS: i64 = 10_000;
 
 /// Runs `recommend`: sample the inputs, read the history, print the advice.
 pub fn run(args: RecommendArgs) -> Result<ExitCode> {
-    let counted = match (args.file_count, &args.avg_file_size, args.inputs.is_empty()) {
+    let counted = match (
+        &args.file_count,
+        &args.avg_file_size,
+        args.inputs.is_empty(),
+    ) {
         (Some(_), _, false) | (_, Some(_), false) => {
             return Err(usage(
                 "give either INPUT files or --file-count with --avg-file-size, not both",
             ));
         }
-        (Some(0), Some(_), true) => return Err(usage("--file-count must be at least 1")),
         (Some(count), Some(avg), true) => Some((
-            count,
-            parse_size(avg).map_err(|e| usage(format!("--avg-file-size: {e}")))?,
+            limits::FILE_COUNT
+                .flag_value(count)
+                .map_err(UsageError::from)?,
+            limits::AVG_FILE_SIZE
+                .flag_value(avg)
+                .map_err(UsageError::from)?
+                .0,
         )),
         (_, _, true) => {
             return Err(usage(
@@ -1229,9 +1238,14 @@ fn write_text(
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
+            let message = crate::escape::escaped(&w.message);
             match &w.path {
-                Some(path) => writeln!(out, "  {level}: {path}: {kind}: {}", w.message)?,
-                None => writeln!(out, "  {level}: {kind}: {}", w.message)?,
+                Some(path) => writeln!(
+                    out,
+                    "  {level}: {}: {kind}: {message}",
+                    crate::escape::escaped(path)
+                )?,
+                None => writeln!(out, "  {level}: {kind}: {message}")?,
             }
         }
     }

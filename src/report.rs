@@ -4,6 +4,7 @@
 //! The summary's shape is a contract with scripts (see SPEC.md); its fields
 //! are a `#[derive(Serialize)]` struct so the shape is visible in one place.
 
+use crate::escape::escaped;
 use crate::rows::Reject;
 use crate::write::{FileOutcome, FileStatus, OrderCounts, RowCounts};
 use serde::Serialize;
@@ -178,7 +179,8 @@ impl Summary {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
-    /// A few lines for a person: what went in, what did not and why.
+    /// A few lines for a person: what went in, what did not and why. Names
+    /// and messages are escaped: they come from files and users.
     /// `files_shown`: progress has printed a line for each file that ended
     /// (failed ones included), so their errors are not repeated.
     pub fn write_human(
@@ -189,18 +191,18 @@ impl Summary {
     ) -> std::io::Result<()> {
         let mut shown = 0;
         for f in &self.per_file {
+            let path = escaped(&f.path);
             if let Some(error) = &f.error
                 && !files_shown
             {
-                writeln!(out, "{}: failed: {error}", f.path)?;
+                writeln!(out, "{path}: failed: {}", escaped(error))?;
             }
             for r in f.rejects.iter().take(REJECTS_LISTED.saturating_sub(shown)) {
                 writeln!(
                     out,
-                    "{}:{}: {} ({})",
-                    f.path,
+                    "{path}:{}: {} ({})",
                     r.line,
-                    r.message,
+                    escaped(&r.message),
                     r.reason.code()
                 )?;
                 shown += 1;
@@ -237,17 +239,17 @@ impl Summary {
         )?;
         if r.rejected > 0 {
             match (rejects_path, self.run_id) {
-                (Some(path), _) => writeln!(out, "rejected rows: {path}")?,
+                (Some(path), _) => writeln!(out, "rejected rows: {}", escaped(path))?,
                 (None, Some(id)) => writeln!(
                     out,
                     "rejected rows: table import_rejects, run_id = {id}, in {}",
-                    self.database
+                    escaped(&self.database)
                 )?,
                 (None, None) => {}
             }
         }
         for note in &self.recommendations {
-            writeln!(out, "note: {note}")?;
+            writeln!(out, "note: {}", escaped(note))?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! panic on any input.
 
 use crate::columns::{FIELDS, HeaderMap, Kind, NUMBER_SLOTS, TEXT_SLOTS, idx};
+use crate::escape;
 use crate::fields::{self, DecimalSeparator, UtcOffset};
 use csv::ByteRecord;
 use serde::Serialize;
@@ -249,7 +250,7 @@ impl Chunk {
                 column: Some(map.header_of(field).to_string()),
                 value: Some(value.to_string()),
                 reason,
-                message: format!("{}: {message}", map.header_of(field)),
+                message: format!("{}: {message}", escape::clipped(map.header_of(field))),
                 raw: String::new(),
             };
             let sliced = whole
@@ -263,7 +264,7 @@ impl Chunk {
                 return Err(reject(
                     Reason::InvalidEncoding,
                     &lossy,
-                    format!("{lossy:?} is not valid UTF-8"),
+                    format!("{} is not valid UTF-8", escape::quoted(&lossy)),
                 ));
             };
             let value = trim(&text);
@@ -296,7 +297,7 @@ impl Chunk {
                         return Err(reject(
                             Reason::InvalidDatetime,
                             value,
-                            format!("{value:?}: {why}"),
+                            format!("{}: {why}", escape::quoted(value)),
                         ));
                     }
                     row.text[def.slot] = Span {
@@ -307,26 +308,40 @@ impl Chunk {
                 Kind::Money { non_negative } => {
                     let sen =
                         fields::parse_money(value, rules.decimal_separator).map_err(|why| {
-                            reject(Reason::InvalidMoney, value, format!("{value:?}: {why}"))
+                            reject(
+                                Reason::InvalidMoney,
+                                value,
+                                format!("{}: {why}", escape::quoted(value)),
+                            )
                         })?;
                     if non_negative && sen < 0 {
                         return Err(reject(
                             Reason::NegativeValue,
                             value,
-                            format!("{value:?} is negative; this amount must be 0 or more"),
+                            format!(
+                                "{} is negative; this amount must be 0 or more",
+                                escape::quoted(value)
+                            ),
                         ));
                     }
                     row.num[def.slot] = sen;
                 }
                 Kind::Qty => {
                     let qty = fields::parse_integer(value).map_err(|why| {
-                        reject(Reason::InvalidInteger, value, format!("{value:?}: {why}"))
+                        reject(
+                            Reason::InvalidInteger,
+                            value,
+                            format!("{}: {why}", escape::quoted(value)),
+                        )
                     })?;
                     if qty < 0 {
                         return Err(reject(
                             Reason::NegativeValue,
                             value,
-                            format!("{value:?} is negative; a quantity must be at least 1"),
+                            format!(
+                                "{} is negative; a quantity must be at least 1",
+                                escape::quoted(value)
+                            ),
                         ));
                     }
                     if qty == 0 {
@@ -371,13 +386,14 @@ impl Chunk {
         }
         let header = map.header_of(idx::TOTAL_HARGA_PRODUK);
         let shown = sen_to_string(total);
+        let named = escape::clipped(header);
         Err(Reject {
             line,
             column: Some(header.to_string()),
             value: Some(shown.clone()),
             reason: Reason::TotalMismatch,
             message: format!(
-                "{header}: {shown} is not {} × {qty} = {}",
+                "{named}: {shown} is not {} × {qty} = {}",
                 sen_to_string(price),
                 price
                     .checked_mul(qty)

@@ -4,6 +4,7 @@
 
 use crate::cli::{EncodingArg, ImportArgs, OnDuplicateArg, ProgressArg};
 use crate::fields::{DecimalSeparator, UtcOffset};
+use crate::limits::{self, Limit, OutOfRange, Quantity};
 use crate::rows::{Encoding, Rules};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -18,6 +19,31 @@ pub struct UsageError(pub String);
 
 fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
+}
+
+impl From<OutOfRange> for UsageError {
+    fn from(e: OutOfRange) -> UsageError {
+        UsageError(e.0)
+    }
+}
+
+pub use crate::limits::parse_size;
+
+/// The value of `limit` from the command line, else the config file, else
+/// its default; outside its range, a usage error naming it and the range.
+fn pick<T: Quantity>(
+    limit: &Limit<T>,
+    flag: Option<&str>,
+    config: Option<&toml::Value>,
+) -> anyhow::Result<T> {
+    limit
+        .pick(flag, config)
+        .map_err(|e| UsageError::from(e).into())
+}
+
+/// A count that fits `usize` (every count's range does).
+fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// `importer.toml`; every key optional, unknown keys rejected.
@@ -42,30 +68,25 @@ pub struct DatabaseConfig {
     pub path: Option<PathBuf>,
 }
 
+// Numbers, sizes and durations are kept as written (`toml::Value`) and
+// checked by their `limits::Limit`, so a wrong one is named with its range.
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamingConfig {
-    pub chunk_size: Option<usize>,
-    pub max_concurrent_files: Option<usize>,
-    pub max_file_size: Option<SizeValue>,
+    pub chunk_size: Option<toml::Value>,
+    pub max_concurrent_files: Option<toml::Value>,
+    pub max_file_size: Option<toml::Value>,
     pub enable_memory_optimization: Option<bool>,
-    pub commit_interval: Option<String>,
-}
-
-/// A size written as a number of bytes or as text (`"100 MiB"`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum SizeValue {
-    Bytes(u64),
-    Text(String),
+    pub commit_interval: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryConfig {
-    pub max_memory_mb: Option<u64>,
-    pub check_interval: Option<String>,
-    pub force_gc_threshold: Option<f64>,
+    pub max_memory_mb: Option<toml::Value>,
+    pub check_interval: Option<toml::Value>,
+    pub force_gc_threshold: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,7 +94,7 @@ pub struct MemoryConfig {
 pub struct ImportConfig {
     pub on_duplicate: Option<String>,
     pub channel: Option<String>,
-    pub max_errors: Option<u64>,
+    pub max_errors: Option<toml::Value>,
     pub strict: Option<bool>,
     pub encoding: Option<String>,
     pub delimiter: Option<String>,
@@ -141,10 +162,6 @@ mod humantime_serde_secs {
 
 pub const DEFAULT_CONFIG: &str = "importer.toml";
 
-fn parse_duration(text: &str, what: &str) -> anyhow::Result<Duration> {
-    humantime::parse_duration(text).map_err(|e| usage(format!("{what}: {text:?}: {e}")))
-}
-
 impl Settings {
     /// Merges the command line with the config file named by `-c`, or
     /// `./importer.toml` when present.
@@ -169,28 +186,39 @@ impl Settings {
         let mem = config.memory_optimizer;
         let imp = config.import;
 
-        let jobs = args.jobs.or(stream.max_concurrent_files).unwrap_or(5);
-        if jobs == 0 {
-            return Err(usage("jobs must be at least 1"));
-        }
-        let chunk_size = args.chunk_size.or(stream.chunk_size).unwrap_or(1000);
-        if chunk_size == 0 {
-            return Err(usage("chunk size must be at least 1"));
-        }
-        let max_file_size = match (&args.max_file_size, stream.max_file_size) {
-            (Some(text), _) => {
-                parse_size(text).map_err(|e| usage(format!("--max-file-size: {e}")))?
-            }
-            (None, Some(SizeValue::Bytes(n))) => n,
-            (None, Some(SizeValue::Text(text))) => parse_size(&text)
-                .map_err(|e| usage(format!("streaming_import.max_file_size: {e}")))?,
-            (None, None) => 100 << 20,
-        };
-        let commit_interval = match (&args.commit_interval, &stream.commit_interval) {
-            (Some(text), _) => parse_duration(text, "--commit-interval")?,
-            (None, Some(text)) => parse_duration(text, "streaming_import.commit_interval")?,
-            (None, None) => Duration::from_millis(250),
-        };
+        let jobs = count(pick(
+            &limits::JOBS,
+            args.jobs.as_deref(),
+            stream.max_concurrent_files.as_ref(),
+        )?);
+        let chunk_size = count(pick(
+            &limits::CHUNK_SIZE,
+            args.chunk_size.as_deref(),
+            stream.chunk_size.as_ref(),
+        )?);
+        let max_file_size = pick(
+            &limits::MAX_FILE_SIZE,
+            args.max_file_size.as_deref(),
+            stream.max_file_size.as_ref(),
+        )?
+        .0;
+        let commit_interval = pick(
+            &limits::COMMIT_INTERVAL,
+            args.commit_interval.as_deref(),
+            stream.commit_interval.as_ref(),
+        )?;
+        let max_errors = pick(
+            &limits::MAX_ERRORS,
+            args.max_errors.as_deref(),
+            imp.max_errors.as_ref(),
+        )?;
+        let max_memory_mb = pick(&limits::MAX_MEMORY_MB, None, mem.max_memory_mb.as_ref())?;
+        let check_interval = pick(&limits::CHECK_INTERVAL, None, mem.check_interval.as_ref())?;
+        let force_gc_threshold = pick(
+            &limits::FORCE_GC_THRESHOLD,
+            None,
+            mem.force_gc_threshold.as_ref(),
+        )?;
         let on_duplicate = match args.on_duplicate {
             Some(OnDuplicateArg::Skip) => OnDuplicate::Skip,
             Some(OnDuplicateArg::Update) => OnDuplicate::Update,
@@ -233,9 +261,12 @@ impl Settings {
             (None, None) => None,
         };
         let timezone: UtcOffset = match &imp.timezone {
-            Some(tz) => tz
-                .parse()
-                .map_err(|e| usage(format!("import.timezone: {tz:?}: {e}")))?,
+            Some(tz) => tz.parse().map_err(|e| {
+                usage(format!(
+                    "import.timezone must be a UTC offset from -14:00 to +14:00 \
+                     (like \"+07:00\"); {e}"
+                ))
+            })?,
             None => UtcOffset::default(),
         };
         let decimal_separator = match imp.decimal_separator.as_deref().unwrap_or(".") {
@@ -258,20 +289,6 @@ impl Settings {
             Some(ProgressArg::Log) => ProgressMode::Log,
             Some(ProgressArg::None) => ProgressMode::None,
         };
-        let check_interval = match &mem.check_interval {
-            Some(text) => parse_duration(text, "memory_optimizer.check_interval")?,
-            None => Duration::from_secs(10),
-        };
-        let force_gc_threshold = mem.force_gc_threshold.unwrap_or(0.8);
-        if !(force_gc_threshold > 0.0 && force_gc_threshold <= 1.0) {
-            return Err(usage(
-                "memory_optimizer.force_gc_threshold must be above 0 and at most 1",
-            ));
-        }
-        let max_memory_mb = mem.max_memory_mb.unwrap_or(1024);
-        if max_memory_mb == 0 {
-            return Err(usage("memory_optimizer.max_memory_mb must be at least 1"));
-        }
         crate::columns::Names::new(&config.columns).map_err(usage)?;
 
         Ok(Settings {
@@ -287,7 +304,7 @@ impl Settings {
             commit_interval,
             dry_run: args.dry_run,
             on_duplicate,
-            max_errors: args.max_errors.or(imp.max_errors).unwrap_or(0),
+            max_errors,
             force: args.force,
             rejects: args.rejects,
             report: args.report,
@@ -314,7 +331,25 @@ impl Settings {
 fn load_config(path: &Path) -> anyhow::Result<Config> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("config {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| usage(format!("config {}: {e}", path.display())))
+    toml::from_str(&text).map_err(|e| {
+        // A number too large for TOML itself fails the whole file: still
+        // say what the key takes.
+        let hint = e
+            .span()
+            .and_then(|span| key_at(&text, span.start))
+            .and_then(limits::key_range)
+            .map(|range| format!("({range})\n"))
+            .unwrap_or_default();
+        usage(format!("config {}: {e}{hint}", path.display()))
+    })
+}
+
+/// The key of the `key = value` line holding byte `at` of `text`.
+fn key_at(text: &str, at: usize) -> Option<&str> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim().trim_matches('"'))
 }
 
 /// `auto` → `None`; `,`, `;`, `tab` (or a literal tab), `|` → that byte.
@@ -331,69 +366,9 @@ pub fn parse_delimiter(text: &str) -> Result<Option<u8>, String> {
     }
 }
 
-/// Sizes: plain bytes, or a number with `B`, `KB`/`MB`/`GB` (10^3 steps) or
-/// `KiB`/`MiB`/`GiB` (2^10 steps); spaces and case do not matter.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = (t[..split].trim(), t[split..].trim());
-    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "m" | "mb" => 1_000_000,
-        "g" | "gb" => 1_000_000_000,
-        "t" | "tb" => 1_000_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        _ => return Err(format!("{text:?}: unknown unit (use B, MB, MiB, GB, GiB)")),
-    };
-    let bad = || format!("{text:?} is not a size like 50MB, 100 MiB or 1048576");
-    if number.is_empty() {
-        return Err(bad());
-    }
-    let bytes = match number.split_once('.') {
-        None => number
-            .parse::<u64>()
-            .map_err(|_| bad())?
-            .checked_mul(factor),
-        Some((int, frac)) => {
-            let whole: u64 = if int.is_empty() {
-                0
-            } else {
-                int.parse().map_err(|_| bad())?
-            };
-            if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad());
-            }
-            let scale = 10u64.pow(frac.len() as u32);
-            let part: u64 = frac.parse().map_err(|_| bad())?;
-            whole
-                .checked_mul(factor)
-                .and_then(|w| w.checked_add(part.checked_mul(factor)? / scale))
-        }
-    };
-    bytes.ok_or_else(|| format!("{text:?} is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("100 MiB"), Ok(100 << 20));
-        assert_eq!(parse_size("50MB"), Ok(50_000_000));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert_eq!(parse_size("1048576"), Ok(1_048_576));
-        assert_eq!(parse_size("1.5 kb"), Ok(1500));
-        assert!(parse_size("MB").is_err());
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("99999999999 TiB").is_err());
-    }
 
     fn merged(toml_text: &str, args: ImportArgs) -> anyhow::Result<Settings> {
         let config: Config = toml::from_str(toml_text)?;
@@ -413,14 +388,24 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_importer_toml_holds_the_defaults() {
+        let shipped = merged(include_str!("../importer.toml"), ImportArgs::default()).unwrap();
+        let defaults = merged("", ImportArgs::default()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&shipped).unwrap(),
+            serde_json::to_value(&defaults).unwrap()
+        );
+    }
+
+    #[test]
     fn command_line_wins_over_file() {
         let file = "[streaming_import]\nchunk_size = 50\nmax_concurrent_files = 2\nmax_file_size = \"1 MB\"\n[import]\non_duplicate = \"update\"\n";
         let s = merged(file, ImportArgs::default()).unwrap();
         assert_eq!((s.jobs, s.chunk_size, s.max_file_size), (2, 50, 1_000_000));
         assert_eq!(s.on_duplicate, OnDuplicate::Update);
         let args = ImportArgs {
-            jobs: Some(7),
-            chunk_size: Some(10),
+            jobs: Some("7".into()),
+            chunk_size: Some("10".into()),
             on_duplicate: Some(OnDuplicateArg::Skip),
             ..ImportArgs::default()
         };
@@ -435,6 +420,22 @@ mod tests {
         assert!(err.to_string().contains("strictt"), "{err}");
         let err = toml::from_str::<Config>("[imports]\n").unwrap_err();
         assert!(err.to_string().contains("imports"), "{err}");
+    }
+
+    #[test]
+    fn a_number_too_large_for_toml_still_names_the_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("importer.toml");
+        std::fs::write(
+            &path,
+            "[memory_optimizer]\ncheck_interval = \"1s\"\nmax_memory_mb = 18446744073709551615\n",
+        )
+        .unwrap();
+        let err = load_config(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("max_memory_mb must be 1 to 1000000 MB"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -38,9 +38,19 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 /// Runs `status` and returns the exit code (0; errors are 1 or 2 upstream).
 pub fn run(args: StatusArgs) -> Result<ExitCode> {
-    if args.limit == 0 {
-        return Err(UsageError("--limit must be at least 1".into()).into());
+    let limit = crate::limits::STATUS_LIMIT
+        .pick(args.limit.as_deref(), None)
+        .map_err(UsageError::from)?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let run_id = match args.run_id.as_deref() {
+        Some(text) => Some(
+            crate::limits::RUN_ID
+                .flag_value(text)
+                .map_err(UsageError::from)?,
+        ),
+        None => None,
     }
+    .map(|id| i64::try_from(id).unwrap_or(i64::MAX));
     let db = Settings::from_args(ImportArgs {
         db: args.db.clone(),
         config: args.config.clone(),
@@ -50,13 +60,12 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
     let conn = open(&db)?;
     let mut out = std::io::stdout().lock();
     if args.follow {
-        return follow(&conn, &db, args.run_id, args.json, &mut out);
+        return follow(&conn, &db, run_id, args.json, &mut out);
     }
-    match args.run_id {
+    match run_id {
         None => {
-            let (runs, partial) = read_snapshot(&conn, &db, |s| {
-                Ok((s.runs(args.limit)?, s.partial_files()?))
-            })?;
+            let (runs, partial) =
+                read_snapshot(&conn, &db, |s| Ok((s.runs(limit)?, s.partial_files()?)))?;
             if args.json {
                 writeln!(out, "{}", to_json(&runs, true)?)?;
             } else {
@@ -697,7 +706,8 @@ fn follow(
         None => match read_snapshot(conn, db, |s| s.newest_run())? {
             Some(id) => id,
             None => {
-                writeln!(out, "no runs in {}", db.display())?;
+                let db = db.to_string_lossy();
+                writeln!(out, "no runs in {}", crate::escape::escaped(&db))?;
                 return Ok(ExitCode::from(Exit::Ok as u8));
             }
         },
@@ -794,6 +804,9 @@ fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<String> {
 }
 
 fn write_list(out: &mut dyn Write, db: &Path, runs: &[RunView]) -> Result<()> {
+    // Paths and messages come from files and users: none reaches the
+    // terminal raw.
+    let out = &mut crate::escape::Lines(out);
     if runs.is_empty() {
         writeln!(out, "no runs in {}", db.display())?;
         return Ok(());
@@ -860,7 +873,7 @@ fn write_partial(out: &mut dyn Write, files: &[PartialFile]) -> Result<()> {
         writeln!(
             out,
             "  {}: run {}, {} rows committed, up to line {} ({}{of_size})",
-            f.path,
+            crate::escape::escaped(&f.path),
             f.run_id,
             f.rows_committed,
             f.line_committed,
@@ -879,6 +892,7 @@ fn duration_text(r: &RunView) -> String {
 }
 
 fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
+    let out = &mut crate::escape::Lines(out);
     let r = &d.run.run;
     writeln!(out, "run {}: {}", r.id, r.state.as_str())?;
     let field =
@@ -1131,8 +1145,15 @@ impl Table {
         }
     }
 
+    /// Adds a row; a cell's control characters (a line break in a file
+    /// name included) are escaped, so each row stays one line.
     fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| crate::escape::escaped(&c).into_owned())
+                .collect(),
+        );
     }
 
     fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
