@@ -218,7 +218,11 @@ fn describe_holder(db: &Path, file: &File) -> String {
         .ok()
         .and_then(|text| Holder::parse(&text))
         .filter(|h| h.file == file_id(file));
-    let run = newest_running_run(db, holder.as_ref().map(|h| h.pid));
+    let pid = holder
+        .as_ref()
+        .map(|h| h.pid)
+        .or_else(|| flock_holder(file));
+    let run = newest_running_run(db, pid);
     match (holder, run) {
         (Some(h), Some((id, _, _))) => format!(
             "run {id} (pid {} on host {}, started {}) is importing into it",
@@ -231,15 +235,27 @@ fn describe_holder(db: &Path, file: &File) -> String {
         (None, Some((id, pid, started))) => {
             format!("run {id} (pid {pid}, started {started}) is importing into it")
         }
-        (None, None) => "another run is importing into it".to_string(),
+        (None, None) => match pid {
+            Some(pid) => format!("a run (pid {pid}) is importing into it"),
+            None => "another run is importing into it".to_string(),
+        },
     }
 }
 
 /// The newest run marked running (of `pid` when known): id, pid, start.
+///
+/// Read through this name's write-ahead log when it has one (the holder
+/// uses this name), otherwise from the database file alone: opening the log
+/// of a name the holder does not use would create files beside it.
 fn newest_running_run(db: &Path, pid: Option<u32>) -> Option<(i64, i64, String)> {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let immutable = !Path::new(&wal).exists();
     let conn = rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        crate::schema::read_only_uri(db, immutable),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .ok()?;
     conn.busy_timeout(std::time::Duration::from_secs(2)).ok()?;
@@ -251,6 +267,20 @@ fn newest_running_run(db: &Path, pid: Option<u32>) -> Option<(i64, i64, String)>
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .ok()
+}
+
+/// The process holding the exclusive `flock` on `file`, from the kernel's
+/// list of locks (Linux): the holder when its description is missing.
+fn flock_holder(file: &File) -> Option<u32> {
+    let inode = file_id(file).1.to_string();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 345 08:01:1234 0 EOF"
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (kind, mode, pid, at) = (f.get(1)?, f.get(3)?, f.get(4)?, f.get(5)?);
+        let matches = *kind == "FLOCK" && *mode == "WRITE" && at.rsplit(':').next() == Some(&inode);
+        matches.then(|| pid.parse().ok()).flatten()
+    })
 }
 
 #[cfg(test)]
@@ -288,6 +318,10 @@ mod tests {
         std::fs::hard_link(&db, &link).unwrap();
         let err = claim(&link).unwrap_err().to_string();
         assert!(err.contains("is busy"), "{err}");
+        // No description beside this name: the kernel still knows the pid.
+        let me = format!("pid {}", std::process::id());
+        assert!(err.contains(&me), "{err}");
+        assert!(!dir.path().join("y.db-wal").exists());
         assert!(is_held(&link));
     }
 
