@@ -48,6 +48,11 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         true => None,
         false => Some(lock::claim(&settings.db)?),
     };
+    // Declared before the writer: it tidies up after the writer is gone.
+    let _tidy = TidyAfterDryRun::new(&settings);
+    if settings.dry_run && settings.db.is_file() {
+        schema::inspect(&settings.db)?;
+    }
     let mut writer = open_writer(&settings, &files)?;
     stream(&settings, &files, &read_opts, &mut writer)?;
     let summary = summarize(&settings, &writer, &read_opts.budget, clock);
@@ -260,6 +265,53 @@ fn watch_interrupts() {
     });
 }
 
+/// A dry run reads the real database read-only, and SQLite leaves the
+/// `-wal` and `-shm` files that reading a WAL database makes. When they were
+/// not there before the run, they are removed when it ends by closing one
+/// ordinary connection: SQLite removes them when its last connection to the
+/// database closes (its log is empty: nothing in the database changes), and
+/// leaves them when another program has the database open.
+struct TidyAfterDryRun(Option<std::path::PathBuf>);
+
+impl TidyAfterDryRun {
+    fn new(settings: &Settings) -> TidyAfterDryRun {
+        let db = std::fs::canonicalize(&settings.db).ok();
+        let fresh = |db: &std::path::PathBuf| {
+            settings.dry_run
+                && db.is_file()
+                && !beside(db, "-wal").exists()
+                && !beside(db, "-shm").exists()
+        };
+        TidyAfterDryRun(db.filter(fresh))
+    }
+}
+
+impl Drop for TidyAfterDryRun {
+    fn drop(&mut self) {
+        let Some(db) = &self.0 else { return };
+        if !beside(db, "-wal").exists() && !beside(db, "-shm").exists() {
+            return;
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if let Ok(conn) = rusqlite::Connection::open_with_flags(db, flags) {
+            // Reading makes the connection open the log, so that closing it
+            // as the last one removes the files.
+            let _ = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            let _ = conn.close();
+        }
+    }
+}
+
+/// `path` with `suffix` added to its name (`t.db` → `t.db-wal`).
+fn beside(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 /// The output files (`--report`, `--rejects`) must not be, under any name
 /// (symlinks, `..`, hard links), the database or a file beside it, an input,
 /// or each other; nor may `--db` be an input. Such a command is a usage
@@ -314,9 +366,7 @@ fn beside_database(db: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut names = Vec::new();
     for base in [db.to_path_buf(), resolve(db)] {
         for suffix in ["-wal", "-shm", "-journal", ".lock"] {
-            let mut name = base.clone().into_os_string();
-            name.push(suffix);
-            names.push(name.into());
+            names.push(beside(&base, suffix));
         }
     }
     names.push(lock::lock_path(db));

@@ -52,7 +52,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
             } else {
                 Vec::new()
             };
-            (path.file_name().unwrap().to_string_lossy().into_owned(), bytes)
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                bytes,
+            )
         })
         .collect();
     out.sort();
@@ -78,10 +81,26 @@ fn report_or_rejects_onto_the_database_is_refused_also_in_a_dry_run() {
             "t.db",
         );
         // Other names of the same file or of the files beside it.
-        refused_untouched(&env, &["--db", "t.db", flag, "./x/../t.db", "a.csv"], "t.db");
-        refused_untouched(&env, &["--db", "t.db", flag, "t.db-wal", "a.csv"], "t.db-wal");
-        refused_untouched(&env, &["--db", "t.db", flag, "t.db-shm", "a.csv"], "t.db-shm");
-        refused_untouched(&env, &["--db", "t.db", flag, "t.db.lock", "a.csv"], "t.db.lock");
+        refused_untouched(
+            &env,
+            &["--db", "t.db", flag, "./x/../t.db", "a.csv"],
+            "t.db",
+        );
+        refused_untouched(
+            &env,
+            &["--db", "t.db", flag, "t.db-wal", "a.csv"],
+            "t.db-wal",
+        );
+        refused_untouched(
+            &env,
+            &["--db", "t.db", flag, "t.db-shm", "a.csv"],
+            "t.db-shm",
+        );
+        refused_untouched(
+            &env,
+            &["--db", "t.db", flag, "t.db.lock", "a.csv"],
+            "t.db.lock",
+        );
     }
     std::os::unix::fs::symlink("t.db", env.path("sym.db")).unwrap();
     std::fs::hard_link(env.path("t.db"), env.path("hard.db")).unwrap();
@@ -99,7 +118,10 @@ fn report_or_rejects_onto_the_database_is_refused_also_in_a_dry_run() {
 #[test]
 fn outputs_onto_an_input_or_each_other_and_a_database_that_is_an_input_are_refused() {
     let env = Env::new();
-    env.write("in/a.csv", csv(&[line("DS-1"), line("DS-2").set("Qty", "x")]));
+    env.write(
+        "in/a.csv",
+        csv(&[line("DS-1"), line("DS-2").set("Qty", "x")]),
+    );
     env.write("in/b.csv", csv(&[line("DS-3")]));
     std::os::unix::fs::symlink("in/b.csv", env.path("link.csv")).unwrap();
     std::fs::hard_link(env.path("in/a.csv"), env.path("hard.csv")).unwrap();
@@ -208,16 +230,14 @@ impl Held {
         let db = env.path("t.db");
         let until = Instant::now() + Duration::from_secs(60);
         loop {
-            let committed = Connection::open_with_flags(
-                &db,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-            )
-            .and_then(|c| {
-                c.query_row("SELECT count(*) FROM dropship_purchases", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .unwrap_or(0);
+            let committed =
+                Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .and_then(|c| {
+                        c.query_row("SELECT count(*) FROM dropship_purchases", [], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                    })
+                    .unwrap_or(0);
             if committed > 0 {
                 return;
             }
@@ -234,7 +254,7 @@ impl Held {
     }
 
     /// Lets the first run go on and waits for it; its exit code.
-    fn release(mut self) -> i32 {
+    fn release(self) -> i32 {
         self.lock.execute_batch("ROLLBACK").unwrap();
         drop(self.lock);
         let out = self.child.wait_with_output().unwrap();
@@ -300,7 +320,10 @@ fn a_hard_linked_name_of_the_database_is_refused_while_a_run_holds_it() {
     std::fs::write(env.path("t.db"), b"").unwrap();
     std::fs::hard_link(env.path("t.db"), env.path("h.db")).unwrap();
     second_run_is_refused(&env, "h.db", |_| {});
-    assert!(!env.path("h.db-wal").exists(), "nothing written beside h.db");
+    assert!(
+        !env.path("h.db-wal").exists(),
+        "nothing written beside h.db"
+    );
 }
 
 #[test]
@@ -314,4 +337,172 @@ fn a_symlinked_name_of_the_database_is_refused_while_a_run_holds_it() {
 fn a_second_run_under_the_same_name_is_refused_with_its_holder() {
     let env = Env::new();
     second_run_is_refused(&env, "t.db", |_| {});
+}
+
+// ---------------------------------------------------------------------------
+// Foreign databases, the rejects file, read-only databases
+// ---------------------------------------------------------------------------
+
+/// Every byte of `path`, or nothing when it does not exist.
+fn bytes(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
+}
+
+#[test]
+fn a_foreign_database_is_refused_unchanged_naming_it_and_the_table() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let conn = Connection::open(env.path("shop.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE dropship_purchases (id INTEGER PRIMARY KEY, note TEXT);
+         INSERT INTO dropship_purchases (note) VALUES ('theirs');",
+    )
+    .unwrap();
+    drop(conn);
+    let before = bytes(&env.path("shop.db"));
+    let run = env.run(&["--db", "shop.db", "a.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("shop.db") && run.stderr.contains("dropship_purchases"),
+        "names the database and the table:\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("CREATE"),
+        "no SQL in the message:\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        bytes(&env.path("shop.db")),
+        before,
+        "journal mode and pages unchanged"
+    );
+    assert!(!env.path("shop.db-wal").exists());
+
+    // A newer schema version: refused the same way, also by a dry run.
+    let conn = Connection::open(env.path("new.db")).unwrap();
+    conn.execute_batch("PRAGMA user_version = 999; CREATE TABLE t (x);")
+        .unwrap();
+    drop(conn);
+    let before = bytes(&env.path("new.db"));
+    for args in [
+        &["--db", "new.db", "a.csv"][..],
+        &["--dry-run", "--db", "new.db", "a.csv"][..],
+    ] {
+        let run = env.run(args);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("new.db") && run.stderr.contains("999"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(bytes(&env.path("new.db")), before);
+        assert!(!env.path("new.db-wal").exists());
+    }
+}
+
+#[test]
+fn a_full_disk_under_the_rejects_file_is_an_error_of_that_file() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1"), line("DS-2").set("Qty", "x")]));
+    let run = env.run(&["--db", "t.db", "--rejects", "/dev/full", "a.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("rejects file /dev/full")
+            && run.stderr.contains("No space left on device"),
+        "names the rejects file and the OS error:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("cannot write t.db"), "{}", run.stderr);
+}
+
+#[test]
+fn a_dry_run_leaves_no_log_files_beside_the_database() {
+    let env = imported();
+    assert!(!env.path("t.db-wal").exists() && !env.path("t.db-shm").exists());
+    let before = bytes(&env.path("t.db"));
+    env.write("b.csv", csv(&[line("DS-1"), line("DS-3")]));
+    let run = env.run(&["--dry-run", "--db", "t.db", "b.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.n("/rows/duplicate"), 1, "the database was read");
+    assert!(!env.path("t.db-wal").exists(), "t.db-wal left behind");
+    assert!(!env.path("t.db-shm").exists(), "t.db-shm left behind");
+    assert_eq!(bytes(&env.path("t.db")), before);
+}
+
+/// A read-only bind mount of `dir`, unmounted on drop; `None` (with the
+/// reason printed) where the test cannot mount.
+struct ReadOnlyMount {
+    at: std::path::PathBuf,
+}
+
+impl ReadOnlyMount {
+    fn new(dir: &Path, at: &Path) -> Option<ReadOnlyMount> {
+        // As root, chmod does not stop writes: only a read-only mount does.
+        use std::os::unix::fs::MetadataExt;
+        // /proc/self belongs to the process's effective user.
+        let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+        if !root {
+            println!("skipped: not root, cannot mount a read-only folder");
+            return None;
+        }
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["--bind", "-o", "ro"])
+            .arg(dir)
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            println!("skipped: mount --bind -o ro failed here");
+            return None;
+        }
+        let mount = ReadOnlyMount {
+            at: at.to_path_buf(),
+        };
+        if std::fs::write(at.join("probe"), b"x").is_ok() {
+            println!("skipped: the bind mount is not read-only");
+            return None;
+        }
+        Some(mount)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.at).status();
+    }
+}
+
+#[test]
+fn status_and_a_dry_run_read_a_wal_database_on_read_only_media() {
+    let env = Env::new();
+    env.write("data/a.csv", csv(&[line("DS-1"), line("DS-2")]));
+    env.run(&["--db", "data/t.db", "data/a.csv"]).expect_code(0);
+    let conn = env.db_at("data/t.db");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+    assert!(!env.path("data/t.db-shm").exists(), "a clean copy");
+    let Some(_mount) = ReadOnlyMount::new(&env.path("data"), &env.path("ro")) else {
+        return;
+    };
+    let status = env
+        .cmd()
+        .args(["status", "--db", "ro/t.db", "--json"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr),
+    );
+    assert!(status.status.success(), "status: {stderr}");
+    let runs: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(runs[0]["id"], 1, "{stdout}");
+    env.write("b.csv", csv(&[line("DS-1"), line("DS-3")]));
+    let dry = env.run(&["--dry-run", "--db", "ro/t.db", "b.csv"]);
+    dry.expect_code(0);
+    assert_eq!(dry.n("/rows/duplicate"), 1, "the database was read");
 }
