@@ -245,9 +245,11 @@ fn describe_holder(db: &Path, file: &File) -> String {
 /// The newest run marked running (of `pid` when known): id, pid, start.
 ///
 /// Read through this name's write-ahead log when it has one (the holder
-/// uses this name), otherwise from the database file alone: opening the log
+/// uses this name or a symlink to it), otherwise from the database file alone: opening the log
 /// of a name the holder does not use would create files beside it.
 fn newest_running_run(db: &Path, pid: Option<u32>) -> Option<(i64, i64, String)> {
+    // SQLite names the log after the real file, through symlinks.
+    let db = &std::fs::canonicalize(db).ok()?;
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
     let immutable = !Path::new(&wal).exists();

@@ -427,6 +427,22 @@ mod tests {
     }
 
     #[test]
+    fn knows_the_names_its_migrations_create() {
+        let names = created_names(MIGRATIONS);
+        for name in [
+            "import_runs",
+            "dropship_purchases",
+            LINE_INDEX,
+            "import_replaced_lines",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+        let names =
+            created_names(&["CREATE UNIQUE INDEX \"a\" ON t(x); CREATE TABLE IF NOT EXISTS b (y)"]);
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
     fn refuses_what_is_not_a_database() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");

@@ -268,9 +268,15 @@ impl Held {
     }
 }
 
-/// The second run is refused at once, naming the first one's pid, and the
-/// database ends with exactly the first run's orders, intact.
-fn second_run_is_refused(env: &Env, second_db: &str, meanwhile: impl FnOnce(&Env)) {
+/// The second run is refused at once, naming the first one's pid (and its
+/// run id when `names_run`: a hard-linked name cannot read the holder's
+/// log), and the database ends with exactly the first run's orders, intact.
+fn second_run_is_refused(
+    env: &Env,
+    second_db: &str,
+    names_run: bool,
+    meanwhile: impl FnOnce(&Env),
+) {
     env.write("other.csv", csv(&[line("DS-OTHER")]));
     let held = Held::start(env);
     meanwhile(env);
@@ -279,6 +285,11 @@ fn second_run_is_refused(env: &Env, second_db: &str, meanwhile: impl FnOnce(&Env
     assert!(
         second.stderr.contains("busy") && second.stderr.contains(&format!("pid {}", held.pid())),
         "the refusal names the holder:\n{}",
+        second.stderr
+    );
+    assert!(
+        !names_run || second.stderr.contains("run 1 "),
+        "the refusal names the run:\n{}",
         second.stderr
     );
     assert_eq!(held.release(), 0);
@@ -307,7 +318,7 @@ fn second_run_is_refused(env: &Env, second_db: &str, meanwhile: impl FnOnce(&Env
 #[test]
 fn deleting_the_lock_file_mid_run_lets_no_second_run_in() {
     let env = Env::new();
-    second_run_is_refused(&env, "t.db", |env| {
+    second_run_is_refused(&env, "t.db", true, |env| {
         std::fs::remove_file(env.path("t.db.lock")).expect("the claim file is there");
     });
 }
@@ -319,7 +330,7 @@ fn a_hard_linked_name_of_the_database_is_refused_while_a_run_holds_it() {
     // so link an empty file that becomes the database.
     std::fs::write(env.path("t.db"), b"").unwrap();
     std::fs::hard_link(env.path("t.db"), env.path("h.db")).unwrap();
-    second_run_is_refused(&env, "h.db", |_| {});
+    second_run_is_refused(&env, "h.db", false, |_| {});
     assert!(
         !env.path("h.db-wal").exists(),
         "nothing written beside h.db"
@@ -330,13 +341,13 @@ fn a_hard_linked_name_of_the_database_is_refused_while_a_run_holds_it() {
 fn a_symlinked_name_of_the_database_is_refused_while_a_run_holds_it() {
     let env = Env::new();
     std::os::unix::fs::symlink("t.db", env.path("s.db")).unwrap();
-    second_run_is_refused(&env, "s.db", |_| {});
+    second_run_is_refused(&env, "s.db", true, |_| {});
 }
 
 #[test]
 fn a_second_run_under_the_same_name_is_refused_with_its_holder() {
     let env = Env::new();
-    second_run_is_refused(&env, "t.db", |_| {});
+    second_run_is_refused(&env, "t.db", true, |_| {});
 }
 
 // ---------------------------------------------------------------------------
