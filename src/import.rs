@@ -51,7 +51,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     // Declared before the writer: it tidies up after the writer is gone.
     let _tidy = TidyAfterDryRun::new(&settings);
     if settings.dry_run && settings.db.is_file() {
-        schema::inspect(&settings.db)?;
+        schema::inspect(&settings.db, false)?;
     }
     let mut writer = open_writer(&settings, &files)?;
     stream(&settings, &files, &read_opts, &mut writer)?;
@@ -489,6 +489,11 @@ fn check_writable(path: Option<&std::path::Path>) -> Result<()> {
 /// A symlink at `path` is followed: its target is replaced.
 fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let target = resolve(path);
+    // A device or a pipe (`/dev/stderr`) is written to, not replaced.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        std::fs::write(path, bytes)?;
+        return Ok(());
+    }
     let dir = target
         .parent()
         .map(std::path::Path::to_path_buf)

@@ -201,7 +201,9 @@ pub fn open(path: &Path) -> Result<Connection> {
     {
         bail!("the folder {} does not exist", dir.display());
     }
-    inspect(path)?;
+    // The caller holds the claim: with no log beside it, the file alone is
+    // the whole database, and reading it so leaves nothing behind.
+    inspect(path, !beside(path, "-wal").exists())?;
     let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     configure(&conn)
         .with_context(|| format!("{} is not a usable SQLite database", path.display()))?;
@@ -261,14 +263,24 @@ fn migrate(conn: &Connection) -> Result<()> {
 /// Looks at an existing database read-only: its schema version must not be
 /// newer than this build's, and none of the tables or indexes the pending
 /// migrations create may exist already (another program's database). A dry
-/// run asks too, to refuse what a real run would.
-pub fn inspect(path: &Path) -> Result<()> {
+/// run asks too, to refuse what a real run would. `immutable`: read the file
+/// alone (see [`read_only_uri`]), for a caller that knows nobody writes it.
+pub fn inspect(path: &Path, immutable: bool) -> Result<()> {
     // A new or empty file becomes a new database.
     if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
         return Ok(());
     }
     let unusable = || format!("{} is not a usable SQLite database", path.display());
-    let conn = open_read_only(path).with_context(unusable)?;
+    let conn = match immutable {
+        true => Connection::open_with_flags(
+            read_only_uri(path, true),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+        false => open_read_only(path),
+    }
+    .with_context(unusable)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .with_context(unusable)?;
@@ -364,13 +376,20 @@ pub fn read_only_uri(path: &Path, immutable: bool) -> String {
     uri
 }
 
+/// `path` with `suffix` added to its name, after following symlinks as
+/// SQLite does (`t.db` → `t.db-wal`).
+pub fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut name = real.into_os_string();
+    name.push(suffix);
+    name.into()
+}
+
 /// True on read-only media: a WAL database there cannot be read with
 /// `mode=ro` when its shared-memory file is missing and its folder cannot
 /// take one, and nobody can be writing it (a writer would need that file).
 pub fn needs_immutable(path: &Path) -> bool {
-    let mut shm = path.as_os_str().to_owned();
-    shm.push("-shm");
-    if Path::new(&shm).exists() {
+    if beside(path, "-shm").exists() {
         return false;
     }
     let dir = match path.parent() {

@@ -390,6 +390,30 @@ fn a_foreign_database_is_refused_unchanged_naming_it_and_the_table() {
     );
     assert!(!env.path("shop.db-wal").exists());
 
+    // In WAL mode, by a run and by a dry run: no log files are left.
+    let conn = Connection::open(env.path("wal.db")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; CREATE TABLE import_files (x);
+         CREATE TABLE notes (y);",
+    )
+    .unwrap();
+    drop(conn);
+    let before = bytes(&env.path("wal.db"));
+    for args in [
+        &["--db", "wal.db", "a.csv"][..],
+        &["--dry-run", "--db", "wal.db", "a.csv"][..],
+    ] {
+        let run = env.run(args);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("wal.db") && run.stderr.contains("import_files"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(bytes(&env.path("wal.db")), before);
+        assert!(!env.path("wal.db-wal").exists() && !env.path("wal.db-shm").exists());
+    }
+
     // A newer schema version: refused the same way, also by a dry run.
     let conn = Connection::open(env.path("new.db")).unwrap();
     conn.execute_batch("PRAGMA user_version = 999; CREATE TABLE t (x);")
@@ -428,6 +452,72 @@ fn a_full_disk_under_the_rejects_file_is_an_error_of_that_file() {
 }
 
 #[test]
+fn a_rejects_file_that_fills_its_disk_mid_run_is_named_not_the_database() {
+    let env = Env::new();
+    let Some(_small) = SmallDisk::new(&env.path("small")) else {
+        return;
+    };
+    // Far more rejected rows than the small disk takes.
+    let lines: Vec<_> = (0..3000)
+        .map(|i| line(&format!("DS-{i:05}")).set("Qty", "not a number"))
+        .collect();
+    env.write("a.csv", csv(&lines));
+    let run = env.run(&["--db", "t.db", "--rejects", "small/rejects.csv", "a.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("rejects file small/rejects.csv")
+            && run.stderr.contains("No space left on device"),
+        "names the rejects file and the OS error:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("cannot write t.db"), "{}", run.stderr);
+    let written = std::fs::metadata(env.path("small/rejects.csv"))
+        .unwrap()
+        .len();
+    assert!(written > 100, "the disk filled mid-run, not at the header");
+}
+
+/// A 64 KiB tmpfs mounted at `at`, unmounted on drop; `None` (with the
+/// reason printed) where the test cannot mount.
+struct SmallDisk {
+    at: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn new(at: &Path) -> Option<SmallDisk> {
+        if !is_root() {
+            println!("skipped: not root, cannot mount a small disk");
+            return None;
+        }
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            println!("skipped: mount -t tmpfs failed here");
+            return None;
+        }
+        Some(SmallDisk {
+            at: at.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.at).status();
+    }
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[test]
 fn a_dry_run_leaves_no_log_files_beside_the_database() {
     let env = imported();
     assert!(!env.path("t.db-wal").exists() && !env.path("t.db-shm").exists());
@@ -450,10 +540,7 @@ struct ReadOnlyMount {
 impl ReadOnlyMount {
     fn new(dir: &Path, at: &Path) -> Option<ReadOnlyMount> {
         // As root, chmod does not stop writes: only a read-only mount does.
-        use std::os::unix::fs::MetadataExt;
-        // /proc/self belongs to the process's effective user.
-        let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-        if !root {
+        if !is_root() {
             println!("skipped: not root, cannot mount a read-only folder");
             return None;
         }
