@@ -279,8 +279,8 @@ impl TidyAfterDryRun {
         let fresh = |db: &std::path::PathBuf| {
             settings.dry_run
                 && db.is_file()
-                && !beside(db, "-wal").exists()
-                && !beside(db, "-shm").exists()
+                && !with_suffix(db, "-wal").exists()
+                && !with_suffix(db, "-shm").exists()
         };
         TidyAfterDryRun(db.filter(fresh))
     }
@@ -289,7 +289,7 @@ impl TidyAfterDryRun {
 impl Drop for TidyAfterDryRun {
     fn drop(&mut self) {
         let Some(db) = &self.0 else { return };
-        if !beside(db, "-wal").exists() && !beside(db, "-shm").exists() {
+        if !with_suffix(db, "-wal").exists() && !with_suffix(db, "-shm").exists() {
             return;
         }
         let flags =
@@ -306,7 +306,7 @@ impl Drop for TidyAfterDryRun {
 }
 
 /// `path` with `suffix` added to its name (`t.db` → `t.db-wal`).
-fn beside(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+fn with_suffix(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     name.into()
@@ -366,7 +366,7 @@ fn beside_database(db: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut names = Vec::new();
     for base in [db.to_path_buf(), resolve(db)] {
         for suffix in ["-wal", "-shm", "-journal", ".lock"] {
-            names.push(beside(&base, suffix));
+            names.push(with_suffix(&base, suffix));
         }
     }
     names.push(lock::lock_path(db));
