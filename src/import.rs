@@ -29,7 +29,10 @@ use std::time::{Duration, Instant, SystemTime};
 pub fn run(settings: Settings) -> Result<ExitCode> {
     let clock = (Instant::now(), SystemTime::now());
     let files = find_files(&settings)?;
-    check_output_path(settings.report.as_deref())?;
+    // Before anything is created or opened for writing.
+    check_paths(&settings, &files)?;
+    check_writable(settings.report.as_deref())?;
+    check_writable(settings.rejects.as_deref())?;
     let read_opts = ReadOptions {
         budget: Budget::new(settings.chunk_size, settings.jobs),
         max_file_size: settings.max_file_size,
@@ -38,11 +41,18 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         names: Names::new(&settings.columns).map_err(UsageError)?,
         rules: settings.rules.clone(),
     };
-    // A dry run writes nothing, so it needs no claim on the database.
+    // A dry run writes nothing, so it needs no claim on the database. The
+    // claim is declared before the writer so that it is released after the
+    // writer's connections are closed (see `lock`).
     let _claim = match settings.dry_run {
         true => None,
         false => Some(lock::claim(&settings.db)?),
     };
+    // Declared before the writer: it tidies up after the writer is gone.
+    let _tidy = TidyAfterDryRun::new(&settings);
+    if settings.dry_run && settings.db.is_file() {
+        schema::inspect(&settings.db, false)?;
+    }
     let mut writer = open_writer(&settings, &files)?;
     stream(&settings, &files, &read_opts, &mut writer)?;
     let summary = summarize(&settings, &writer, &read_opts.budget, clock);
@@ -221,7 +231,7 @@ fn run_record(summary: &Summary) -> RunRecord {
 fn emit(settings: &Settings, summary: &Summary) -> Result<()> {
     let json = summary.to_json();
     if let Some(path) = &settings.report {
-        std::fs::write(path, format!("{json}\n"))
+        write_replacing(path, format!("{json}\n").as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
     if !settings.quiet || summary.status != report::RunStatus::Ok {
@@ -269,14 +279,255 @@ fn watch_interrupts() {
     });
 }
 
-/// Fails early when an output file cannot be created, before any work.
-fn check_output_path(path: Option<&std::path::Path>) -> Result<()> {
-    if let Some(path) = path {
+/// A dry run reads the real database read-only, and SQLite leaves the
+/// `-wal` and `-shm` files that reading a WAL database makes. When they were
+/// not there before the run, they are removed when it ends by closing one
+/// ordinary connection: SQLite removes them when its last connection to the
+/// database closes (its log is empty: nothing in the database changes), and
+/// leaves them when another program has the database open.
+struct TidyAfterDryRun(Option<std::path::PathBuf>);
+
+impl TidyAfterDryRun {
+    fn new(settings: &Settings) -> TidyAfterDryRun {
+        let db = std::fs::canonicalize(&settings.db).ok();
+        let fresh = |db: &std::path::PathBuf| {
+            settings.dry_run
+                && db.is_file()
+                && !with_suffix(db, "-wal").exists()
+                && !with_suffix(db, "-shm").exists()
+        };
+        TidyAfterDryRun(db.filter(fresh))
+    }
+}
+
+impl Drop for TidyAfterDryRun {
+    fn drop(&mut self) {
+        let Some(db) = &self.0 else { return };
+        if !with_suffix(db, "-wal").exists() && !with_suffix(db, "-shm").exists() {
+            return;
+        }
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if let Ok(conn) = rusqlite::Connection::open_with_flags(db, flags) {
+            // Reading makes the connection open the log, so that closing it
+            // as the last one removes the files.
+            let _ = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            let _ = conn.close();
+        }
+    }
+}
+
+/// `path` with `suffix` added to its name (`t.db` → `t.db-wal`).
+fn with_suffix(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// The output files (`--report`, `--rejects`) must not be, under any name
+/// (symlinks, `..`, hard links), the database or a file beside it, an input,
+/// or each other; nor may `--db` be an input. Such a command is a usage
+/// error found before anything is created or opened for writing.
+fn check_paths(settings: &Settings, files: &[inputs::Input]) -> Result<()> {
+    let db = &settings.db;
+    let inputs: Vec<(String, Place)> = files
+        .iter()
+        .map(|f| {
+            (
+                format!("the input {}", f.path.display()),
+                Place::of(&f.path),
+            )
+        })
+        .collect();
+    let db_place = Place::of(db);
+    if let Some((what, _)) = inputs.iter().find(|(_, p)| p.is(&db_place)) {
+        return Err(UsageError(format!(
+            "--db {} is {what}: the database cannot be one of the files to import",
+            db.display()
+        ))
+        .into());
+    }
+    let mut taken = vec![(format!("the database {}", db.display()), db_place)];
+    for name in beside_database(db) {
+        let what = format!("{}, a file of the database", name.display());
+        taken.push((what, Place::of(&name)));
+    }
+    taken.extend(inputs);
+    let outputs = [
+        ("--report", &settings.report),
+        ("--rejects", &settings.rejects),
+    ];
+    for (flag, path) in outputs {
+        let Some(path) = path else { continue };
+        let place = Place::of(path);
+        if let Some((what, _)) = taken.iter().find(|(_, p)| p.is(&place)) {
+            return Err(UsageError(format!(
+                "{flag} {} is {what}: it would be overwritten; choose another path",
+                path.display()
+            ))
+            .into());
+        }
+        taken.push((format!("the {flag} file {}", path.display()), place));
+    }
+    Ok(())
+}
+
+/// The files SQLite and the claim keep beside a database, under the name
+/// given and under its real name (SQLite follows symlinks).
+fn beside_database(db: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut names = Vec::new();
+    for base in [db.to_path_buf(), resolve(db)] {
+        for suffix in ["-wal", "-shm", "-journal", ".lock"] {
+            names.push(with_suffix(&base, suffix));
+        }
+    }
+    names.push(lock::lock_path(db));
+    names
+}
+
+/// Where a path leads: its real absolute name, and the file it is (device
+/// and inode) when it exists, so hard links are told apart from names.
+#[derive(Debug)]
+struct Place {
+    path: std::path::PathBuf,
+    file: Option<(u64, u64)>,
+}
+
+impl Place {
+    fn of(path: &std::path::Path) -> Place {
+        let path = resolve(path);
+        Place {
+            file: std::fs::metadata(&path).ok().and_then(|m| file_id(&m)),
+            path,
+        }
+    }
+
+    fn is(&self, other: &Place) -> bool {
+        self.path == other.path || (self.file.is_some() && self.file == other.file)
+    }
+}
+
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// The real absolute name of `path`, following symlinks (dangling ones
+/// too) and `..`, also when the file itself does not exist yet.
+fn resolve(path: &std::path::Path) -> std::path::PathBuf {
+    let mut path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // Bounded like the kernel's own symlink limit: a loop ends here.
+    for _ in 0..40 {
+        if let Ok(real) = std::fs::canonicalize(&path) {
+            return real;
+        }
+        let parent = path.parent().map(std::path::Path::to_path_buf);
+        match (std::fs::read_link(&path), parent) {
+            (Ok(target), Some(parent)) => path = parent.join(target),
+            (_, Some(parent)) => {
+                let dir = std::fs::canonicalize(&parent).unwrap_or_else(|_| lexical(&parent));
+                return match path.file_name() {
+                    Some(name) => dir.join(name),
+                    None => dir,
+                };
+            }
+            (_, None) => break,
+        }
+    }
+    lexical(&path)
+}
+
+/// `path` with `.` and `..` taken out by name alone (for folders that do
+/// not exist, where the file system cannot say more).
+fn lexical(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Fails early when an output file cannot be written, before any work,
+/// without creating or changing it.
+fn check_writable(path: Option<&std::path::Path>) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let cannot = || format!("cannot write to {}", path.display());
+    if path.is_dir() {
+        return Err(anyhow::anyhow!("it is a folder")).with_context(cannot);
+    }
+    if path.exists() {
+        // Opening without truncating changes nothing.
         std::fs::OpenOptions::new()
-            .create(true)
             .append(true)
             .open(path)
-            .with_context(|| format!("cannot write to {}", path.display()))?;
+            .with_context(cannot)?;
+        return Ok(());
     }
+    let dir = match resolve(path).parent() {
+        Some(dir) => dir.to_path_buf(),
+        None => return Ok(()),
+    };
+    if !dir.is_dir() {
+        return Err(anyhow::anyhow!(
+            "the folder {} does not exist",
+            dir.display()
+        ))
+        .with_context(cannot);
+    }
+    // A file created and removed at once shows the folder takes new files.
+    tempfile::Builder::new()
+        .prefix(".dropship-import-")
+        .tempfile_in(&dir)
+        .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))
+        .with_context(cannot)?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it that is then
+/// renamed over it, so a reader (or a killed run) never sees half a file.
+/// A symlink at `path` is followed: its target is replaced.
+fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let target = resolve(path);
+    // A device or a pipe (`/dev/stderr`) is written to, not replaced.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        std::fs::write(path, bytes)?;
+        return Ok(());
+    }
+    let dir = target
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| ".".into());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dropship-import-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A temporary file is private (0600); a report is not.
+        let mode = std::fs::metadata(&target)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
 }

@@ -239,13 +239,18 @@ pub fn build_line_index(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Opens (creating if needed) the database at `path` for writing, sets its
-/// pragmas and brings its schema up to date.
+/// pragmas and brings its schema up to date. A database this tool cannot
+/// take (a newer schema, or tables of its own names that it did not make)
+/// is refused before anything in it is changed.
 pub fn open(path: &Path) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {
         bail!("the folder {} does not exist", dir.display());
     }
+    // The caller holds the claim: with no log beside it, the file alone is
+    // the whole database, and reading it so leaves nothing behind.
+    inspect(path, !beside(path, "-wal").exists())?;
     let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     configure(&conn)
         .with_context(|| format!("{} is not a usable SQLite database", path.display()))?;
@@ -281,8 +286,13 @@ fn migrate(conn: &Connection) -> Result<()> {
             );
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            conn.execute_batch(sql)
-                .with_context(|| format!("migration {}", i + 1))?;
+            // The error's own message, without the migration's SQL.
+            conn.execute_batch(sql).map_err(|e| match e {
+                rusqlite::Error::SqlInputError { msg, .. } => {
+                    anyhow::anyhow!("migration {}: {msg}", i + 1)
+                }
+                e => anyhow::Error::new(e).context(format!("migration {}", i + 1)),
+            })?;
             conn.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
         Ok(())
@@ -295,6 +305,146 @@ fn migrate(conn: &Connection) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Looks at an existing database read-only: its schema version must not be
+/// newer than this build's, and none of the tables or indexes the pending
+/// migrations create may exist already (another program's database). A dry
+/// run asks too, to refuse what a real run would. `immutable`: read the file
+/// alone (see [`read_only_uri`]), for a caller that knows nobody writes it.
+pub fn inspect(path: &Path, immutable: bool) -> Result<()> {
+    // A new or empty file becomes a new database.
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(());
+    }
+    let unusable = || format!("{} is not a usable SQLite database", path.display());
+    let conn = match immutable {
+        true => Connection::open_with_flags(
+            read_only_uri(path, true),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+        false => open_read_only(path),
+    }
+    .with_context(unusable)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .with_context(unusable)?;
+    if version > VERSION {
+        bail!(
+            "{} has schema version {version}, newer than this dropship-import knows \
+             ({VERSION}); it was left unchanged: use a newer dropship-import",
+            path.display()
+        );
+    }
+    let pending = created_names(&MIGRATIONS[version.max(0) as usize..]);
+    let mut stmt = conn
+        .prepare("SELECT type, name FROM sqlite_schema ORDER BY rowid")
+        .with_context(unusable)?;
+    let existing = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .with_context(unusable)?;
+    if let Some((kind, name)) = existing
+        .iter()
+        .find(|(_, name)| pending.iter().any(|p| p.eq_ignore_ascii_case(name)))
+    {
+        bail!(
+            "{} is not a dropship-import database (schema version {version}): it already \
+             has a {kind} {name} of its own; it was left unchanged: choose another --db",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The tables, indexes, views and triggers that `migrations` create
+/// (`IF NOT EXISTS` ones excepted: they cannot conflict).
+fn created_names(migrations: &[&str]) -> Vec<String> {
+    let mut names = Vec::new();
+    for sql in migrations {
+        let words: Vec<&str> = sql
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+            .filter(|w| !w.is_empty())
+            .collect();
+        for (i, w) in words.iter().enumerate() {
+            if !w.eq_ignore_ascii_case("CREATE") {
+                continue;
+            }
+            let mut rest = words[i + 1..].iter().copied().skip_while(|w| {
+                ["UNIQUE", "TEMP", "TEMPORARY"]
+                    .iter()
+                    .any(|k| w.eq_ignore_ascii_case(k))
+            });
+            let kind = rest.next().unwrap_or("");
+            if !["TABLE", "INDEX", "VIEW", "TRIGGER"]
+                .iter()
+                .any(|k| kind.eq_ignore_ascii_case(k))
+            {
+                continue;
+            }
+            let name = rest.next().unwrap_or("");
+            if name.eq_ignore_ascii_case("IF") {
+                continue;
+            }
+            names.push(name.trim_matches(['"', '`', '[', ']']).to_string());
+        }
+    }
+    names
+}
+
+/// Opens `path` only to read it, never creating or changing anything: see
+/// [`read_only_uri`].
+pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
+        read_only_uri(path, needs_immutable(path)),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+/// The URI that opens `path` read-only: `mode=ro`, or with `immutable`
+/// `immutable=1`, which reads the file alone and creates nothing beside it.
+pub fn read_only_uri(path: &Path, immutable: bool) -> String {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' | 0x80.. => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(b as char),
+        }
+    }
+    uri.push_str(match immutable {
+        true => "?immutable=1",
+        false => "?mode=ro",
+    });
+    uri
+}
+
+/// `path` with `suffix` added to its name, after following symlinks as
+/// SQLite does (`t.db` → `t.db-wal`).
+pub fn beside(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut name = real.into_os_string();
+    name.push(suffix);
+    name.into()
+}
+
+/// True on read-only media: a WAL database there cannot be read with
+/// `mode=ro` when its shared-memory file is missing and its folder cannot
+/// take one, and nobody can be writing it (a writer would need that file).
+pub fn needs_immutable(path: &Path) -> bool {
+    if beside(path, "-shm").exists() {
+        return false;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // An unnamed temporary file: nothing appears in the folder.
+    tempfile::tempfile_in(dir).is_err()
 }
 
 #[cfg(test)]
@@ -340,6 +490,22 @@ mod tests {
         .unwrap();
         assert!(!defer_line_index(&conn).unwrap());
         assert!(present(&conn), "a table with lines keeps its index");
+    }
+
+    #[test]
+    fn knows_the_names_its_migrations_create() {
+        let names = created_names(MIGRATIONS);
+        for name in [
+            "import_runs",
+            "dropship_purchases",
+            LINE_INDEX,
+            "import_replaced_lines",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+        let names =
+            created_names(&["CREATE UNIQUE INDEX \"a\" ON t(x); CREATE TABLE IF NOT EXISTS b (y)"]);
+        assert_eq!(names, ["a"]);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::report::{Exit, FileCounts};
 use crate::settings::{Settings, UsageError};
 use crate::write::RowCounts;
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Serialize, Serializer};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -99,11 +99,9 @@ fn open(db: &Path) -> Result<Connection> {
         Ok(meta) if !meta.is_file() => bail!("{} is not a database file", db.display()),
         Ok(_) => {}
     }
-    let conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("cannot open {}", db.display()))?;
+    // Read-only media too: see `schema::open_read_only`.
+    let conn = crate::schema::open_read_only(db)
+        .with_context(|| format!("cannot open {}", db.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let tables: i64 = conn
         .query_row(

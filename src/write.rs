@@ -401,12 +401,13 @@ impl Writer {
         }
         let rejects_csv = match &opts.rejects_csv {
             Some(path) => {
-                let mut w = csv::Writer::from_path(path)
-                    .with_context(|| format!("cannot write rejects to {}", path.display()))?;
+                let path_err = |e| rejects_error(&opts.rejects_csv, e);
+                let mut w = csv::Writer::from_path(path).map_err(path_err)?;
                 w.write_record([
                     "file", "line", "column", "value", "reason", "message", "raw",
-                ])?;
-                w.flush()?;
+                ])
+                .map_err(path_err)?;
+                w.flush().map_err(|e| rejects_error(&opts.rejects_csv, e))?;
                 Some(w)
             }
             None => None,
@@ -513,6 +514,9 @@ impl Writer {
     /// operating system said (disk full, file too large, ...), which
     /// SQLite's own message leaves out.
     fn explain(&self, e: anyhow::Error) -> anyhow::Error {
+        if e.chain().any(|cause| cause.is::<RejectsFileError>()) {
+            return e;
+        }
         let io = e.chain().any(|cause| {
             matches!(
                 cause.downcast_ref::<rusqlite::Error>(),
@@ -621,7 +625,8 @@ impl Writer {
                 schema::checkpoint(&self.conn);
             }
             if let Some(w) = &mut self.rejects_csv {
-                w.flush().context("cannot write the rejects file")?;
+                w.flush()
+                    .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
             }
         }
         Ok(())
@@ -921,7 +926,7 @@ impl Writer {
                 &reject.message,
                 &reject.raw,
             ])
-            .context("cannot write the rejects file")?;
+            .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
         }
         if state.outcome.rejects.len() < REJECTS_SHOWN {
             state.outcome.rejects.push(reject.clone());
@@ -1258,7 +1263,8 @@ impl Writer {
     pub fn finish(&mut self, record: &RunRecord) -> Result<()> {
         self.commit()?;
         if let Some(w) = &mut self.rejects_csv {
-            w.flush().context("cannot write the rejects file")?;
+            w.flush()
+                .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
         }
         if self.opts.dry_run {
             return Ok(());
@@ -1643,18 +1649,31 @@ pub struct RunRecord {
     pub system_cpu_ms: u64,
 }
 
+/// Writing the `--rejects` file failed (disk full, ...): an error of that
+/// file, not of the database.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the rejects file {path}: {cause}")]
+pub struct RejectsFileError {
+    path: String,
+    cause: String,
+}
+
+fn rejects_error(path: &Option<PathBuf>, cause: impl std::fmt::Display) -> anyhow::Error {
+    RejectsFileError {
+        path: path
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string()),
+        cause: cause.to_string(),
+    }
+    .into()
+}
+
 /// Attaches the real database read-only as `prior`; false when it holds no
 /// imports yet.
 fn attach_prior(conn: &Connection, db: &Path) -> Result<bool> {
     let path = std::fs::canonicalize(db)?;
-    let mut uri = String::from("file:");
-    for b in path.to_string_lossy().bytes() {
-        match b {
-            b'?' | b'#' | b'%' | 0x80.. => uri.push_str(&format!("%{b:02X}")),
-            _ => uri.push(b as char),
-        }
-    }
-    uri.push_str("?mode=ro");
+    // Read-only media too: see `schema::needs_immutable`.
+    let uri = schema::read_only_uri(&path, schema::needs_immutable(&path));
     conn.execute("ATTACH DATABASE ?1 AS prior", [&uri])
         .with_context(|| format!("cannot open {}", db.display()))?;
     let has_tables: bool = conn
