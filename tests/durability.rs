@@ -5,18 +5,29 @@
 //!
 //! - `kill_9_and_resume_*`: kill -9 at chosen and random moments, resume,
 //!   and end with exactly what a clean run writes (orders, lines, rejects,
-//!   each with the path of the file that owns it). `DROPSHIP_SOAK_ROWS`,
-//!   `DROPSHIP_SOAK_TRIALS` and `DROPSHIP_SOAK_SEED` scale and repeat them;
-//!   `tests/soak.sh` runs them large in release.
+//!   each with the path of the file that owns it, or without owners where
+//!   files read at once share orders), each file left part-way resumed
+//!   under its own `import_files` row: plain files and gzip / BOM / CRLF /
+//!   multi-line records, every chunk committed or the default interval,
+//!   `skip` and `update`, one job and three.
+//! - `soak_*`: a second run while one writes (also after deleting
+//!   `<db>.lock`, and through a hard link), files failing under `-j 4`
+//!   while sharing orders with good ones, both duplicate modes.
+//!   `DROPSHIP_SOAK_ROWS`, `DROPSHIP_SOAK_TRIALS` and `DROPSHIP_SOAK_SEED`
+//!   scale and repeat these two groups; `tests/soak.sh` runs them large in
+//!   release.
 //! - a commit interval longer than the run: nothing is seen half-way; the
 //!   write-ahead log is written over rather than grown.
-//! - one run at a time; a dead run's claim; Ctrl-C once and twice; a reader
-//!   holding a transaction; a read-only place; a file that is not a
-//!   database; a full disk; reruns, copies under other names and `--force`.
+//! - one run at a time; a dead run's claim; Ctrl-C once and twice, SIGTERM;
+//!   a reader holding a transaction, another writer holding the database;
+//!   a file changing or vanishing while read; a read-only place; a file
+//!   that is not a database; a full disk; reruns, copies under other names
+//!   and `--force`.
 //!
 //! No test asserts on timing: moments are found by polling the database
 //! read-only, and a run that must be caught alive is frozen with SIGSTOP
-//! while the test looks (a stopped process keeps its locks).
+//! while the test looks (a stopped process keeps its locks), or kept from
+//! committing by a write lock the test holds.
 
 mod common;
 use common::generate;
@@ -793,6 +804,10 @@ struct Clean {
     /// then not defined, and runs are compared without owners.
     owners_defined: bool,
     mode: Duplicates,
+    /// Rejects of files whose path starts with this are not compared: files
+    /// that fail are read again by every run, and record their rejects
+    /// each time.
+    failing_prefix: Option<String>,
     image: Image,
     /// file name -> (size, hash, rows read/imported/rejected/duplicate/filtered/failed)
     /// of its `imported` row in `import_files`.
@@ -846,6 +861,7 @@ fn clean_run_as(
     Clean {
         owners_defined,
         mode,
+        failing_prefix: None,
         image: Image::of(&path),
         files,
         elapsed,
@@ -925,10 +941,16 @@ fn check_equals_clean(work: &Work, db: &str, clean: &Clean, ctx: &str) {
         clean.files.keys().collect::<Vec<_>>(),
         "{ctx}: imported files"
     );
+    let mut image = Image::of(&path);
+    if let Some(prefix) = &clean.failing_prefix {
+        image
+            .rejects
+            .retain(|(p, _)| !p.starts_with(&format!("'{prefix}")));
+    }
     if clean.owners_defined {
-        assert_same_image(ctx, &clean.image, &Image::of(&path));
+        assert_same_image(ctx, &clean.image, &image);
     } else {
-        assert_same_image(ctx, &clean.image.ownerless(), &Image::of(&path).ownerless());
+        assert_same_image(ctx, &clean.image.ownerless(), &image.ownerless());
     }
 }
 
@@ -2602,4 +2624,245 @@ fn rejects_committed_before_a_kill_still_count_against_max_errors() {
     let lines: i64 = one(&conn, "SELECT count(*) FROM dropship_purchase_details");
     let orders: i64 = one(&conn, "SELECT count(*) FROM dropship_purchases");
     assert_eq!((lines, orders), (0, 0));
+}
+
+// ---------------------------------------------------------------------------
+// 11. Soak: a careless operator and an unlucky cron job
+//
+// Each trial starts a run and, while it writes, does what an operator might:
+// starts a second run on the same database, deletes `<db>.lock` first, or
+// starts one through a hard-linked name of the database; some trials also
+// kill -9 the first run. Then the command is run again until it completes,
+// and the database must equal a clean run's. A second run is refused (exit
+// 1) every time. `DROPSHIP_SOAK_ROWS` / `DROPSHIP_SOAK_TRIALS` scale them;
+// `tests/soak.sh` runs them large.
+
+/// What the operator does while the first run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meddle {
+    /// Starts the same command again.
+    SecondRun,
+    /// Deletes `<db>.lock`, then starts the same command again.
+    DeleteLockThenSecondRun,
+    /// Starts the command with `--db` a hard-linked name of the database.
+    SecondRunThroughHardLink,
+    /// Nothing (the failing files are the point).
+    Nothing,
+}
+
+/// `files [bad] --db DB -j JOBS ... --max-errors 20 [--on-duplicate update]`.
+fn soak_args(db: &str, jobs: usize, mode: Duplicates, with_bad: bool) -> Vec<String> {
+    let mut args = import_args(db, jobs);
+    if with_bad {
+        args.insert(1, "bad".to_string());
+    }
+    args.extend(strings(&["--max-errors", "20"]));
+    if mode == Duplicates::Update {
+        args.extend(strings(&["--on-duplicate", "update"]));
+    }
+    args
+}
+
+/// Writes `how_many` files `bad/NAME-N-bad.csv`, each 150 rows of one of the
+/// two smallest good files (so it holds the same orders, some only in part;
+/// being small, they are read at the same time as those files), then 40 rows
+/// with a bad Qty, more than `--max-errors 20`: the file writes its rows,
+/// then fails. Returns the names written.
+fn write_failing_copies(work: &Work, how_many: usize) -> Vec<String> {
+    std::fs::create_dir_all(work.path("bad")).expect("bad folder");
+    let by_size = work.names_by_size();
+    let mut names = Vec::new();
+    for n in 0..how_many {
+        let good = work.path(&format!("{FILES}/{}", by_size[n % 2]));
+        let text = std::fs::read_to_string(&good).expect("read a good file");
+        let mut lines = text.lines();
+        let header = lines.next().expect("header");
+        let good: Vec<&str> = lines.skip(n / 2 * 50).take(150).collect();
+        let mut out = String::from(header);
+        out.push('\n');
+        for l in &good {
+            out.push_str(l);
+            out.push('\n');
+        }
+        for i in 0..40 {
+            let bad = line(&format!("DS-BAD-{n}-{i:04}")).set("Qty", "two");
+            out.push_str(&bad.render());
+            out.push('\n');
+        }
+        let name = format!("{}-{n}-bad.csv", by_size[n % 2].trim_end_matches(".csv"));
+        std::fs::write(work.path(&format!("bad/{name}")), out).expect("write a failing file");
+        names.push(name);
+    }
+    names
+}
+
+/// A run over good files and failing ones that ran to its end: every good
+/// file imported or skipped, every failing file failed, the summary adds up.
+#[track_caller]
+fn expect_settled(done: &Done, bad: &[String], ctx: &str) {
+    done.expect_code(&[0, 3], ctx);
+    done.assert_summary_adds_up(ctx);
+    for f in done.per_file() {
+        let path = f["path"].as_str().unwrap_or("?");
+        let status = f["status"].as_str().unwrap_or("?");
+        let failing = bad.iter().any(|b| path.ends_with(b.as_str()));
+        let ok = if failing {
+            status == "failed"
+        } else {
+            status == "imported" || status == "skipped"
+        };
+        assert!(ok, "{ctx}: {path} ended {status}\n{}", done.show());
+    }
+}
+
+fn soak(meddle: Meddle, mode: Duplicates, jobs: usize, failing: usize, seed: u64) {
+    let trials = soak_trials();
+    let spec = Spec {
+        files: 6,
+        rows: soak_rows(),
+        seed,
+        bad_share: 0.001,
+        dup_share: 0.1,
+    };
+    let work = Work::new(&spec);
+    let bad = write_failing_copies(&work, failing);
+    let owners_defined = jobs == 1;
+    // As if the failing files had never been read.
+    let mut clean = clean_run_as(
+        &work,
+        "clean.db",
+        &[soak_args("clean.db", jobs, mode, false)],
+        owners_defined,
+        mode,
+    );
+    clean.failing_prefix = Some("bad/".to_string());
+    let rng_seed = env_number("DROPSHIP_SOAK_SEED", seed);
+    let mut rng = Rng::new(rng_seed);
+    let ctx = format!("soak {meddle:?}, {mode:?}, -j {jobs}, {failing} failing files, {spec:?}");
+    eprintln!(
+        "[{ctx}] {trials} trials, seed {rng_seed}; clean run {:?}",
+        clean.elapsed
+    );
+    for t in 0..trials {
+        let db = format!("soak-{t}.db");
+        let args = soak_args(&db, jobs, mode, failing > 0);
+        let tctx = format!("{ctx}, trial {t}");
+        let path = work.path(&db);
+        let mut first = work.spawn(&args);
+        let run_id = wait_for_running_row(&mut first, &path);
+        let second_args = match meddle {
+            Meddle::Nothing => None,
+            Meddle::SecondRun => Some(args.clone()),
+            Meddle::DeleteLockThenSecondRun => {
+                let lock = work.path(&format!("{db}.lock"));
+                std::fs::remove_file(&lock)
+                    .unwrap_or_else(|e| panic!("{tctx}: delete {}: {e}", lock.display()));
+                Some(args.clone())
+            }
+            Meddle::SecondRunThroughHardLink => {
+                let alias = format!("alias-{t}.db");
+                std::fs::hard_link(&path, work.path(&alias)).expect("hard link the database");
+                Some(soak_args(&alias, jobs, mode, failing > 0))
+            }
+        };
+        if let Some(second_args) = second_args {
+            let second = work.run(&second_args);
+            let first_alive = first.alive();
+            assert!(
+                second.code == Some(1) && second.json.is_null(),
+                "{tctx}: a second run while run {run_id} writes must be refused with exit 1 \
+                 (first run still going: {first_alive})\n{}",
+                second.show()
+            );
+            assert!(
+                second.stderr.contains(&format!("run {run_id}")),
+                "{tctx}: the refusal names run {run_id}\n{}",
+                second.show()
+            );
+        }
+        // Half the trials also kill -9 the first run at a random moment.
+        let log = if rng.below(2) == 0 {
+            let delay = Duration::from_micros(rng.below(clean.elapsed.as_micros() as u64 + 1));
+            if wait_for(&mut first, &work, &path, Moment::After(delay)) {
+                first.signal(libc::SIGKILL);
+            }
+            let done = first.wait();
+            if done.signal != Some(libc::SIGKILL) {
+                expect_settled(&done, &bad, &format!("{tctx}, first run"));
+            }
+            format!("first run: {:?} {:?}", done.code, done.signal)
+        } else {
+            let done = first.wait();
+            expect_settled(&done, &bad, &format!("{tctx}, first run"));
+            format!("first run: exit {:?}", done.code)
+        };
+        check_committed_state_in(&path, &format!("{tctx}, after the first run"), mode);
+        let last = work.run(&args);
+        expect_settled(&last, &bad, &format!("{tctx}, final run"));
+        check_equals_clean(&work, &db, &clean, &tctx);
+        eprintln!(
+            "[{ctx}] trial {t}: {log}; final run exit {:?}; equal to the clean run",
+            last.code
+        );
+    }
+}
+
+#[test]
+fn soak_a_concurrent_second_run_is_refused_and_nothing_doubles() {
+    soak(Meddle::SecondRun, Duplicates::Skip, 3, 0, 0x50A4_0001);
+    soak(Meddle::SecondRun, Duplicates::Update, 1, 0, 0x50A4_0002);
+}
+
+#[test]
+#[ignore = "issue 10 item 3 (the one-run guard lives in a file name): with <db>.lock deleted \
+            a second run gets in and rows are doubled"]
+fn soak_a_deleted_lock_file_does_not_let_a_second_run_in() {
+    soak(
+        Meddle::DeleteLockThenSecondRun,
+        Duplicates::Skip,
+        3,
+        0,
+        0x50A4_0003,
+    );
+    soak(
+        Meddle::DeleteLockThenSecondRun,
+        Duplicates::Update,
+        1,
+        0,
+        0x50A4_0004,
+    );
+}
+
+#[test]
+#[ignore = "issue 10 item 3: a hard-linked name of the database gets its own lock and WAL, \
+            so a second run writes beside the first"]
+fn soak_a_hard_linked_name_of_the_database_does_not_let_a_second_run_in() {
+    soak(
+        Meddle::SecondRunThroughHardLink,
+        Duplicates::Skip,
+        3,
+        0,
+        0x50A4_0005,
+    );
+    soak(
+        Meddle::SecondRunThroughHardLink,
+        Duplicates::Update,
+        1,
+        0,
+        0x50A4_0006,
+    );
+}
+
+#[test]
+#[ignore = "issue 10 item 2: a failing file read beside a good one sharing its orders takes \
+            them away when it is rolled back"]
+fn soak_failing_files_sharing_orders_under_four_jobs_take_nothing_from_good_ones() {
+    soak(Meddle::Nothing, Duplicates::Skip, 4, 3, 0x50A4_0007);
+}
+
+#[test]
+#[ignore = "issue 10 items 6, 7: under --on-duplicate update a failing file's rollback restores \
+            the wrong version, and an order can end with lines of two files"]
+fn soak_failing_files_sharing_orders_under_four_jobs_in_update_mode() {
+    soak(Meddle::SecondRun, Duplicates::Update, 4, 3, 0x50A4_0008);
 }
