@@ -1805,6 +1805,8 @@ fn hold_write_lock(proc: &mut Proc, db: &Path) -> Connection {
     loop {
         proc.signal(libc::SIGSTOP);
         let conn = Connection::open(db).expect("open the database to lock it");
+        // Ask once: a frozen run holding the lock would never let go.
+        conn.busy_timeout(Duration::ZERO).expect("busy timeout");
         if conn.execute_batch("BEGIN IMMEDIATE").is_ok() {
             return conn;
         }
