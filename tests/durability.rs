@@ -1382,8 +1382,10 @@ fn kill_and_resume_case(case: &KillCase) {
         );
     }
     assert!(kills > 0, "{ctx}: {trials} trials killed nothing");
+    // Trial 1 kills inside the largest file, so from two trials on some
+    // file must have been resumed from a real checkpoint.
     assert!(
-        mid_file > 0,
+        mid_file > 0 || trials < 2,
         "{ctx}: no kill left a file part-way with rows committed: nothing was resumed"
     );
     eprintln!(
