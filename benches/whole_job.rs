@@ -14,6 +14,11 @@
 //! ```
 //! Cases: `main` (100 files / 500,000 lines), `big` (1 file / 2,000,000
 //! lines), `small` (1,000 files / 500 lines each).
+//!
+//! Every timed run is checked before it counts: a run that fails at once
+//! would look fast. Ours must exit 0 or 3 with a summary that read every
+//! row, failed no file and put as many lines in the database as it says it
+//! imported; `sqlite3` must exit 0 with every row in its table.
 
 #[path = "../examples/generate.rs"]
 mod generate;
@@ -107,8 +112,8 @@ fn main() {
             .sum();
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            ours.push(run_ours(&dir, case.files == 1));
-            theirs.push(run_sqlite3(&dir, &files));
+            ours.push(run_ours(&dir, case));
+            theirs.push(run_sqlite3(&dir, &files, case));
         }
         let (o, t) = (median(&ours), median(&theirs));
         // Each run of ours against the sqlite3 run right after it.
@@ -200,26 +205,76 @@ fn generate_here(spec: &str) {
     generate::generate(&dir, &spec, false).expect("generate data");
 }
 
-/// `one_big_file`: the single file exceeds the default 100 MiB limit.
-fn run_ours(dir: &Path, one_big_file: bool) -> Sample {
+/// One timed run of ours (the single big file exceeds the default 100 MiB
+/// limit), checked: exit 0 or 3, every row read, no file failed, the lines
+/// it says it imported in the database.
+fn run_ours(dir: &Path, case: &Case) -> Sample {
     let db = dir.join("ours.db");
     remove_db(&db);
+    let summary_path = dir.join("summary.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropship-import"));
     cmd.current_dir(dir)
         .args(["files", "--db", "ours.db", "--progress", "none", "-q"])
-        .args(if one_big_file {
+        .args(if case.files == 1 {
             &["--max-file-size", "1GiB"][..]
         } else {
             &[]
         })
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&summary_path).expect("summary file"))
         .stderr(std::process::Stdio::null());
-    let sample = measure(cmd);
+    let (sample, code) = measure(cmd);
+    let text = std::fs::read_to_string(&summary_path).unwrap_or_default();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "{}: no JSON summary ({e}), exit {code:?}:\n{text}",
+            case.name
+        )
+    });
+    let n = |pointer: &str| summary.pointer(pointer).and_then(|v| v.as_u64());
+    assert!(
+        matches!(code, Some(0 | 3)),
+        "{}: dropship-import exited {code:?}:\n{text}",
+        case.name
+    );
+    assert_eq!(
+        n("/rows/read"),
+        Some(case.rows as u64),
+        "{}: rows read:\n{text}",
+        case.name
+    );
+    assert_eq!(
+        n("/files/failed"),
+        Some(0),
+        "{}: failed files:\n{text}",
+        case.name
+    );
+    assert_eq!(
+        n("/files/imported"),
+        Some(case.files as u64),
+        "{}: imported files:\n{text}",
+        case.name
+    );
+    let lines = count_rows(&db, "dropship_purchase_details");
+    assert_eq!(
+        Some(lines),
+        n("/rows/imported"),
+        "{}: lines in the database vs rows imported",
+        case.name
+    );
     remove_db(&db);
     sample
 }
 
-fn run_sqlite3(dir: &Path, files: &[PathBuf]) -> Sample {
+fn count_rows(db: &Path, table: &str) -> u64 {
+    let conn =
+        rusqlite::Connection::open(db).unwrap_or_else(|e| panic!("open {}: {e}", db.display()));
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap_or_else(|e| panic!("count {table} in {}: {e}", db.display())) as u64
+}
+
+fn run_sqlite3(dir: &Path, files: &[PathBuf], case: &Case) -> Sample {
     let db = dir.join("sqlite3.db");
     remove_db(&db);
     let columns: Vec<String> = (0..27).map(|i| format!("c{i}")).collect();
@@ -241,7 +296,16 @@ fn run_sqlite3(dir: &Path, files: &[PathBuf]) -> Sample {
         .stdin(std::fs::File::open(&script_path).expect("open script"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    let sample = measure(cmd);
+    let (sample, code) = measure(cmd);
+    assert_eq!(code, Some(0), "{}: sqlite3 .import failed", case.name);
+    // Bad rows with a missing field (field_count) are still imported by
+    // `.import`, padded with NULL: every data row is a table row.
+    assert_eq!(
+        count_rows(&db, "orders"),
+        case.rows as u64,
+        "{}: rows sqlite3 imported",
+        case.name
+    );
     remove_db(&db);
     sample
 }
@@ -254,10 +318,11 @@ fn remove_db(db: &Path) {
     }
 }
 
-/// Runs a command; its wall time and peak RSS. The child is reaped by
-/// `wait4`, which also reports its own peak RSS.
+/// Runs a command; its wall time and peak RSS, and its exit code (`None`
+/// when a signal ended it). The child is reaped by `wait4`, which also
+/// reports its own peak RSS.
 #[allow(clippy::zombie_processes)]
-fn measure(mut cmd: Command) -> Sample {
+fn measure(mut cmd: Command) -> (Sample, Option<i32>) {
     let start = Instant::now();
     let child = cmd.spawn().expect("start command");
     let pid = child.id() as libc::pid_t;
@@ -268,10 +333,14 @@ fn measure(mut cmd: Command) -> Sample {
     let wall = start.elapsed();
     assert_eq!(rc, pid, "wait4 failed");
     let kib = usage.ru_maxrss.max(0) as u64;
-    Sample {
-        wall,
-        peak_rss: kib * 1024,
-    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (
+        Sample {
+            wall,
+            peak_rss: kib * 1024,
+        },
+        code,
+    )
 }
 
 fn median(samples: &[Sample]) -> Sample {

@@ -5,7 +5,10 @@
 //! without BOM, minimal quoting), with skewed file sizes (from a few KB to a few MB),
 //! a share of bad rows (each with a known reject reason code) and a share of orders
 //! repeated whole in a later file. The same [`Spec`] always gives byte-identical files.
-//! Standard library only.
+//! A [`Format`] writes the same rows otherwise: gzip, BOM, CRLF, product names
+//! spanning two lines, `;` or tab, decimal or grouped money; and can record what
+//! the database must hold for every row ([`Expected`]). Standard library and
+//! `flate2` only.
 //!
 //! As a program:
 //!
@@ -26,7 +29,8 @@
 //!
 //! What a test can rely on:
 //! - `GenFile.rows[i]` is the i-th data row of the file; `line` is its physical line
-//!   (the header is line 1, so the first row is line 2; no field holds a newline).
+//!   (the header is line 1, so the first row is line 2; in the default format no
+//!   field holds a newline, with `quoted_newlines` a record may span two lines).
 //! - `bad` is `Some(reason)` for a row that must be rejected, with the reason code
 //!   `invalid_integer`, `invalid_money`, `invalid_datetime`, `missing_value`,
 //!   `negative_value` or `field_count`; such a row has exactly one mistake.
@@ -137,11 +141,82 @@ pub struct GenRow {
     pub qty: i64,
     /// Harga Produk × Qty in sen (1/100 rupiah).
     pub total_harga_produk_sen: i64,
+    /// What the database must hold for this row (with [`Format::record_values`]).
+    pub values: Option<Box<Expected>>,
+}
+
+/// The stored value of every column a row reaches, as SQLite shows it
+/// (`Some(text)` for text and whole numbers, `None` for NULL): dates as ISO
+/// text with the `+07:00` offset, money in sen, text trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    /// `dropship_purchases` columns (the order's fields; every row of an
+    /// order says the same).
+    pub order: Vec<(&'static str, Option<String>)>,
+    /// `dropship_purchase_details` columns of this row's line.
+    pub line: Vec<(&'static str, Option<String>)>,
+    /// For a bad row: the header of the column at fault (`None` when the
+    /// whole row is) and the value as written (`None` for no value).
+    pub reject: Option<(Option<&'static str>, Option<String>)>,
+}
+
+/// How money is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Money {
+    /// Whole rupiah: `45000`, `-1500`.
+    #[default]
+    Plain,
+    /// Rupiah with sen where there are some: `45000`, `1000.5`, `55000.25`.
+    Decimal,
+    /// Grouped thousands and two decimals: `45,000.00`, `1,000.50`.
+    Grouped,
+}
+
+/// The shape of the files written: the real export's by default (UTF-8
+/// without BOM, LF, commas, no field holding a newline, whole rupiah).
+#[derive(Debug, Clone, Default)]
+pub struct Format {
+    /// `part-NNN.csv.gz`, gzip-compressed (`size_bytes` is the compressed size).
+    pub gzip: bool,
+    /// A UTF-8 byte order mark first.
+    pub bom: bool,
+    /// CRLF line ends (a newline inside a quoted field stays LF).
+    pub crlf: bool,
+    /// Now and then a product name holds a newline (the field is quoted and
+    /// the record spans two lines; `GenRow.line` is where it starts).
+    pub quoted_newlines: bool,
+    /// `Some(b';')` or `Some(b'\t')` instead of commas.
+    pub delimiter: Option<u8>,
+    /// How money is written; not `Plain`, some values carry sen.
+    pub money: Money,
+    /// Fill `GenRow.values` (with `keep_rows`).
+    pub record_values: bool,
+}
+
+impl Format {
+    fn delim(&self) -> u8 {
+        self.delimiter.unwrap_or(b',')
+    }
+
+    fn eol(&self) -> &'static [u8] {
+        if self.crlf { b"\r\n" } else { b"\n" }
+    }
 }
 
 /// Writes `spec.files` files into `dir` (created if missing). When `keep_rows` is
 /// false the returned `GenFile.rows` are empty.
 pub fn generate(dir: &Path, spec: &Spec, keep_rows: bool) -> io::Result<Vec<GenFile>> {
+    generate_with(dir, spec, &Format::default(), keep_rows)
+}
+
+/// [`generate`] in another [`Format`]. The orders, lines and mistakes are
+/// those of the same `spec` in the default format.
+pub fn generate_with(
+    dir: &Path,
+    spec: &Spec,
+    format: &Format,
+    keep_rows: bool,
+) -> io::Result<Vec<GenFile>> {
     if spec.files == 0 {
         return Err(invalid("files must be at least 1"));
     }
@@ -173,6 +248,7 @@ pub fn generate(dir: &Path, spec: &Spec, keep_rows: bool) -> io::Result<Vec<GenF
 
     for (fi, &nrows) in counts.iter().enumerate() {
         let path = dir.join(format!("part-{fi:0width$}.csv"));
+        let gz_path = dir.join(format!("part-{fi:0width$}.csv.gz"));
         // Day range of this file's new orders: the year 2025 cut in `files` slices.
         let day_lo = (fi * 365 / spec.files) as i64;
         let day_hi = (((fi + 1) * 365 / spec.files) as i64).max(day_lo + 1);
@@ -185,6 +261,7 @@ pub fn generate(dir: &Path, spec: &Spec, keep_rows: bool) -> io::Result<Vec<GenF
                 rng: &mut rng,
                 state: &mut state,
                 spec,
+                format,
                 day_lo,
                 day_hi,
                 keep_rows,
@@ -192,7 +269,10 @@ pub fn generate(dir: &Path, spec: &Spec, keep_rows: bool) -> io::Result<Vec<GenF
                 pending: Vec::new(),
                 flagged: Vec::new(),
             };
-            let size = ctx.write_file(&path, nrows, &mut buf)?;
+            let mut size = ctx.write_file(&path, nrows, &mut buf)?;
+            if format.gzip {
+                size = gzip_file(&path, &gz_path)?;
+            }
             let FileCtx {
                 rows,
                 pending,
@@ -212,7 +292,7 @@ pub fn generate(dir: &Path, spec: &Spec, keep_rows: bool) -> io::Result<Vec<GenF
             sizes.insert(size);
             state.pool.extend(pending);
             out.push(GenFile {
-                path,
+                path: if format.gzip { gz_path } else { path },
                 size_bytes: size,
                 rows,
             });
@@ -220,6 +300,19 @@ pub fn generate(dir: &Path, spec: &Spec, keep_rows: bool) -> io::Result<Vec<GenF
         }
     }
     Ok(out)
+}
+
+/// Replaces `plain` by its gzip-compressed copy `gz`; the copy's size.
+fn gzip_file(plain: &Path, gz: &Path) -> io::Result<u64> {
+    let data = std::fs::read(plain)?;
+    let mut enc = flate2::write::GzEncoder::new(
+        BufWriter::new(File::create(gz)?),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&data)?;
+    enc.finish()?.flush()?;
+    std::fs::remove_file(plain)?;
+    Ok(std::fs::metadata(gz)?.len())
 }
 
 fn invalid(msg: &str) -> io::Error {
@@ -615,6 +708,7 @@ struct FileCtx<'a> {
     rng: &'a mut Rng,
     state: &'a mut State,
     spec: &'a Spec,
+    format: &'a Format,
     day_lo: i64,
     day_hi: i64,
     keep_rows: bool,
@@ -628,17 +722,24 @@ struct FileCtx<'a> {
 impl FileCtx<'_> {
     fn write_file(&mut self, path: &Path, nrows: usize, buf: &mut Vec<u8>) -> io::Result<u64> {
         let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let format = self.format;
         buf.clear();
+        if format.bom {
+            buf.extend_from_slice("\u{feff}".as_bytes());
+        }
         for (i, h) in HEADERS.iter().enumerate() {
             if i > 0 {
-                buf.push(b',');
+                buf.push(format.delim());
             }
             buf.extend_from_slice(h.as_bytes());
         }
-        buf.push(b'\n');
+        buf.extend_from_slice(format.eol());
         w.write_all(buf)?;
         let mut bytes = buf.len() as u64;
         let mut no = 0u64;
+        // The physical line the next record starts on (the header is line 1).
+        let mut phys = 2u64;
+        let mut fields: Vec<String> = Vec::with_capacity(HEADERS.len());
         let mut bads = [None; 4];
         while (no as usize) < nrows {
             let remaining = nrows - no as usize;
@@ -700,19 +801,24 @@ impl FileCtx<'_> {
             for (li, bad) in bads.iter().enumerate().take(order.nlines) {
                 no += 1;
                 buf.clear();
-                write_row(buf, self.catalog, no, &order, li, *bad);
+                row_fields(&mut fields, self.catalog, format, no, &order, li, *bad);
+                let newlines = write_fields(buf, &fields, format);
                 w.write_all(buf)?;
                 bytes += buf.len() as u64;
                 if self.keep_rows {
                     let l = &order.lines[li];
                     self.rows.push(GenRow {
-                        line: no + 1,
+                        line: phys,
                         kode_pesanan: kode.clone(),
                         bad: bad.map(Bad::code),
                         qty: l.qty,
                         total_harga_produk_sen: l.total * 100,
+                        values: format
+                            .record_values
+                            .then(|| Box::new(expected(&fields, *bad))),
                     });
                 }
+                phys += 1 + newlines;
             }
         }
         w.flush()?;
@@ -723,9 +829,11 @@ impl FileCtx<'_> {
 // ---------------------------------------------------------------------------
 // Writing
 
-fn write_row(
-    b: &mut Vec<u8>,
+/// The 27 fields of one row, unquoted, as the export writes them.
+fn row_fields(
+    f: &mut Vec<String>,
     catalog: &[Product],
+    format: &Format,
     no: u64,
     o: &Order,
     li: usize,
@@ -735,89 +843,228 @@ fn write_row(
     let p = &catalog[l.product];
     let (prov, kota) = PROV_KOTA[o.prov_kota];
     let (eksp, resi_prefix) = EKSPEDISI[o.ekspedisi];
-
-    push_u64(b, no);
-    b.push(b',');
-    if bad == Some(Bad::InvalidDatetime) {
-        b.extend_from_slice(b"\"31 February 2025, 10:00:00\"");
+    let text = |b: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = Vec::new();
+        b(&mut v);
+        String::from_utf8(v).unwrap_or_default()
+    };
+    // Sen beside whole rupiah, when the format writes them.
+    let (fee_sen, ch_sen) = if format.money == Money::Plain {
+        (0, 0)
     } else {
-        push_datetime(b, o.ts);
+        (50, 25)
+    };
+    let money = |sen: i64| fmt_money(sen, format.money);
+    let ch_harga = l.ch_harga * 100 + ch_sen;
+    let ch_total = ch_harga * l.qty;
+    f.clear();
+    f.push(no.to_string());
+    f.push(if bad == Some(Bad::InvalidDatetime) {
+        "31 February 2025, 10:00:00".to_string()
+    } else {
+        datetime_text(o.ts)
+    });
+    f.push(o.status.to_string());
+    f.push(text(&|b| push_kode(b, b"DS-", o)));
+    f.push(text(&|b| push_kode(b, b"TRX-", o)));
+    f.push(if bad == Some(Bad::MissingValue) {
+        String::new()
+    } else {
+        p.sku.clone()
+    });
+    // A name spanning two lines now and then, the same in every copy of
+    // the order.
+    if format.quoted_newlines && (o.counter + li as u64).is_multiple_of(7) {
+        f.push(format!("{}\nvarian {}", p.name, li + 1));
+    } else {
+        f.push(p.name.clone());
     }
-    b.push(b',');
-    b.extend_from_slice(o.status.as_bytes());
-    b.push(b',');
-    push_kode(b, b"DS-", o);
-    b.push(b',');
-    push_kode(b, b"TRX-", o);
-    b.push(b',');
-    if bad != Some(Bad::MissingValue) {
-        push_field(b, &p.sku);
-    }
-    b.push(b',');
-    push_field(b, &p.name);
-    b.push(b',');
     let (harga, total) = if bad == Some(Bad::NegativeValue) {
         (-5000, -5000 * l.qty)
     } else {
         (l.harga, l.total)
     };
-    match bad {
-        Some(Bad::InvalidMoney(true)) => b.extend_from_slice(b"45.000.00"),
-        Some(Bad::InvalidMoney(false)) => b.extend_from_slice(b"abc"),
-        _ => push_i64(b, harga),
-    }
-    b.push(b',');
-    if bad == Some(Bad::InvalidInteger) {
-        b.extend_from_slice(b"two");
+    f.push(match bad {
+        Some(Bad::InvalidMoney(true)) => "45.000.00".to_string(),
+        Some(Bad::InvalidMoney(false)) => "abc".to_string(),
+        _ => money(harga * 100),
+    });
+    f.push(if bad == Some(Bad::InvalidInteger) {
+        "two".to_string()
     } else {
-        push_i64(b, l.qty);
-    }
-    b.push(b',');
-    push_i64(b, total);
-    b.push(b',');
-    push_i64(b, o.biaya_lainnya);
-    b.push(b',');
-    push_i64(b, o.biaya_mitra);
-    b.push(b',');
-    push_i64(b, o.total_transaksi);
-    b.push(b',');
-    push_i64(b, l.ch_harga);
-    b.push(b',');
-    push_i64(b, l.ch_total);
-    b.push(b',');
-    push_i64(b, l.ch_total - l.total);
-    b.push(b',');
-    b.extend_from_slice(o.admin.as_bytes());
-    b.push(b',');
-    b.extend_from_slice(o.channel.as_bytes());
-    b.push(b',');
-    b.extend_from_slice(o.toko.as_bytes());
-    b.push(b',');
-    b.push(b'\'');
-    push_yymmdd(b, o.ts);
-    b.extend_from_slice(&o.invoice);
-    b.push(b',');
-    b.extend_from_slice(o.gudang.as_bytes());
-    b.push(b',');
-    b.extend_from_slice(eksp.as_bytes());
-    b.push(b',');
-    b.extend_from_slice(o.cashless.as_bytes());
-    b.push(b',');
-    if o.ship_ts.is_some() {
-        b.extend_from_slice(resi_prefix.as_bytes());
-        push_padded(b, o.resi, 10);
-    }
-    b.push(b',');
-    if let Some(t) = o.ship_ts {
-        push_datetime(b, t);
-    }
-    b.push(b',');
-    b.extend_from_slice(prov.as_bytes());
+        l.qty.to_string()
+    });
+    f.push(money(total * 100));
+    f.push(money(o.biaya_lainnya * 100 + fee_sen));
+    f.push(money(o.biaya_mitra * 100));
+    f.push(money(o.total_transaksi * 100 + fee_sen));
+    f.push(money(ch_harga));
+    f.push(money(ch_total));
+    f.push(money(ch_total - l.total * 100));
+    f.push(o.admin.to_string());
+    f.push(o.channel.to_string());
+    f.push(o.toko.to_string());
+    f.push(text(&|b| {
+        b.push(b'\'');
+        push_yymmdd(b, o.ts);
+        b.extend_from_slice(&o.invoice);
+    }));
+    f.push(o.gudang.to_string());
+    f.push(eksp.to_string());
+    f.push(o.cashless.to_string());
+    f.push(if o.ship_ts.is_some() {
+        text(&|b| {
+            b.extend_from_slice(resi_prefix.as_bytes());
+            push_padded(b, o.resi, 10);
+        })
+    } else {
+        String::new()
+    });
+    f.push(o.ship_ts.map(datetime_text).unwrap_or_default());
+    f.push(prov.to_string());
     if bad != Some(Bad::FieldCount) {
-        b.push(b',');
-        b.extend_from_slice(kota.as_bytes());
+        f.push(kota.to_string());
     }
-    b.push(b'\n');
+}
+
+/// Writes one record, quoting what needs it, with the format's line end;
+/// the number of newlines inside its fields.
+fn write_fields(b: &mut Vec<u8>, fields: &[String], format: &Format) -> u64 {
+    let d = format.delim();
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            b.push(d);
+        }
+        push_field(b, field, d);
+    }
+    b.extend_from_slice(format.eol());
+    fields
+        .iter()
+        .map(|f| f.bytes().filter(|&c| c == b'\n').count() as u64)
+        .sum()
+}
+
+/// Money in sen as the format writes it.
+fn fmt_money(sen: i64, style: Money) -> String {
+    let sign = if sen < 0 { "-" } else { "" };
+    let (rupiah, cents) = (sen.unsigned_abs() / 100, sen.unsigned_abs() % 100);
+    match style {
+        Money::Plain => format!("{sign}{rupiah}"),
+        Money::Decimal if cents == 0 => format!("{sign}{rupiah}"),
+        Money::Decimal if cents % 10 == 0 => format!("{sign}{rupiah}.{}", cents / 10),
+        Money::Decimal => format!("{sign}{rupiah}.{cents:02}"),
+        Money::Grouped => {
+            let digits = rupiah.to_string();
+            let mut grouped = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    grouped.push(',');
+                }
+                grouped.push(c);
+            }
+            format!("{sign}{grouped}.{cents:02}")
+        }
+    }
+}
+
+/// What the importer stores for the row `fields` (as [`row_fields`] wrote
+/// them), computed from the text alone.
+fn expected(fields: &[String], bad: Option<Bad>) -> Expected {
+    let get = |header: &str| -> &str {
+        HEADERS
+            .iter()
+            .position(|h| *h == header)
+            .and_then(|i| fields.get(i))
+            .map_or("", String::as_str)
+    };
+    let text = |header: &str| -> Option<String> {
+        let v = get(header).trim();
+        (!v.is_empty()).then(|| v.to_string())
+    };
+    let sen = |header: &str| -> Option<String> { parse_money(get(header)).map(|v| v.to_string()) };
+    let when = |header: &str| -> Option<String> { iso_datetime(get(header)) };
+    let order = vec![
+        ("kode_pesanan", text("Kode Pesanan")),
+        ("waktu_pesanan_terbuat", when("Waktu Pesanan Terbuat")),
+        ("status_pesanan_terakhir", text("Status Pesanan Terakhir")),
+        ("kode_transaksi", text("Kode Transaksi")),
+        ("biaya_lainnya_sen", sen("Biaya Lainnya")),
+        ("biaya_mitra_jakmall_sen", sen("Biaya Mitra Jakmall")),
+        ("total_transaksi_sen", sen("Total Transaksi")),
+        ("dibuat_oleh", text("Dibuat Oleh")),
+        ("jenis_channel", text("Jenis Channel")),
+        ("nama_toko", text("Nama Toko")),
+        (
+            "kode_invoice_channel",
+            text("Kode Invoice Channel").map(|v| v.strip_prefix('\'').unwrap_or(&v).to_string()),
+        ),
+        ("gudang_pengiriman", text("Gudang Pengiriman")),
+        ("jenis_ekspedisi", text("Jenis Ekspedisi")),
+        ("cashless", text("Cashless")),
+        ("nomor_resi", text("Nomor Resi")),
+        ("waktu_pengiriman", when("Waktu Pengiriman")),
+        ("provinsi", text("Provinsi")),
+        ("kota", text("Kota")),
+    ];
+    let line = vec![
+        ("kode_pesanan", text("Kode Pesanan")),
+        ("sku", text("SKU")),
+        ("nama_produk", text("Nama Produk")),
+        ("harga_produk_sen", sen("Harga Produk")),
+        ("qty", text("Qty")),
+        ("total_harga_produk_sen", sen("Total Harga Produk")),
+        ("harga_produk_channel_sen", sen("Harga Produk Channel")),
+        (
+            "total_harga_produk_channel_sen",
+            sen("Total Harga Produk Channel"),
+        ),
+        ("potensi_keuntungan_sen", sen("Potensi Keuntungan")),
+    ];
+    let at = |header: &'static str| (Some(header), Some(get(header).to_string()));
+    let reject = bad.map(|b| match b {
+        Bad::InvalidInteger => at("Qty"),
+        Bad::InvalidMoney(_) | Bad::NegativeValue => at("Harga Produk"),
+        Bad::InvalidDatetime => at("Waktu Pesanan Terbuat"),
+        Bad::MissingValue => at("SKU"),
+        Bad::FieldCount => (None, None),
+    });
+    Expected {
+        order,
+        line,
+        reject,
+    }
+}
+
+/// Sen of money as this generator writes it (`45000`, `1000.5`, `-1,500.00`).
+fn parse_money(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let t = t.replace(',', "");
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let mut cents = frac.to_string();
+    while cents.len() < 2 {
+        cents.push('0');
+    }
+    let v = whole.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// `01 January 2025, 10:00:00` as stored: `2025-01-01T10:00:00+07:00`.
+fn iso_datetime(text: &str) -> Option<String> {
+    let t = text.trim();
+    let (date, time) = t.split_once(", ")?;
+    let mut parts = date.split(' ');
+    let day: u32 = parts.next()?.parse().ok()?;
+    let name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == name)? + 1;
+    let year: u32 = parts.next()?.parse().ok()?;
+    Some(format!("{year:04}-{month:02}-{day:02}T{time}+07:00"))
 }
 
 /// `DS-250101000123`: prefix, order date as yymmdd, global counter (6+ digits).
@@ -828,8 +1075,10 @@ fn push_kode(b: &mut Vec<u8>, prefix: &[u8], o: &Order) {
 }
 
 /// Minimal CSV quoting.
-fn push_field(b: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+fn push_field(b: &mut Vec<u8>, s: &str, delim: u8) {
+    if s.bytes()
+        .any(|c| c == delim || matches!(c, b'"' | b'\n' | b'\r'))
+    {
         b.push(b'"');
         for c in s.bytes() {
             if c == b'"' {
@@ -902,11 +1151,16 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// `"01 January 2025, 10:00:00"` (quoted: it holds a comma).
+/// `01 January 2025, 10:00:00` (quoted when written with commas).
+fn datetime_text(ts: i64) -> String {
+    let mut b = Vec::with_capacity(32);
+    push_datetime(&mut b, ts);
+    String::from_utf8(b).unwrap_or_default()
+}
+
 fn push_datetime(b: &mut Vec<u8>, ts: i64) {
     let (y, m, d) = civil(EPOCH_2025 + ts.div_euclid(86_400));
     let s = ts.rem_euclid(86_400) as u32;
-    b.push(b'"');
     push2(b, d);
     b.push(b' ');
     b.extend_from_slice(MONTHS[m as usize - 1].as_bytes());
@@ -918,7 +1172,6 @@ fn push_datetime(b: &mut Vec<u8>, ts: i64) {
     push2(b, s / 60 % 60);
     b.push(b':');
     push2(b, s % 60);
-    b.push(b'"');
 }
 
 fn push_yymmdd(b: &mut Vec<u8>, ts: i64) {
@@ -944,7 +1197,13 @@ options:
   --seed N         PRNG seed; the same options give the same bytes [default: 42]
   --bad-share F    share of rows replaced by a bad row, 0..1 [default: 0.001]
   --dup-share F    share of orders repeating an earlier file's order, 0..1
-                   [default: 0.01]
+                   (orders shared between files) [default: 0.01]
+  --gzip           write part-NNN.csv.gz
+  --bom            start each file with a UTF-8 byte order mark
+  --crlf           end lines with CRLF
+  --quoted-newlines  now and then a product name spanning two lines
+  --delimiter D    ';' or 'tab' instead of ','
+  --money STYLE    plain (45000), decimal (1000.5) or grouped (1,000.50)
   -h, --help       print this help
 ";
 
@@ -952,9 +1211,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok(None) => print!("{USAGE}"),
-        Ok(Some((dir, spec))) => {
+        Ok(Some((dir, spec, format))) => {
             let started = std::time::Instant::now();
-            match generate(&dir, &spec, false) {
+            match generate_with(&dir, &spec, &format, false) {
                 Ok(files) => {
                     let bytes: u64 = files.iter().map(|f| f.size_bytes).sum();
                     eprintln!(
@@ -980,8 +1239,9 @@ fn main() {
 }
 
 /// `Ok(None)` means help was asked for.
-fn parse_args(args: &[String]) -> Result<Option<(PathBuf, Spec)>, String> {
+fn parse_args(args: &[String]) -> Result<Option<(PathBuf, Spec, Format)>, String> {
     let mut spec = Spec::default();
+    let mut format = Format::default();
     let mut out: Option<PathBuf> = None;
     let mut i = 0;
     while i < args.len() {
@@ -989,13 +1249,32 @@ fn parse_args(args: &[String]) -> Result<Option<(PathBuf, Spec)>, String> {
         if arg == "-h" || arg == "--help" {
             return Ok(None);
         }
+        let flag = match arg {
+            "--gzip" => Some(&mut format.gzip),
+            "--bom" => Some(&mut format.bom),
+            "--crlf" => Some(&mut format.crlf),
+            "--quoted-newlines" => Some(&mut format.quoted_newlines),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            *flag = true;
+            i += 1;
+            continue;
+        }
         let (name, inline) = match arg.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (arg, None),
         };
         if !matches!(
             name,
-            "--out" | "--files" | "--rows" | "--seed" | "--bad-share" | "--dup-share"
+            "--out"
+                | "--files"
+                | "--rows"
+                | "--seed"
+                | "--bad-share"
+                | "--dup-share"
+                | "--delimiter"
+                | "--money"
         ) {
             return Err(format!("unknown argument '{arg}'"));
         }
@@ -1014,6 +1293,22 @@ fn parse_args(args: &[String]) -> Result<Option<(PathBuf, Spec)>, String> {
             "--files" => spec.files = value.parse().map_err(|_| bad("a whole number"))?,
             "--rows" => spec.rows = value.parse().map_err(|_| bad("a whole number"))?,
             "--seed" => spec.seed = value.parse().map_err(|_| bad("a whole number"))?,
+            "--delimiter" => {
+                format.delimiter = match value.as_str() {
+                    "," => None,
+                    ";" => Some(b';'),
+                    "tab" | "\t" => Some(b'\t'),
+                    _ => return Err(bad("',', ';' or 'tab'")),
+                }
+            }
+            "--money" => {
+                format.money = match value.as_str() {
+                    "plain" => Money::Plain,
+                    "decimal" => Money::Decimal,
+                    "grouped" => Money::Grouped,
+                    _ => return Err(bad("plain, decimal or grouped")),
+                }
+            }
             "--bad-share" => {
                 spec.bad_share =
                     parse_share(&value).ok_or_else(|| bad("a share between 0 and 1"))?
@@ -1035,7 +1330,7 @@ fn parse_args(args: &[String]) -> Result<Option<(PathBuf, Spec)>, String> {
             spec.rows, spec.files
         ));
     }
-    Ok(Some((out, spec)))
+    Ok(Some((out, spec, format)))
 }
 
 fn parse_share(s: &str) -> Option<f64> {

@@ -172,16 +172,34 @@ mod tests {
 
     #[test]
     fn gate_lets_in_as_many_as_allowed() {
-        let b = std::sync::Arc::new(Budget::new(10, 1));
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let b = Arc::new(Budget::new(10, 1));
+        let released = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(std::sync::Barrier::new(2));
         b.enter();
-        let b2 = b.clone();
+        let (b2, released2, started2) = (b.clone(), released.clone(), started.clone());
         let waiter = std::thread::spawn(move || {
+            started2.wait();
             b2.enter();
+            // Only the first file's `leave` may have let this one in.
+            let got_in_after_release = released2.load(Ordering::SeqCst);
             b2.leave();
+            got_in_after_release
         });
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(!waiter.is_finished());
+        started.wait();
+        // The waiter is on its way into a full gate; however long it takes
+        // to get there, it must not pass before the slot is given back.
+        for _ in 0..1000 {
+            std::thread::yield_now();
+        }
+        assert_eq!(b.gate.lock().unwrap().0, 1, "one file in, one allowed");
+        released.store(true, Ordering::SeqCst);
         b.leave();
-        waiter.join().unwrap();
+        assert!(
+            waiter.join().unwrap(),
+            "the second file entered while the only slot was taken"
+        );
+        assert_eq!(b.gate.lock().unwrap().0, 0, "both files left");
     }
 }

@@ -139,3 +139,248 @@ fn memory_control_can_be_turned_off() {
     assert!(summary["memory"]["peak_rss_bytes"].as_u64().unwrap() > 0);
     assert!(summary["cpu"]["user_ms"].as_u64().is_some());
 }
+
+// ---------------------------------------------------------------------------
+// What the README promises an operator
+
+/// Runs the binary in `dir` with `args`: (exit code, stdout, stderr).
+fn output(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::cargo_bin("dropship-import")
+        .unwrap()
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// README "The two commands": the first run over `sample-data/` imports 76
+/// of 82 rows, rejects 4 (each named on stderr with file, line, column and
+/// value), counts 2 as duplicates and exits 3; a second run skips every
+/// file and exits 0. Run as the README says: from a folder holding the
+/// repository's `importer.toml`, into the default `dropship.db`.
+#[test]
+fn the_sample_data_first_run_and_second_run_do_what_the_readme_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir(dir.path().join("sample-data")).unwrap();
+    for entry in std::fs::read_dir(root.join("sample-data")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("sample-data").join(entry.file_name()),
+        )
+        .unwrap();
+    }
+    std::fs::copy(root.join("importer.toml"), dir.path().join("importer.toml")).unwrap();
+
+    let (code, stdout, stderr) = output(dir.path(), &["sample-data/"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        summary["rows"],
+        serde_json::json!({"read": 82, "imported": 76, "rejected": 4, "duplicate": 2,
+                           "filtered": 0, "failed": 0}),
+        "{summary}"
+    );
+    assert_eq!(summary["files"]["imported"], 5, "{summary}");
+    assert_eq!(summary["orders"]["duplicate"], 1, "{summary}");
+    for (file, line, needle) in [
+        ("orders-2025-01-02.csv", 4, "Qty: \"two\""),
+        (
+            "orders-2025-01-03.csv",
+            6,
+            "Waktu Pesanan Terbuat: \"31 February 2025, 10:00:00\"",
+        ),
+        ("orders-2025-01-03.csv", 10, "SKU:"),
+        ("orders-2025-01-04.csv", 16, "field"),
+    ] {
+        let at = format!("{file}:{line}: ");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&at) && l.contains(needle)),
+            "stderr names {at}{needle}:\n{stderr}"
+        );
+    }
+    let conn = Connection::open(dir.path().join("dropship.db")).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM dropship_purchase_details"), 76);
+    assert_eq!(count("SELECT count(*) FROM import_rejects"), 4);
+    drop(conn);
+
+    let (code, stdout, stderr) = output(dir.path(), &["sample-data/"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["files"]["skipped"], 5, "{summary}");
+    assert_eq!(summary["rows"]["imported"], 0, "{summary}");
+}
+
+/// README "Using it": `completions SHELL` and `man` print what their names
+/// say, from the same definitions as `--help`.
+#[test]
+fn completions_and_man_print_a_script_and_a_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, stdout, stderr) = output(dir.path(), &["completions", shell]);
+        assert_eq!(code, Some(0), "completions {shell}: {stderr}");
+        assert!(
+            stdout.contains("dropship-import") && stdout.contains("on-duplicate"),
+            "completions {shell} name the program and its options:\n{stdout}"
+        );
+    }
+    let (code, _, _) = output(dir.path(), &["completions", "no-such-shell"]);
+    assert_eq!(code, Some(2), "an unknown shell is a usage error");
+
+    let (code, stdout, stderr) = output(dir.path(), &["man"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(".TH dropship-import 1"), "{stdout}");
+    for needle in [".SH NAME", ".SH SYNOPSIS", "on\\-duplicate"] {
+        assert!(
+            stdout.contains(needle),
+            "man page has {needle:?}:\n{stdout}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "completions and man wrote files: {left:?}");
+}
+
+/// STYLE "A broken pipe is not an error": `completions bash | head -1`
+/// must not panic when the reader has gone.
+#[test]
+#[ignore = "completions panics with 'failed to write completion file: Broken pipe' when \
+            stdout is closed (not among the issue's items; reported to the lead)"]
+fn completions_into_a_closed_pipe_is_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["completions", "bash"][..], &["man"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        // Closed before the child starts: every write it makes fails.
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dropship-import"))
+            .current_dir(dir.path())
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked"),
+            "{args:?} into a closed pipe panicked:\n{stderr}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?}\n{stderr}",
+            out.status
+        );
+    }
+}
+
+/// README "Identical files in one run": the same bytes under two new names
+/// in one run: one imported, the other skipped as already imported.
+#[test]
+fn two_identical_new_files_in_one_run_one_imported_the_other_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 1, 300);
+    let original = dir.path().join("files/part-000.csv");
+    std::fs::copy(&original, dir.path().join("files/copy-of-part-000.csv")).unwrap();
+    for jobs in ["1", "2"] {
+        let db = format!("j{jobs}.db");
+        let (summary, _) = import(dir.path(), &["files", "-j", jobs, "--db", &db]);
+        let statuses: Vec<&str> = summary["per_file"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["status"].as_str().unwrap())
+            .collect();
+        let mut sorted = statuses.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["imported", "skipped"], "-j {jobs}: {summary}");
+        assert_eq!(summary["rows"]["imported"], 300, "-j {jobs}: {summary}");
+        assert_eq!(summary["rows"]["duplicate"], 0, "-j {jobs}: {summary}");
+        assert_eq!(lines(&dir.path().join(&db)).len(), 300, "-j {jobs}");
+    }
+}
+
+/// README "-q": silent when the run is ok; when something is wrong the
+/// summary and the rejects are still printed on stderr.
+#[test]
+fn quiet_still_prints_the_summary_and_rejects_when_something_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 1, 50);
+    let good = std::fs::read_to_string(dir.path().join("files/part-000.csv")).unwrap();
+    let mut rows = good.lines();
+    let header = rows.next().unwrap();
+    let first = rows.next().unwrap();
+    // One row with a bad Qty (field 8) in a file of its own.
+    let mut fields: Vec<String> = Vec::new();
+    let mut rdr = csv_fields(first);
+    fields.append(&mut rdr);
+    fields[8] = "two".into();
+    let bad_row = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    std::fs::write(
+        dir.path().join("files/bad.csv"),
+        format!("{header}\n{bad_row}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("files/empty.csv"), "").unwrap();
+    let (code, stdout, stderr) = output(dir.path(), &["files", "-q"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["rows"]["rejected"], 1, "{summary}");
+    assert_eq!(summary["files"]["failed"], 1, "{summary}");
+    assert!(
+        stderr.contains("bad.csv:2: Qty: \"two\""),
+        "-q still names the reject:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("empty.csv"),
+        "-q still names the failed file:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("partial") && stderr.contains("rejected 1"),
+        "-q still prints the summary:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("part-000.csv: 50 rows"),
+        "-q prints no progress lines:\n{stderr}"
+    );
+}
+
+/// The fields of one CSV line as the generator writes it (quoted fields
+/// hold commas but no newlines).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}

@@ -9,17 +9,21 @@
 //! - `jobs_4_keeps_what_is_defined`: with `-j 4` the owner of a repeated order
 //!   is not defined; only what holds whichever file wins is checked.
 //!
-//! Both run the import a second time and expect every file skipped and the
-//! database unchanged.
+//! Both write the files in random shapes (gzip, BOM, CRLF, names spanning two
+//! lines, `;` or tab, plain, decimal or grouped money), compare every stored
+//! column of every order, line and reject with the value the generator
+//! recorded for its row, run the import a second time and expect every file
+//! skipped and the database unchanged.
 
 #[path = "../examples/generate.rs"]
 mod generate;
 
 use assert_cmd::Command;
-use generate::{GenFile, Spec};
+use generate::{Format, GenFile, Money, Spec};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -446,8 +450,162 @@ fn expect_jobs_1(files: &[GenFile]) -> Expect {
 // ---------------------------------------------------------------------------
 // The checks
 
-fn generate_into(dir: &Path, spec: &Spec) -> Vec<GenFile> {
-    generate::generate(&dir.join(FILES_DIR), spec, true).expect("generate the files")
+fn generate_into(dir: &Path, spec: &Spec, format: &Format) -> Vec<GenFile> {
+    let format = Format {
+        record_values: true,
+        ..format.clone()
+    };
+    generate::generate_with(&dir.join(FILES_DIR), spec, &format, true).expect("generate the files")
+}
+
+/// A stored value as the generator's [`generate::Expected`] writes it.
+fn stored_text(v: ValueRef<'_>) -> Option<String> {
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(format!("{f}r")),
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Some(format!("blob of {} bytes", b.len())),
+    }
+}
+
+/// Every stored column of every order, line and reject against what the
+/// generator recorded for the row it came from: dates as ISO text with the
+/// offset, text, every money column in sen, the reject's column and value.
+fn check_values(dir: &Path, files: &[GenFile], db: &Db, ctx: &str) {
+    let conn = Connection::open(dir.join("out.db")).expect("open out.db");
+    let rows_of: BTreeMap<String, &GenFile> = files.iter().map(|f| (gen_name(f), f)).collect();
+    let row_at = |file: &str, line: u64| -> &generate::GenRow {
+        rows_of[file]
+            .rows
+            .iter()
+            .find(|r| r.line == line)
+            .unwrap_or_else(|| panic!("{ctx}: {file} has no row on line {line}"))
+    };
+    let values = |r: &generate::GenRow| -> generate::Expected {
+        (**r.values.as_ref().expect("the generator recorded values")).clone()
+    };
+    let select = |cols: &[(&str, Option<String>)], table: &str, key: &str| -> String {
+        let names: Vec<&str> = cols.iter().map(|(c, _)| *c).collect();
+        format!("SELECT {} FROM {table} WHERE {key}", names.join(", "))
+    };
+    let mut checked = [0usize; 3];
+
+    // Orders: the owner's first accepted row of the order says what they hold.
+    for (kode, owner) in &db.orders {
+        let first = rows_of[owner]
+            .rows
+            .iter()
+            .find(|r| r.bad.is_none() && &r.kode_pesanan == kode)
+            .unwrap_or_else(|| panic!("{ctx}: {owner} has no accepted row of {kode}"));
+        let want = values(first).order;
+        let got: Vec<(&str, Option<String>)> = conn
+            .query_row(
+                &select(&want, "dropship_purchases", "kode_pesanan = ?1"),
+                [kode],
+                |r| {
+                    Ok(want
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (c, _))| (*c, stored_text(r.get_ref(i).unwrap())))
+                        .collect())
+                },
+            )
+            .unwrap_or_else(|e| panic!("{ctx}: order {kode}: {e}"));
+        assert_eq!(got, want, "{ctx}: order {kode} (owned by {owner})");
+        checked[0] += 1;
+    }
+
+    // Lines: each is the row of its file on its source line.
+    for (kode, line, file) in &db.lines {
+        let want = values(row_at(file, *line)).line;
+        let got: Vec<(&str, Option<String>)> = conn
+            .query_row(
+                &select(
+                    &want,
+                    "dropship_purchase_details",
+                    "kode_pesanan = ?1 AND source_line = ?2 AND import_file_id =
+                     (SELECT id FROM import_files WHERE path LIKE '%' || ?3)",
+                ),
+                rusqlite::params![kode, *line as i64, format!("/{file}")],
+                |r| {
+                    Ok(want
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (c, _))| (*c, stored_text(r.get_ref(i).unwrap())))
+                        .collect())
+                },
+            )
+            .unwrap_or_else(|e| panic!("{ctx}: line {line} of {file}: {e}"));
+        assert_eq!(got, want, "{ctx}: line {line} of {file} (order {kode})");
+        checked[1] += 1;
+    }
+
+    // Rejects: the column at fault and the value as written.
+    let mut stmt = conn
+        .prepare(
+            "SELECT f.path, r.line, r.column_name, r.value FROM import_rejects r
+             JOIN import_files f ON f.id = r.file_id",
+        )
+        .unwrap();
+    let stored = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    for (path, line, column, value) in stored {
+        let file = file_name(&path);
+        let row = row_at(&file, line as u64);
+        let (want_column, want_value) = values(row)
+            .reject
+            .unwrap_or_else(|| panic!("{ctx}: line {line} of {file} was rejected but is good"));
+        assert_eq!(
+            (column.as_deref(), value.as_deref()),
+            (want_column, want_value.as_deref()),
+            "{ctx}: reject on line {line} of {file} ({:?}): column and value",
+            row.bad
+        );
+        checked[2] += 1;
+    }
+    assert_eq!(
+        checked,
+        [db.orders.len(), db.lines.len(), db.rejects.len()],
+        "{ctx}: orders, lines and rejects compared"
+    );
+}
+
+/// A random shape for the files: every way the README promises to read.
+fn format_strategy() -> impl Strategy<Value = Format> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(None), Just(Some(b';')), Just(Some(b'\t'))],
+        prop_oneof![
+            Just(Money::Plain),
+            Just(Money::Decimal),
+            Just(Money::Grouped)
+        ],
+    )
+        .prop_map(
+            |(gzip, bom, crlf, quoted_newlines, delimiter, money)| Format {
+                gzip,
+                bom,
+                crlf,
+                quoted_newlines,
+                delimiter,
+                money,
+                record_values: true,
+            },
+        )
 }
 
 fn assert_exit(run: &Run, expected: i32, ctx: &str) {
@@ -505,10 +663,10 @@ fn check_no_repeated_line_keys(db: &Db, ctx: &str) {
 }
 
 /// `-j 1`: everything is defined, so everything is compared exactly.
-fn check_jobs_1(spec: &Spec) {
-    let ctx = format!("-j 1, {spec:?}");
+fn check_jobs_1(spec: &Spec, format: &Format) {
+    let ctx = format!("-j 1, {spec:?}, {format:?}");
     let tmp = tempfile::tempdir().unwrap();
-    let files = generate_into(tmp.path(), spec);
+    let files = generate_into(tmp.path(), spec, format);
     let facts = facts(&files);
     let exp = expect_jobs_1(&files);
 
@@ -549,15 +707,16 @@ fn check_jobs_1(spec: &Spec) {
         &db.rejects,
     );
     check_no_repeated_line_keys(&db, &ctx);
+    check_values(tmp.path(), &files, &db, &ctx);
 
     check_second_run(tmp.path(), 1, &facts.names, &db, &ctx);
 }
 
 /// `-j 4`: which file owns a repeated order is not defined; check what is.
-fn check_jobs_4(spec: &Spec) {
-    let ctx = format!("-j 4, {spec:?}");
+fn check_jobs_4(spec: &Spec, format: &Format) {
+    let ctx = format!("-j 4, {spec:?}, {format:?}");
     let tmp = tempfile::tempdir().unwrap();
-    let files = generate_into(tmp.path(), spec);
+    let files = generate_into(tmp.path(), spec, format);
     let facts = facts(&files);
     if spec.dup_share > 0.0 {
         // The point of this test: orders held by two files read at once.
@@ -666,6 +825,8 @@ fn check_jobs_4(spec: &Spec) {
         &db.rejects,
     );
 
+    check_values(tmp.path(), &files, &db, &ctx);
+
     check_second_run(tmp.path(), 4, &facts.names, &db, &ctx);
 }
 
@@ -704,8 +865,11 @@ proptest! {
     })]
 
     #[test]
-    fn jobs_1_matches_independent_expectation(spec in spec_strategy()) {
-        check_jobs_1(&spec);
+    fn jobs_1_matches_independent_expectation(
+        spec in spec_strategy(),
+        format in format_strategy(),
+    ) {
+        check_jobs_1(&spec, &format);
     }
 }
 
@@ -734,7 +898,23 @@ fn jobs_4_keeps_what_is_defined() {
             dup_share: 0.2,
         },
     ];
-    for spec in &specs {
-        check_jobs_4(spec);
+    let formats = [
+        Format::default(),
+        Format {
+            money: Money::Grouped,
+            quoted_newlines: true,
+            crlf: true,
+            ..Format::default()
+        },
+        Format {
+            money: Money::Decimal,
+            delimiter: Some(b';'),
+            gzip: true,
+            bom: true,
+            ..Format::default()
+        },
+    ];
+    for (spec, format) in specs.iter().zip(&formats) {
+        check_jobs_4(spec, format);
     }
 }

@@ -501,10 +501,17 @@ fn text_names_the_advice_and_a_config_to_paste() {
         "max_memory_mb",
         "expected:",
         "[streaming_import]",
-        "max_concurrent_files = 1",
-        "chunk_size = 100",
     ] {
         assert!(a.stdout.contains(needle), "{needle:?} in:\n{}", a.stdout);
+    }
+    // Config lines whole: `chunk_size = 100` must not be found inside
+    // `chunk_size = 1000`.
+    for config_line in ["max_concurrent_files = 1", "chunk_size = 100"] {
+        assert!(
+            a.stdout.lines().any(|l| l.trim() == config_line),
+            "a line {config_line:?} in:\n{}",
+            a.stdout
+        );
     }
     assert!(a.stderr.is_empty(), "{}", a.stderr);
 }

@@ -127,13 +127,23 @@ fn json_list_says_what_the_import_summaries_said() {
     for (run, summary) in runs.iter().zip([&summaries.1, &summaries.0]) {
         assert_eq!(run["id"], summary["run_id"]);
         assert_eq!(run["state"], summary["status"]);
-        // The summary takes its times a moment before the database does
-        // (before opening it, before recording the end).
-        for key in ["started_at", "finished_at"] {
-            let (a, b) = (time(&run[key]), time(&summary[key]));
-            let apart = a.duration_since(b).unwrap_or_else(|e| e.duration());
-            assert!(apart <= Duration::from_secs(1), "{key}: {run} vs {summary}");
-        }
+        // The database records the same run: it starts no earlier than
+        // the summary's start (to the second the times are written in) and
+        // ends no earlier than it started. No bound on how long anything
+        // took: a loaded machine may pause the process anywhere.
+        let (run_start, run_end) = (time(&run["started_at"]), time(&run["finished_at"]));
+        let (sum_start, sum_end) = (time(&summary["started_at"]), time(&summary["finished_at"]));
+        let second = Duration::from_secs(1);
+        assert!(
+            run_start + second >= sum_start,
+            "started_at: {run} vs {summary}"
+        );
+        assert!(
+            run_start <= sum_end + second,
+            "started_at: {run} vs {summary}"
+        );
+        assert!(run_end + second >= run_start, "finished_at: {run}");
+        assert!(sum_end + second >= sum_start, "finished_at: {summary}");
         assert_eq!(run["elapsed_ms"], summary["elapsed_ms"]);
         assert_eq!(run["files"], summary["files"]);
         assert_eq!(run["rows"], summary["rows"]);
@@ -179,11 +189,11 @@ fn one_run_with_its_files() {
     assert_eq!(files[0]["rows"], per_file["rows"]);
     assert_eq!(files[0]["bytes_committed"], per_file["size_bytes"]);
 
-    // A finished run: `--follow` prints it and returns at once.
-    let started = Instant::now();
+    // A finished run: `--follow` prints it once and returns (the 30 s
+    // failsafe of `status` would fail a follow that waited for nothing).
     let out = status(&env, &["1", "--follow"]);
     out.expect_code(0);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.stdout.matches("run 1: ok").count(), 1, "{}", out.stdout);
     assert!(out.stdout.starts_with("run 1: ok\n"), "{}", out.stdout);
     let out = status(&env, &["--follow", "--json"]);
     out.expect_code(0);
@@ -333,15 +343,22 @@ fn a_running_run_whose_import_is_gone_is_interrupted() {
         .unwrap();
     assert!(x2.contains("interrupted") && x2.contains("50.0%"), "{x2}");
 
-    // Nothing to wait for.
-    let started = Instant::now();
+    // Nothing to wait for: follow prints the run once and returns (a follow
+    // that waited would hit the failsafe timeout and fail).
     let out = cmd(
         env.dir.path(),
         &["status", "--follow"],
-        Duration::from_secs(20),
+        Duration::from_secs(60),
     );
     out.expect_code(0);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        out.stdout
+            .matches(&format!("run {id}: interrupted"))
+            .count(),
+        1,
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("interrupted"), "{}", out.stdout);
 }
 
@@ -365,10 +382,21 @@ fn a_running_run_shows_progress_and_an_estimated_eta() {
     assert_eq!(p["is_estimate"], true);
     assert_eq!(p["bytes_done"], 2000);
     assert_eq!(p["files_not_started"], 2);
-    // Left: 1000 of x2 and two files guessed at 2000 each, at about 200 B/s.
+    // Left: 1000 of x2 and two files guessed at 2000 each. The rate is
+    // 2000 bytes over however long the run has been going (at least 10 s,
+    // so at most 200 B/s); the ETA is what is left at that rate. The unit
+    // test beside `status` checks the figures with a fixed clock; here only
+    // their relation, which no clock can change.
     assert_eq!(p["bytes_total_estimate"], 7000);
-    let eta = p["eta_secs"].as_u64().unwrap();
-    assert!((24..=30).contains(&eta), "eta {eta}");
+    let rate = p["bytes_per_sec"].as_u64().expect("a rate");
+    assert!((1..=200).contains(&rate), "rate {rate}: {p}");
+    let eta = p["eta_secs"].as_u64().expect("an ETA");
+    // bytes_per_sec is the rate rounded down: 5000 bytes take at most
+    // 5000 / rate and more than 5000 / (rate + 1) seconds.
+    assert!(
+        eta <= 5000u64.div_ceil(rate) && eta >= 5000 / (rate + 1),
+        "eta {eta} for 5000 bytes at {rate} B/s: {p}"
+    );
 
     let out = status(&env, &[&id.to_string()]);
     assert!(out.stdout.contains("(estimate:"), "{}", out.stdout);
