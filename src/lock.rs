@@ -188,16 +188,18 @@ impl Holder {
     }
 }
 
-#[cfg(unix)]
 fn file_id(file: &File) -> (u64, u64) {
+    file.metadata().map(|m| meta_id(&m)).unwrap_or((0, 0))
+}
+
+#[cfg(unix)]
+fn meta_id(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
-    file.metadata()
-        .map(|m| (m.dev(), m.ino()))
-        .unwrap_or((0, 0))
+    (meta.dev(), meta.ino())
 }
 
 #[cfg(not(unix))]
-fn file_id(_file: &File) -> (u64, u64) {
+fn meta_id(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
@@ -222,7 +224,19 @@ fn describe_holder(db: &Path, file: &File) -> String {
         .as_ref()
         .map(|h| h.pid)
         .or_else(|| flock_holder(file));
-    let run = newest_running_run(db, pid);
+    // The holder may know the file by another name (a hard link): its
+    // description and its write-ahead log are beside that name.
+    let name = match (&holder, pid) {
+        (None, Some(pid)) => holders_name(pid, file).unwrap_or_else(|| db.to_path_buf()),
+        _ => db.to_path_buf(),
+    };
+    let holder = holder.or_else(|| {
+        std::fs::read_to_string(lock_path(&name))
+            .ok()
+            .and_then(|text| Holder::parse(&text))
+            .filter(|h| h.file == file_id(file))
+    });
+    let run = newest_running_run(&name, pid);
     match (holder, run) {
         (Some(h), Some((id, _, _))) => format!(
             "run {id} (pid {} on host {}, started {}) is importing into it",
@@ -269,6 +283,20 @@ fn newest_running_run(db: &Path, pid: Option<u32>) -> Option<(i64, i64, String)>
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
     .ok()
+}
+
+/// The name under which process `pid` has `file` open, from its open
+/// descriptors (Linux); `None` when they cannot be read.
+fn holders_name(pid: u32, file: &File) -> Option<PathBuf> {
+    let wanted = file_id(file);
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .find(|target| {
+            // Only `stat`: opening and closing the file here would drop
+            // this process's own `fcntl` locks on it (see the module doc).
+            target.is_absolute() && std::fs::metadata(target).is_ok_and(|m| meta_id(&m) == wanted)
+        })
 }
 
 /// The process holding the exclusive `flock` on `file`, from the kernel's

@@ -1443,8 +1443,6 @@ fn kill_9_and_resume_with_update_semicolons_and_grouped_money() {
 }
 
 #[test]
-#[ignore = "issue 10 item 7 (update mode mixes files): with -j 3 --on-duplicate update an \
-            order can end with lines of two files, even in an uninterrupted run"]
 fn kill_9_and_resume_with_update_and_three_jobs_sharing_orders() {
     kill_and_resume_case(&KillCase {
         mode: Duplicates::Update,
@@ -2824,8 +2822,6 @@ fn soak_a_concurrent_second_run_is_refused_and_nothing_doubles() {
 }
 
 #[test]
-#[ignore = "issue 10 item 3 (the one-run guard lives in a file name): with <db>.lock deleted \
-            a second run gets in and rows are doubled"]
 fn soak_a_deleted_lock_file_does_not_let_a_second_run_in() {
     soak(
         Meddle::DeleteLockThenSecondRun,
@@ -2844,8 +2840,6 @@ fn soak_a_deleted_lock_file_does_not_let_a_second_run_in() {
 }
 
 #[test]
-#[ignore = "issue 10 item 3: a hard-linked name of the database gets its own lock and WAL, \
-            so a second run writes beside the first"]
 fn soak_a_hard_linked_name_of_the_database_does_not_let_a_second_run_in() {
     soak(
         Meddle::SecondRunThroughHardLink,
@@ -2864,15 +2858,11 @@ fn soak_a_hard_linked_name_of_the_database_does_not_let_a_second_run_in() {
 }
 
 #[test]
-#[ignore = "issue 10 item 2: a failing file read beside a good one sharing its orders takes \
-            them away when it is rolled back"]
 fn soak_failing_files_sharing_orders_under_four_jobs_take_nothing_from_good_ones() {
     soak(Meddle::Nothing, Duplicates::Skip, 4, 3, 0x50A4_0007);
 }
 
 #[test]
-#[ignore = "issue 10 items 6, 7: under --on-duplicate update a failing file's rollback restores \
-            the wrong version, and an order can end with lines of two files"]
 fn soak_failing_files_sharing_orders_under_four_jobs_in_update_mode() {
     soak(Meddle::SecondRun, Duplicates::Update, 4, 3, 0x50A4_0008);
 }
