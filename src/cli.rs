@@ -170,6 +170,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
 
+    /// Longer records (CSV rows) are rejected as record_too_long without
+    /// being held in memory: 64KiB, 2MiB, plain bytes [default: 1 MiB]
+    #[arg(long, value_name = "SIZE")]
+    pub max_record_size: Option<String>,
+
     /// Read and validate everything, write nothing
     #[arg(long)]
     pub dry_run: bool,

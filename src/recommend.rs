@@ -15,7 +15,7 @@
 use crate::cli::{ImportArgs, RecommendArgs};
 use crate::columns::Names;
 use crate::inputs;
-use crate::read::sniff_delimiter;
+use crate::read::{UTF16, looks_like_utf16, sniff_delimiter};
 use crate::rows::{Encoding, decode};
 use crate::settings::{Settings, UsageError, parse_size};
 use anyhow::{Context, Result};
@@ -445,6 +445,17 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
         level,
         message,
     };
+    if looks_like_utf16(&head.text) {
+        return Looked {
+            size,
+            sample: None,
+            warnings: vec![warn(
+                Kind::NotUtf8,
+                Level::Error,
+                format!("{UTF16}: the import would fail this file"),
+            )],
+        };
+    }
     let bom = if head.text.starts_with(&[0xEF, 0xBB, 0xBF]) {
         3
     } else {

@@ -25,6 +25,7 @@ pub enum Reason {
     NegativeValue,
     TotalMismatch,
     InvalidEncoding,
+    RecordTooLong,
 }
 
 impl Reason {
@@ -38,6 +39,7 @@ impl Reason {
             Reason::NegativeValue => "negative_value",
             Reason::TotalMismatch => "total_mismatch",
             Reason::InvalidEncoding => "invalid_encoding",
+            Reason::RecordTooLong => "record_too_long",
         }
     }
 }
@@ -146,6 +148,8 @@ pub struct Chunk {
     pub read: u64,
     pub filtered: u64,
     pub checkpoint: Checkpoint,
+    /// Bytes the rejects hold (raw records, values, messages).
+    reject_bytes: usize,
 }
 
 impl Chunk {
@@ -156,6 +160,12 @@ impl Chunk {
             rows: Vec::with_capacity(capacity),
             ..Chunk::default()
         }
+    }
+
+    /// Bytes of text the chunk holds: what bounds its memory, besides the
+    /// row count, when records are long.
+    pub fn held_bytes(&self) -> usize {
+        self.text.len() + self.reject_bytes
     }
 
     /// The value of field `field` (an index into `FIELDS`) of `row`.
@@ -202,10 +212,43 @@ impl Chunk {
             }
             Err(mut reject) => {
                 self.text.truncate(mark);
-                reject.raw = raw_csv(record, rules.encoding);
-                self.rejects.push(reject);
+                reject.raw = clip(&raw_csv(record, rules.encoding), RAW_KEPT);
+                self.push_reject(reject);
             }
         }
+    }
+
+    /// Adds a record that was too large to be read whole (more than
+    /// `max_record_size` bytes, or more fields than any export has) as a
+    /// reject of the whole row: only `preview`, its first bytes, was kept,
+    /// and that is all its value and raw columns show.
+    pub fn add_oversized(
+        &mut self,
+        line: u64,
+        preview: &ByteRecord,
+        reason: Reason,
+        message: String,
+        encoding: Encoding,
+    ) {
+        self.read += 1;
+        let mut shown = clip(&raw_csv(preview, encoding), PREVIEW_KEPT);
+        if !shown.ends_with('…') {
+            shown.push('…');
+        }
+        self.push_reject(Reject {
+            line,
+            column: None,
+            value: Some(shown.clone()),
+            reason,
+            message,
+            raw: shown,
+        });
+    }
+
+    fn push_reject(&mut self, reject: Reject) {
+        self.reject_bytes +=
+            reject.raw.len() + reject.message.len() + reject.value.as_ref().map_or(0, String::len);
+        self.rejects.push(reject);
     }
 
     fn map_record(
@@ -247,7 +290,7 @@ impl Chunk {
             let reject = |reason, value: &str, message: String| Reject {
                 line,
                 column: Some(map.header_of(field).to_string()),
-                value: Some(value.to_string()),
+                value: Some(clip(value, VALUE_KEPT)),
                 reason,
                 message: format!("{}: {message}", map.header_of(field)),
                 raw: String::new(),
@@ -260,13 +303,16 @@ impl Chunk {
                 .or_else(|| decode(bytes(), rules.encoding))
             else {
                 let lossy = String::from_utf8_lossy(bytes());
+                let shown = clip(&lossy, VALUE_KEPT);
                 return Err(reject(
                     Reason::InvalidEncoding,
                     &lossy,
-                    format!("{lossy:?} is not valid UTF-8"),
+                    format!("{shown:?} is not valid UTF-8"),
                 ));
             };
             let value = trim(&text);
+            // What messages quote of the value: a few hundred bytes at most.
+            let shown = clip(value, VALUE_KEPT);
             if value.is_empty() {
                 if def.required {
                     return Err(reject(
@@ -296,7 +342,7 @@ impl Chunk {
                         return Err(reject(
                             Reason::InvalidDatetime,
                             value,
-                            format!("{value:?}: {why}"),
+                            format!("{shown:?}: {why}"),
                         ));
                     }
                     row.text[def.slot] = Span {
@@ -307,26 +353,26 @@ impl Chunk {
                 Kind::Money { non_negative } => {
                     let sen =
                         fields::parse_money(value, rules.decimal_separator).map_err(|why| {
-                            reject(Reason::InvalidMoney, value, format!("{value:?}: {why}"))
+                            reject(Reason::InvalidMoney, value, format!("{shown:?}: {why}"))
                         })?;
                     if non_negative && sen < 0 {
                         return Err(reject(
                             Reason::NegativeValue,
                             value,
-                            format!("{value:?} is negative; this amount must be 0 or more"),
+                            format!("{shown:?} is negative; this amount must be 0 or more"),
                         ));
                     }
                     row.num[def.slot] = sen;
                 }
                 Kind::Qty => {
                     let qty = fields::parse_integer(value).map_err(|why| {
-                        reject(Reason::InvalidInteger, value, format!("{value:?}: {why}"))
+                        reject(Reason::InvalidInteger, value, format!("{shown:?}: {why}"))
                     })?;
                     if qty < 0 {
                         return Err(reject(
                             Reason::NegativeValue,
                             value,
-                            format!("{value:?} is negative; a quantity must be at least 1"),
+                            format!("{shown:?} is negative; a quantity must be at least 1"),
                         ));
                     }
                     if qty == 0 {
@@ -411,6 +457,26 @@ fn trim(text: &str) -> &str {
     } else {
         t
     }
+}
+
+/// Bytes of a value that a reject keeps and its message quotes.
+pub const VALUE_KEPT: usize = 200;
+/// Bytes of a rejected record's raw CSV that are kept.
+const RAW_KEPT: usize = 2048;
+/// Bytes of a record too long to read that its reject shows.
+const PREVIEW_KEPT: usize = 200;
+
+/// `text` cut to at most `max` bytes, on a character boundary, with `…`
+/// marking a cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The record as one CSV line (comma-separated, quoted where needed).

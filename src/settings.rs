@@ -48,6 +48,7 @@ pub struct StreamingConfig {
     pub chunk_size: Option<usize>,
     pub max_concurrent_files: Option<usize>,
     pub max_file_size: Option<SizeValue>,
+    pub max_record_size: Option<SizeValue>,
     pub enable_memory_optimization: Option<bool>,
     pub commit_interval: Option<String>,
 }
@@ -106,6 +107,7 @@ pub struct Settings {
     pub jobs: usize,
     pub chunk_size: usize,
     pub max_file_size: u64,
+    pub max_record_size: u64,
     #[serde(with = "humantime_serde_secs")]
     pub commit_interval: Duration,
     pub dry_run: bool,
@@ -186,6 +188,18 @@ impl Settings {
                 .map_err(|e| usage(format!("streaming_import.max_file_size: {e}")))?,
             (None, None) => 100 << 20,
         };
+        let max_record_size = match (&args.max_record_size, stream.max_record_size) {
+            (Some(text), _) => {
+                parse_size(text).map_err(|e| usage(format!("--max-record-size: {e}")))?
+            }
+            (None, Some(SizeValue::Bytes(n))) => n,
+            (None, Some(SizeValue::Text(text))) => parse_size(&text)
+                .map_err(|e| usage(format!("streaming_import.max_record_size: {e}")))?,
+            (None, None) => 1 << 20,
+        };
+        if max_record_size == 0 {
+            return Err(usage("max_record_size must be at least 1 byte"));
+        }
         let commit_interval = match (&args.commit_interval, &stream.commit_interval) {
             (Some(text), _) => parse_duration(text, "--commit-interval")?,
             (None, Some(text)) => parse_duration(text, "streaming_import.commit_interval")?,
@@ -284,6 +298,7 @@ impl Settings {
             jobs,
             chunk_size,
             max_file_size,
+            max_record_size,
             commit_interval,
             dry_run: args.dry_run,
             on_duplicate,
