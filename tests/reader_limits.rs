@@ -229,11 +229,18 @@ fn max_file_size_counts_the_bytes_after_decompression() {
         text.len()
     );
     env.write("big.csv.gz", &gz);
+    // The same text as two gzip members, the last one small: only reading
+    // tells how large it is.
+    let (head, tail) = text.split_at(text.len() - 2000);
+    let mut members = gzip(head.as_bytes());
+    members.extend(gzip(tail.as_bytes()));
+    env.write("members.csv.gz", &members);
     env.write("small.csv", csv(&[line("DS-SMALL")]));
     let r = run(
         &env,
         &[
             "big.csv.gz",
+            "members.csv.gz",
             "small.csv",
             "--max-file-size",
             "500KB",
@@ -241,25 +248,46 @@ fn max_file_size_counts_the_bytes_after_decompression() {
             "100",
             "--commit-interval",
             "0s",
+            "-j",
+            "1",
         ],
     );
     r.expect_code(3);
-    assert_eq!(r.file_status("big.csv.gz"), "failed");
-    let error = error_of(&r, "big.csv.gz");
-    assert!(error.contains("max_file_size"), "{error}");
-    let [read, imported, rejected, _, _, failed] = r.file_rows("big.csv.gz");
-    assert!(read > 0 && read < 3000, "{read}");
-    assert_eq!((imported, rejected, failed), (0, 0, read));
-    // The rows read before the limit was met are rolled back.
+    for name in ["big.csv.gz", "members.csv.gz"] {
+        assert_eq!(r.file_status(name), "failed", "{name}");
+        let error = error_of(&r, name);
+        assert!(error.contains("max_file_size"), "{name}: {error}");
+        let [read, imported, rejected, _, _, failed] = r.file_rows(name);
+        assert_eq!((imported, rejected, failed), (0, 0, read), "{name}");
+    }
+    // The two-member file was read up to the limit, in committed chunks,
+    // and rolled back.
+    let read = r.file_rows("members.csv.gz")[0];
+    assert!(read > 100 && read < 3000, "{read}");
     assert_eq!(env.orders(), ["DS-SMALL"]);
 
     // The same text within the limit imports.
     let r = run(
         &env,
-        &["big.csv.gz", "--max-file-size", "1MB", "--db", "ok.db"],
+        &[
+            "big.csv.gz",
+            "members.csv.gz",
+            "--max-file-size",
+            "1MB",
+            "--db",
+            "ok.db",
+        ],
     );
     r.expect_code(0);
-    assert_eq!(r.file_rows("big.csv.gz"), [3000, 3000, 0, 0, 0, 0]);
+    let [read, imported, _, duplicate, _, _] = r.rows();
+    assert_eq!((read, imported + duplicate), (6000, 6000));
+    let orders: i64 = env
+        .db_at("ok.db")
+        .query_row("SELECT count(*) FROM dropship_purchases", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(orders, 3000);
 }
 
 #[test]
