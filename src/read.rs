@@ -6,8 +6,11 @@
 //! [`Chunk`]s of `chunk_size` records (fewer under memory pressure, see
 //! [`crate::memory`]) that cross the bounded channel to the
 //! writer. One `ByteRecord` is reused for the whole file and the file is never
-//! held in memory. Readers never touch the database: what they need from it
-//! (is this content already in? where to resume?) they ask the writer.
+//! held in memory: nor is any one record past `max_record_size` (such a
+//! record is parsed to its end, kept only as its first bytes, and rejected),
+//! and a chunk is sent early once its text passes a few MiB. Readers never
+//! touch the database: what they need from it (is this content already in?
+//! where to resume?) they ask the writer.
 
 use crate::columns::{HeaderMap, MissingColumns, Names};
 use crate::memory::Budget;
@@ -98,16 +101,6 @@ fn read_inner(
         return Err(Stop::Failed("empty file".into()));
     }
     let hash = hash_file(path).map_err(|e| Stop::Failed(format!("cannot read: {e}")))?;
-    if let Some(inflated) =
-        gzip_size(path).map_err(|e| Stop::Failed(format!("cannot read: {e}")))?
-        && inflated > opts.max_file_size
-    {
-        return Err(Stop::Failed(format!(
-            "{inflated} bytes once decompressed is larger than max_file_size ({} bytes)",
-            opts.max_file_size
-        )));
-    }
-
     let consumed = Arc::new(AtomicU64::new(0));
     let mut source = open_source(path, consumed.clone())?;
     if looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
@@ -523,23 +516,6 @@ impl<R: Read> Read for Counting<R> {
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
-}
-
-/// For a gzip file, the size its trailer records: that of its last member,
-/// modulo 4 GiB, so never more than the whole text. Whatever it says, the
-/// text read is counted as well.
-fn gzip_size(path: &Path) -> io::Result<Option<u64>> {
-    use std::io::{Seek, SeekFrom};
-    let mut file = File::open(path)?;
-    let mut magic = [0u8; 2];
-    if file.read_exact(&mut magic).is_err() || magic != [0x1f, 0x8b] || file.metadata()?.len() < 18
-    {
-        return Ok(None);
-    }
-    file.seek(SeekFrom::End(-4))?;
-    let mut isize = [0u8; 4];
-    file.read_exact(&mut isize)?;
-    Ok(Some(u64::from(u32::from_le_bytes(isize))))
 }
 
 /// Opens the file as a stream of CSV bytes, decompressing gzip.

@@ -341,6 +341,23 @@ fn look_at(path: &Path, sampler: &Sampler) -> Looked {
         }
     };
     let mut looked = look_at_head(&head, size, sampler);
+    // The import counts max_file_size after decompression.
+    if let Some(sample) = looked.sample.as_ref().filter(|s| s.gzip)
+        && sample.csv_bytes > sampler.max_file_size
+    {
+        let about = if head.complete { "" } else { "about " };
+        looked.warnings.push(warn(
+            Kind::TooLarge,
+            Level::Error,
+            format!(
+                "{about}{} once decompressed is larger than max_file_size ({}): the import \
+                 would fail this file (raise --max-file-size or streaming_import.max_file_size)",
+                human_bytes(sample.csv_bytes),
+                human_limit(sampler.max_file_size)
+            ),
+        ));
+        looked.sample = None;
+    }
     for w in &mut looked.warnings {
         w.path = Some(shown.clone());
     }

@@ -171,7 +171,16 @@ fn a_40_mb_header_line_fails_the_file_with_a_short_message() {
     env.write("long.csv", vec![b'h'; 40_000_000]);
     env.write("wide.csv", b",".repeat(40_000_000));
     env.write("ok.csv", csv(&[line("DS-1")]));
-    let r = run(&env, &["long.csv", "wide.csv", "ok.csv", "-j", "1"]);
+    // Under max_record_size, but 300 headers of 2 KB each: the missing
+    // columns are named, the found ones only shortened.
+    let fat: Vec<String> = (0..300)
+        .map(|i| format!("{i}{}", "c".repeat(2000)))
+        .collect();
+    env.write("fat.csv", format!("{}\n1\n", fat.join(",")));
+    let r = run(
+        &env,
+        &["long.csv", "wide.csv", "fat.csv", "ok.csv", "-j", "1"],
+    );
     r.expect_code(3);
     for name in ["long.csv", "wide.csv"] {
         assert_eq!(r.file_status(name), "failed");
@@ -183,6 +192,13 @@ fn a_40_mb_header_line_fails_the_file_with_a_short_message() {
             error.len()
         );
     }
+    assert_eq!(r.file_status("fat.csv"), "failed");
+    let error = error_of(&r, "fat.csv");
+    assert!(
+        error.contains("missing required column(s): Waktu Pesanan Terbuat"),
+        "{error}"
+    );
+    assert!(error.len() < 4000, "{} bytes of error", error.len());
     assert_eq!(r.file_status("ok.csv"), "imported");
     assert!(
         r.stderr.len() < 10_000,
@@ -500,4 +516,51 @@ fn the_reported_peak_memory_is_the_importers_own() {
     );
     let peak = peak_rss(&r);
     assert!(peak > 0 && peak < 64 * MIB, "peak RSS {peak} bytes");
+}
+
+#[test]
+fn recommend_warns_of_a_gzip_file_too_large_once_decompressed() {
+    let env = Env::new();
+    let lines: Vec<_> = (0..3000).map(|i| line(&format!("DS-{i:05}"))).collect();
+    // Read whole by recommend's sample, and larger than it.
+    let small = gzip(csv(&lines[..10]).as_bytes());
+    let big = gzip(csv(&lines).as_bytes());
+    assert!(small.len() < 2000 && big.len() < 500_000);
+    env.write("small.csv.gz", small);
+    env.write("big.csv.gz", big);
+    env.write("tiny.csv.gz", gzip(csv(&lines[..1]).as_bytes()));
+    env.write(
+        "2k.toml",
+        "[streaming_import]\nmax_file_size = \"2000 B\"\n",
+    );
+    env.write(
+        "500k.toml",
+        "[streaming_import]\nmax_file_size = \"500KB\"\n",
+    );
+    let too_large = |files: &[&str], config: &str| -> Vec<String> {
+        let out = env
+            .cmd()
+            .arg("recommend")
+            .args(files)
+            .args(["-c", config, "--json"])
+            .output()
+            .unwrap();
+        let advice: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        advice["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|w| w["kind"] == "too_large" && w["level"] == "error")
+            .filter_map(|w| w["path"].as_str())
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+            .collect()
+    };
+    assert_eq!(
+        too_large(&["small.csv.gz", "tiny.csv.gz"], "2k.toml"),
+        ["small.csv.gz"]
+    );
+    assert_eq!(
+        too_large(&["big.csv.gz", "tiny.csv.gz"], "500k.toml"),
+        ["big.csv.gz"]
+    );
 }
