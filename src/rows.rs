@@ -688,6 +688,43 @@ mod tests {
     }
 
     #[test]
+    fn messages_quote_a_few_hundred_bytes_of_a_value() {
+        let long = format!("{}é", "9".repeat(VALUE_KEPT - 1));
+        let chunk = run(&with(7, &format!("x{long}{long}")), &Rules::default());
+        let reject = &chunk.rejects[0];
+        assert_eq!(reject.reason, Reason::InvalidMoney);
+        let value = reject.value.as_deref().unwrap();
+        assert!(value.len() <= VALUE_KEPT + '…'.len_utf8() && value.ends_with('…'));
+        assert!(reject.message.len() < 2 * VALUE_KEPT, "{}", reject.message);
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcé", 4), "abc…");
+    }
+
+    #[test]
+    fn an_oversized_record_is_a_reject_of_the_whole_row() {
+        let mut chunk = Chunk::new(0, 1);
+        let preview = ByteRecord::from(vec!["1".to_string(), "x".repeat(500)]);
+        chunk.add_oversized(
+            7,
+            &preview,
+            Reason::RecordTooLong,
+            "too long".into(),
+            Encoding::Auto,
+        );
+        assert_eq!(
+            (chunk.read, chunk.rows.len(), chunk.rejects.len()),
+            (1, 0, 1)
+        );
+        let reject = &chunk.rejects[0];
+        assert_eq!((reject.line, reject.column.as_deref()), (7, None));
+        assert_eq!(Reason::RecordTooLong.code(), "record_too_long");
+        assert!(reject.raw.starts_with("1,xxx") && reject.raw.ends_with('…'));
+        assert!(reject.raw.len() <= PREVIEW_KEPT + '…'.len_utf8());
+        assert_eq!(reject.value.as_deref(), Some(reject.raw.as_str()));
+        assert!(chunk.held_bytes() >= reject.raw.len());
+    }
+
+    #[test]
     fn sen_formatting() {
         assert_eq!(sen_to_string(4_500_050), "45000.50");
         assert_eq!(sen_to_string(-150_000), "-1500");
