@@ -402,6 +402,9 @@ impl<'a, R: BufRead> Records<'a, R> {
         let max_record = self.opts.max_record_size;
         let (mut nout, mut nends) = (0usize, 0usize);
         let mut oversized: Option<Oversized> = None;
+        // Whether the record ended with a line break (else at the end of the
+        // text): the break is not part of its size.
+        let terminated;
         loop {
             let at = self.newlines + 1;
             let buf = self.source.fill_buf().map_err(|e| read_error(at, e))?;
@@ -417,7 +420,8 @@ impl<'a, R: BufRead> Records<'a, R> {
             let bytes = self.offset - start;
             let too_many_fields =
                 result == csv_core::ReadRecordResult::OutputEndsFull && nends >= MAX_FIELDS;
-            if oversized.is_none() && (bytes > max_record || too_many_fields) {
+            // One byte more than the limit may be the line break.
+            if oversized.is_none() && (bytes > max_record.saturating_add(1) || too_many_fields) {
                 oversized = Some(Oversized {
                     line,
                     bytes,
@@ -425,14 +429,16 @@ impl<'a, R: BufRead> Records<'a, R> {
                     preview: preview(&self.output[..nout], &self.ends[..nends]),
                 });
             }
-            if let Some(o) = &mut oversized {
+            if oversized.is_some() {
                 // Parsed, not kept.
-                o.bytes = bytes;
                 nout = 0;
                 nends = 0;
             }
             match result {
-                csv_core::ReadRecordResult::Record => break,
+                csv_core::ReadRecordResult::Record => {
+                    terminated = nin > 0;
+                    break;
+                }
                 csv_core::ReadRecordResult::End => {
                     self.done = true;
                     return Ok(Next::End);
@@ -440,7 +446,8 @@ impl<'a, R: BufRead> Records<'a, R> {
                 csv_core::ReadRecordResult::InputEmpty => {}
                 csv_core::ReadRecordResult::OutputFull => {
                     if oversized.is_none() {
-                        // nout <= bytes <= max_record: the buffer stays within it.
+                        // nout <= bytes <= max_record + 1: the buffer stays
+                        // within max_record + 2.
                         let len =
                             (self.output.len() * 2).min((max_record as usize).saturating_add(1));
                         self.output.resize(len.max(nout + 1), 0);
@@ -454,7 +461,17 @@ impl<'a, R: BufRead> Records<'a, R> {
                 }
             }
         }
-        if let Some(o) = oversized {
+        let bytes = self.offset - start - u64::from(terminated);
+        if oversized.is_none() && bytes > max_record {
+            oversized = Some(Oversized {
+                line,
+                bytes,
+                too_many_fields: false,
+                preview: preview(&self.output[..nout], &self.ends[..nends]),
+            });
+        }
+        if let Some(mut o) = oversized {
+            o.bytes = bytes;
             return Ok(Next::Oversized(o));
         }
         record.clear();
@@ -681,7 +698,29 @@ mod tests {
         let mut records = Records::new(long.as_bytes(), b',', 0, 0, &opts);
         let mut record = csv::ByteRecord::new();
         while !matches!(records.next(&mut record), Ok(Next::End)) {}
-        assert!(records.output.len() <= 257, "{}", records.output.len());
+        assert!(records.output.len() <= 258, "{}", records.output.len());
+    }
+
+    #[test]
+    fn a_record_of_exactly_max_record_size_is_read() {
+        let opts = options(10, u64::MAX);
+        let got = |text: &str| read_all(text.as_bytes(), &opts).unwrap();
+        let kept = |s: &str| (s.to_string(), 2);
+        let cut = ("TOO LONG".to_string(), 2);
+        assert_eq!(got("h\nabcdefghij\n")[1], kept("abcdefghij"));
+        assert_eq!(got("h\nabcdefghij\r\n")[1], kept("abcdefghij"));
+        assert_eq!(got("h\nabcdefghij")[1], kept("abcdefghij"));
+        assert_eq!(got("h\n\"abcdefgh\"\n")[1], kept("abcdefgh"));
+        assert_eq!(got("h\nabcdefghijk\n")[1], cut);
+        assert_eq!(got("h\nabcdefghijk")[1], cut);
+        assert_eq!(got("h\n\"abcdefghi\"\n")[1], cut);
+        let mut records = Records::new("h\nabcdefghijklm\r\nx".as_bytes(), b',', 0, 0, &opts);
+        let mut record = csv::ByteRecord::new();
+        assert!(matches!(records.next(&mut record), Ok(Next::Record(1))));
+        let Ok(Next::Oversized(o)) = records.next(&mut record) else {
+            panic!("not skipped");
+        };
+        assert_eq!(o.bytes, 13);
     }
 
     #[test]
@@ -694,7 +733,7 @@ mod tests {
         let Ok(Next::Oversized(o)) = records.next(&mut record) else {
             panic!("not skipped");
         };
-        assert_eq!((o.line, o.bytes, o.too_many_fields), (2, 5102, false));
+        assert_eq!((o.line, o.bytes, o.too_many_fields), (2, 5101, false));
         assert_eq!(o.preview.len(), 2);
         assert_eq!(&o.preview[0], "a".repeat(100).as_bytes());
         assert!(o.preview.as_slice().len() <= PREVIEW);
