@@ -174,6 +174,12 @@ pub struct ImportArgs {
     #[arg(long, value_name = "SIZE")]
     pub max_file_size: Option<String>,
 
+    /// Longer records (CSV rows) are rejected as record_too_long without
+    /// being held in memory: 64KiB, 2MiB, plain bytes; 1 KiB to 64 MiB
+    /// [default: 1 MiB]
+    #[arg(long, value_name = "SIZE")]
+    pub max_record_size: Option<String>,
+
     /// Read and validate everything, write nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -263,6 +269,11 @@ mod tests {
                 "",
                 limits::MAX_FILE_SIZE.flag,
                 limits::MAX_FILE_SIZE.range(),
+            ),
+            (
+                "",
+                limits::MAX_RECORD_SIZE.flag,
+                limits::MAX_RECORD_SIZE.range(),
             ),
             (
                 "",

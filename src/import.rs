@@ -36,6 +36,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     let read_opts = ReadOptions {
         budget: Budget::new(settings.chunk_size, settings.jobs),
         max_file_size: settings.max_file_size,
+        max_record_size: settings.max_record_size,
         max_errors: settings.max_errors,
         delimiter: settings.delimiter,
         names: Names::new(&settings.columns).map_err(UsageError)?,

@@ -246,6 +246,17 @@ pub const MAX_FILE_SIZE: Limit<Bytes> = Limit {
     unit: "",
 };
 
+/// A record (CSV row) longer than this is rejected without being held;
+/// each reader may hold one record this long.
+pub const MAX_RECORD_SIZE: Limit<Bytes> = Limit {
+    flag: Some("--max-record-size"),
+    key: Some("streaming_import.max_record_size"),
+    min: Bytes(KIB),
+    max: Bytes(64 * MIB),
+    default: Bytes(MIB),
+    unit: "",
+};
+
 pub const COMMIT_INTERVAL: Limit<Duration> = Limit {
     flag: Some("--commit-interval"),
     key: Some("streaming_import.commit_interval"),
@@ -343,6 +354,7 @@ pub fn key_range(name: &str) -> Option<String> {
         (JOBS.key, JOBS.range()),
         (CHUNK_SIZE.key, CHUNK_SIZE.range()),
         (MAX_FILE_SIZE.key, MAX_FILE_SIZE.range()),
+        (MAX_RECORD_SIZE.key, MAX_RECORD_SIZE.range()),
         (COMMIT_INTERVAL.key, COMMIT_INTERVAL.range()),
         (MAX_ERRORS.key, MAX_ERRORS.range()),
         (MAX_MEMORY_MB.key, MAX_MEMORY_MB.range()),

@@ -6,13 +6,16 @@
 //! [`Chunk`]s of `chunk_size` records (fewer under memory pressure, see
 //! [`crate::memory`]) that cross the bounded channel to the
 //! writer. One `ByteRecord` is reused for the whole file and the file is never
-//! held in memory. Readers never touch the database: what they need from it
-//! (is this content already in? where to resume?) they ask the writer.
+//! held in memory: nor is any one record past `max_record_size` (such a
+//! record is parsed to its end, kept only as its first bytes, and rejected),
+//! and a chunk is sent early once its text passes [`CHUNK_BYTES`]. Readers
+//! never touch the database: what they need from it (is this content already
+//! in? where to resume?) they ask the writer.
 
-use crate::columns::{HeaderMap, Names};
+use crate::columns::{HeaderMap, MissingColumns, Names};
 use crate::memory::Budget;
 use crate::progress::FileBar;
-use crate::rows::{Checkpoint, Chunk, Encoding, Rules, decode};
+use crate::rows::{Checkpoint, Chunk, Encoding, Reason, Rules, clip, decode};
 use crate::write::{Begin, FileEnd, Msg};
 use crossbeam_channel::{Sender, bounded};
 use std::fs::File;
@@ -29,7 +32,10 @@ const BUFFER: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct ReadOptions {
     pub budget: Budget,
+    /// Bytes of decoded text a file may have.
     pub max_file_size: u64,
+    /// Bytes one record may take; a longer one is rejected unread.
+    pub max_record_size: u64,
     pub max_errors: u64,
     pub delimiter: Option<u8>,
     pub names: Names,
@@ -68,12 +74,6 @@ enum Stop {
     WriterGone,
 }
 
-impl From<io::Error> for Stop {
-    fn from(e: io::Error) -> Stop {
-        Stop::Failed(e.to_string())
-    }
-}
-
 fn read_inner(
     file: usize,
     path: &Path,
@@ -101,29 +101,32 @@ fn read_inner(
         return Err(Stop::Failed("empty file".into()));
     }
     let hash = hash_file(path).map_err(|e| Stop::Failed(format!("cannot read: {e}")))?;
-
     let consumed = Arc::new(AtomicU64::new(0));
     let mut source = open_source(path, consumed.clone())?;
-    let bom = skip_bom(&mut source)?;
+    if looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
+        return Err(Stop::Failed(UTF16.into()));
+    }
+    let bom = skip_bom(&mut source).map_err(|e| read_error(1, e))?;
     let delimiter = match opts.delimiter {
         Some(d) => d,
-        None => sniff_delimiter(source.fill_buf()?),
+        None => sniff_delimiter(source.fill_buf().map_err(|e| read_error(1, e))?),
     };
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .buffer_capacity(BUFFER)
-        .from_reader(Lines::new(source));
+    let mut records = Records::new(source, delimiter, bom, 0, opts);
     let mut record = csv::ByteRecord::new();
     // Empty lines (also of only spaces or delimiters) before the header
     // are not the header.
     loop {
-        if !read_record(&mut csv, &mut record)? {
-            return Err(Stop::Failed("empty file: no header row".into()));
-        }
-        if !is_blank(&record) {
-            break;
+        match records.next(&mut record)? {
+            Next::End => return Err(Stop::Failed("empty file: no header row".into())),
+            Next::Oversized(o) => {
+                return Err(Stop::Failed(format!(
+                    "no header row: line {} is {}",
+                    o.line,
+                    o.what(opts.max_record_size)
+                )));
+            }
+            Next::Record(_) if is_blank(&record) => {}
+            Next::Record(_) => break,
         }
     }
     let headers: Vec<String> = record
@@ -136,7 +139,7 @@ fn read_inner(
     let map: HeaderMap = opts
         .names
         .map(&headers)
-        .map_err(|missing| Stop::Failed(missing.to_string()))?;
+        .map_err(|missing| Stop::Failed(short_missing(missing).to_string()))?;
 
     let (reply_tx, reply_rx) = bounded(1);
     tx.send(Msg::Begin {
@@ -150,49 +153,51 @@ fn read_inner(
         Begin::Proceed { resume, rejected } => (resume, rejected),
         Begin::Skip => return Ok(FileEnd::Skipped),
     };
-    // `base`: where in the decoded stream the CSV reader starts.
-    let (mut csv, base, mut rows) = match resume {
+    let (mut records, mut rows) = match resume {
         // A file taken over before any of its rows was committed starts over.
-        None | Some(Checkpoint { rows: 0, .. }) => (csv, bom, 0),
+        None | Some(Checkpoint { rows: 0, .. }) => (records, 0),
         Some(cp) => {
-            drop(csv);
+            drop(records);
             consumed.store(0, Ordering::Relaxed);
             let mut source = open_source(path, consumed.clone())?;
-            let skipped = io::copy(&mut (&mut source).take(cp.bytes), &mut io::sink())?;
+            let skipped = io::copy(&mut (&mut source).take(cp.bytes), &mut io::sink())
+                .map_err(|e| read_error(cp.line, e))?;
             if skipped != cp.bytes {
                 return Err(Stop::Failed(format!(
                     "shorter than the {} bytes an earlier run committed",
                     cp.bytes
                 )));
             }
-            let csv = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .delimiter(delimiter)
-                .buffer_capacity(BUFFER)
-                .from_reader(Lines::resumed(source, cp.line.saturating_sub(1)));
-            (csv, cp.bytes, cp.rows)
+            let passed = cp.line.saturating_sub(1);
+            (
+                Records::new(source, delimiter, cp.bytes, passed, opts),
+                cp.rows,
+            )
         }
     };
 
     let mut target = opts.budget.chunk_size();
     let mut chunk = Chunk::new(file, target);
     loop {
-        let start = csv.position().byte();
-        if !read_record(&mut csv, &mut record)? {
-            break;
-        }
-        if is_blank(&record) {
-            continue;
+        match records.next(&mut record)? {
+            Next::End => break,
+            Next::Record(_) if is_blank(&record) => continue,
+            Next::Record(line) => chunk.add_record(&record, line, &map, &opts.rules),
+            Next::Oversized(o) => {
+                let reason = match o.too_many_fields {
+                    true => Reason::FieldCount,
+                    false => Reason::RecordTooLong,
+                };
+                let message = o.what(opts.max_record_size);
+                chunk.add_oversized(o.line, &o.preview, reason, message, opts.rules.encoding);
+            }
         }
         rows += 1;
-        let (line, _) = csv.get_mut().line_at(start);
-        chunk.add_record(&record, line, &map, &opts.rules);
-        if chunk.read as usize >= target {
+        if chunk.read as usize >= target || chunk.held_bytes() >= CHUNK_BYTES {
             rejected += chunk.rejects.len() as u64;
             target = opts.budget.chunk_size();
             let full = std::mem::replace(&mut chunk, Chunk::new(file, target));
-            send_chunk(full, &mut csv, base, rows, tx, progress, &consumed)?;
+            send_chunk(full, &mut records, rows, tx, progress, &consumed)?;
             if opts.max_errors > 0 && rejected > opts.max_errors {
                 return Ok(too_many_rejects(opts.max_errors));
             }
@@ -202,7 +207,7 @@ fn read_inner(
         }
     }
     rejected += chunk.rejects.len() as u64;
-    send_chunk(chunk, &mut csv, base, rows, tx, progress, &consumed)?;
+    send_chunk(chunk, &mut records, rows, tx, progress, &consumed)?;
     if opts.max_errors > 0 && rejected > opts.max_errors {
         return Ok(too_many_rejects(opts.max_errors));
     }
@@ -219,37 +224,280 @@ fn too_many_rejects(max: u64) -> FileEnd {
     FileEnd::Failed(format!("more than {max} rejected rows (max_errors)"))
 }
 
-fn send_chunk<R: Read>(
+fn read_error(line: u64, e: io::Error) -> Stop {
+    Stop::Failed(format!("read error near line {line}: {e}"))
+}
+
+/// The failure of a file that is UTF-16 text.
+pub const UTF16: &str = "looks like UTF-16; save it as UTF-8 CSV";
+
+/// Whether text starting with `head` is UTF-16: a UTF-16 byte order mark, or
+/// a NUL byte in every other place, as ASCII text in UTF-16 has.
+pub fn looks_like_utf16(head: &[u8]) -> bool {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let pairs: Vec<&[u8]> = head[..head.len().min(512)].chunks_exact(2).collect();
+    if pairs.len() < 2 {
+        return false;
+    }
+    let low = pairs.iter().filter(|p| p[0] != 0 && p[1] == 0).count();
+    let high = pairs.iter().filter(|p| p[0] == 0 && p[1] != 0).count();
+    // Nine in ten: a few characters outside Latin-1 break the pattern.
+    low.max(high) * 10 >= pairs.len() * 9
+}
+
+/// The missing-columns failure with the found headers shortened, so that a
+/// huge header line does not fill the message.
+fn short_missing(mut missing: MissingColumns) -> MissingColumns {
+    const SHOWN: usize = 40;
+    let more = missing.found.len().saturating_sub(SHOWN);
+    missing.found.truncate(SHOWN);
+    for h in &mut missing.found {
+        *h = clip(h, 60);
+    }
+    if more > 0 {
+        missing.found.push(format!("… and {more} more"));
+    }
+    missing
+}
+
+fn send_chunk<R: BufRead>(
     mut chunk: Chunk,
-    csv: &mut csv::Reader<Lines<R>>,
-    base: u64,
+    records: &mut Records<'_, R>,
     rows: u64,
     tx: &Sender<Msg>,
     progress: &FileBar,
     consumed: &AtomicU64,
 ) -> Result<(), Stop> {
-    let next = csv.position().byte();
-    let (line, start) = csv.get_mut().line_at(next);
-    chunk.checkpoint = Checkpoint {
-        bytes: base + start,
-        rows,
-        line,
-    };
+    let (line, bytes) = records.position()?;
+    chunk.checkpoint = Checkpoint { bytes, rows, line };
     progress.set_position(consumed.load(Ordering::Relaxed), rows);
     tx.send(Msg::Chunk(chunk)).map_err(|_| Stop::WriterGone)
 }
 
-fn read_record<R: Read>(
-    csv: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
-) -> Result<bool, Stop> {
-    csv.read_byte_record(record).map_err(|e| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
-        match e.into_kind() {
-            csv::ErrorKind::Io(io) => Stop::Failed(format!("read error near line {line}: {io}")),
-            other => Stop::Failed(format!("CSV error near line {line}: {other:?}")),
+/// A record is never longer than this many fields; the export has 27.
+const MAX_FIELDS: usize = 4096;
+/// Bytes of rows and rejects past which a chunk is sent whatever its row
+/// count, so that long records do not make chunks large. A chunk of 1000
+/// ordinary rows holds about 230 KB; five readers of 1 MiB records peaked
+/// at 61 MiB with 2 MiB here and 53 MiB with this.
+const CHUNK_BYTES: usize = 512 << 10;
+/// Bytes of a skipped record kept to show it.
+const PREVIEW: usize = 256;
+
+/// What [`Records::next`] found.
+enum Next {
+    /// A record, starting on this line.
+    Record(u64),
+    /// A record too large to read, skipped.
+    Oversized(Oversized),
+    End,
+}
+
+/// A record that was parsed to its end but not kept.
+struct Oversized {
+    line: u64,
+    bytes: u64,
+    /// It has more than [`MAX_FIELDS`] fields (else more bytes than
+    /// `max_record_size`).
+    too_many_fields: bool,
+    /// Its first fields, [`PREVIEW`] bytes at most.
+    preview: csv::ByteRecord,
+}
+
+impl Oversized {
+    fn what(&self, max: u64) -> String {
+        match self.too_many_fields {
+            true => format!("a record of more than {MAX_FIELDS} fields"),
+            false => format!(
+                "a record of {} bytes, longer than max_record_size ({max} bytes)",
+                self.bytes
+            ),
         }
-    })
+    }
+}
+
+/// Splits the decoded CSV text into records with `csv_core` (the parser
+/// inside the `csv` crate, so records are exactly what it reads) and gives
+/// each the physical line it starts on. A record's bytes are held only up
+/// to `max_record_size`: a longer one is parsed on to its end without being
+/// kept, so no input makes a reader hold more. The decoded text is counted
+/// against `max_file_size`, which a small `.csv.gz` can pass only once
+/// inflated.
+struct Records<'a, R> {
+    source: R,
+    parser: csv_core::Reader,
+    /// Offset in the decoded text (BOM included) of the next byte to parse.
+    offset: u64,
+    /// `\n` bytes before `offset`.
+    newlines: u64,
+    opts: &'a ReadOptions,
+    output: Vec<u8>,
+    ends: Vec<usize>,
+    done: bool,
+}
+
+impl<'a, R: BufRead> Records<'a, R> {
+    /// Reads `source`, which starts at `offset` of the decoded text, after
+    /// `newlines` line breaks.
+    fn new(
+        source: R,
+        delimiter: u8,
+        offset: u64,
+        newlines: u64,
+        opts: &'a ReadOptions,
+    ) -> Records<'a, R> {
+        Records {
+            source,
+            parser: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            offset,
+            newlines,
+            opts,
+            output: vec![0; 4096.min((opts.max_record_size as usize).saturating_add(1))],
+            ends: vec![0; 64],
+            done: false,
+        }
+    }
+
+    fn check_size(&self) -> Result<(), Stop> {
+        if self.offset > self.opts.max_file_size {
+            return Err(Stop::Failed(format!(
+                "larger than max_file_size ({} bytes) once decompressed: \
+                 stopped near line {}",
+                self.opts.max_file_size,
+                self.newlines + 1
+            )));
+        }
+        Ok(())
+    }
+
+    /// Passes the line breaks before the next record: returns the line it
+    /// starts on and its offset, what a checkpoint records.
+    fn position(&mut self) -> Result<(u64, u64), Stop> {
+        loop {
+            let line = self.newlines + 1;
+            let buf = self.source.fill_buf().map_err(|e| read_error(line, e))?;
+            let n = buf
+                .iter()
+                .position(|&b| b != b'\n' && b != b'\r')
+                .unwrap_or(buf.len());
+            let all = n == buf.len();
+            self.newlines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            self.source.consume(n);
+            self.offset += n as u64;
+            self.check_size()?;
+            if n == 0 || !all {
+                return Ok((self.newlines + 1, self.offset));
+            }
+        }
+    }
+
+    /// Reads the next record into `record`.
+    fn next(&mut self, record: &mut csv::ByteRecord) -> Result<Next, Stop> {
+        if self.done {
+            return Ok(Next::End);
+        }
+        let (line, start) = self.position()?;
+        let max_record = self.opts.max_record_size;
+        let (mut nout, mut nends) = (0usize, 0usize);
+        let mut oversized: Option<Oversized> = None;
+        // Whether the record ended with a line break (else at the end of the
+        // text): the break is not part of its size.
+        let terminated;
+        loop {
+            let at = self.newlines + 1;
+            let buf = self.source.fill_buf().map_err(|e| read_error(at, e))?;
+            let (result, nin, o, e) =
+                self.parser
+                    .read_record(buf, &mut self.output[nout..], &mut self.ends[nends..]);
+            self.newlines += memchr::memchr_iter(b'\n', &buf[..nin]).count() as u64;
+            self.source.consume(nin);
+            self.offset += nin as u64;
+            self.check_size()?;
+            nout += o;
+            nends += e;
+            let bytes = self.offset - start;
+            let too_many_fields =
+                result == csv_core::ReadRecordResult::OutputEndsFull && nends >= MAX_FIELDS;
+            // One byte more than the limit may be the line break.
+            if oversized.is_none() && (bytes > max_record.saturating_add(1) || too_many_fields) {
+                oversized = Some(Oversized {
+                    line,
+                    bytes,
+                    too_many_fields,
+                    preview: preview(&self.output[..nout], &self.ends[..nends]),
+                });
+            }
+            if oversized.is_some() {
+                // Parsed, not kept.
+                nout = 0;
+                nends = 0;
+            }
+            match result {
+                csv_core::ReadRecordResult::Record => {
+                    terminated = nin > 0;
+                    break;
+                }
+                csv_core::ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(Next::End);
+                }
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    if oversized.is_none() {
+                        // nout <= bytes <= max_record + 1: the buffer stays
+                        // within max_record + 2.
+                        let len =
+                            (self.output.len() * 2).min((max_record as usize).saturating_add(1));
+                        self.output.resize(len.max(nout + 1), 0);
+                    }
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    if oversized.is_none() {
+                        let len = (self.ends.len() * 2).min(MAX_FIELDS);
+                        self.ends.resize(len.max(nends + 1), 0);
+                    }
+                }
+            }
+        }
+        let bytes = self.offset - start - u64::from(terminated);
+        if oversized.is_none() && bytes > max_record {
+            oversized = Some(Oversized {
+                line,
+                bytes,
+                too_many_fields: false,
+                preview: preview(&self.output[..nout], &self.ends[..nends]),
+            });
+        }
+        if let Some(mut o) = oversized {
+            o.bytes = bytes;
+            return Ok(Next::Oversized(o));
+        }
+        record.clear();
+        let mut from = 0;
+        for &end in &self.ends[..nends] {
+            record.push_field(&self.output[from..end]);
+            from = end;
+        }
+        Ok(Next::Record(line))
+    }
+}
+
+/// The first fields of a record parsed into `output` (fields ending at
+/// `ends`, the last one maybe unfinished), [`PREVIEW`] bytes at most.
+fn preview(output: &[u8], ends: &[usize]) -> csv::ByteRecord {
+    let mut record = csv::ByteRecord::new();
+    let mut from = 0;
+    for &end in ends.iter().chain(std::iter::once(&output.len())) {
+        let end = end.min(output.len()).min(PREVIEW).max(from);
+        record.push_field(&output[from..end]);
+        from = end;
+        if from >= PREVIEW.min(output.len()) {
+            break;
+        }
+    }
+    record
 }
 
 /// A record of nothing but empty fields (`,,,,` or spaces) is an empty
@@ -258,75 +506,6 @@ fn is_blank(record: &csv::ByteRecord) -> bool {
     record
         .iter()
         .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
-}
-
-/// Tracks line breaks in the bytes the CSV parser reads, to give each record
-/// the physical line it starts on: the parser's own count starts before any
-/// empty lines it skips and splits CRLF across records. Only the breaks in
-/// the bytes read ahead are kept, so memory stays bounded.
-struct Lines<R> {
-    inner: R,
-    /// Offset of the next byte to be read.
-    offset: u64,
-    /// Offsets of `\n` bytes not yet passed.
-    newlines: std::collections::VecDeque<u64>,
-    /// `[start, end)` of runs of `\r`/`\n` bytes not yet passed.
-    breaks: std::collections::VecDeque<(u64, u64)>,
-    /// Line breaks already passed.
-    passed: u64,
-}
-
-impl<R: Read> Lines<R> {
-    fn new(inner: R) -> Lines<R> {
-        Lines::resumed(inner, 0)
-    }
-
-    /// Starts counting after `passed` line breaks already read.
-    fn resumed(inner: R, passed: u64) -> Lines<R> {
-        Lines {
-            inner,
-            offset: 0,
-            newlines: Default::default(),
-            breaks: Default::default(),
-            passed,
-        }
-    }
-
-    /// The line (1-based) of the first byte at or after `offset` that is not
-    /// a line break, and that byte's offset; everything before it is
-    /// forgotten.
-    fn line_at(&mut self, offset: u64) -> (u64, u64) {
-        while self.breaks.front().is_some_and(|&(_, end)| end <= offset) {
-            self.breaks.pop_front();
-        }
-        let start = match self.breaks.front() {
-            Some(&(from, end)) if from <= offset => end,
-            _ => offset,
-        };
-        while self.newlines.front().is_some_and(|&o| o < start) {
-            self.newlines.pop_front();
-            self.passed += 1;
-        }
-        (self.passed + 1, start)
-    }
-}
-
-impl<R: Read> Read for Lines<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
-            let at = self.offset + i as u64;
-            if buf[i] == b'\n' {
-                self.newlines.push_back(at);
-            }
-            match self.breaks.back_mut() {
-                Some((_, end)) if *end == at => *end = at + 1,
-                _ => self.breaks.push_back((at, at + 1)),
-            }
-        }
-        self.offset += n as u64;
-        Ok(n)
-    }
 }
 
 /// A fast content hash (XXH3-128, hex) identifying the file's exact bytes.
@@ -427,21 +606,38 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
 mod tests {
     use super::*;
 
-    fn lines_of(input: &str) -> Vec<(String, u64)> {
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(Lines::new(input.as_bytes()));
+    fn options(max_record_size: u64, max_file_size: u64) -> ReadOptions {
+        ReadOptions {
+            budget: Budget::new(10, 1),
+            max_file_size,
+            max_record_size,
+            max_errors: 0,
+            delimiter: None,
+            names: Names::new(&Default::default()).unwrap(),
+            rules: Rules::default(),
+        }
+    }
+
+    /// Each record's first field (or `TOO LONG`) and line, from `offset`.
+    fn read_all(input: &[u8], opts: &ReadOptions) -> Result<Vec<(String, u64)>, String> {
+        let mut records = Records::new(input, b',', 0, 0, opts);
         let mut record = csv::ByteRecord::new();
         let mut out = Vec::new();
         loop {
-            let start = csv.position().byte();
-            if !csv.read_byte_record(&mut record).unwrap() {
-                return out;
+            match records.next(&mut record) {
+                Ok(Next::End) => return Ok(out),
+                Ok(Next::Record(line)) => {
+                    out.push((String::from_utf8_lossy(&record[0]).into_owned(), line))
+                }
+                Ok(Next::Oversized(o)) => out.push(("TOO LONG".into(), o.line)),
+                Err(Stop::Failed(e)) => return Err(e),
+                Err(Stop::WriterGone) => return Err("gone".into()),
             }
-            let (line, _) = csv.get_mut().line_at(start);
-            out.push((String::from_utf8_lossy(&record[0]).into_owned(), line));
         }
+    }
+
+    fn lines_of(input: &str) -> Vec<(String, u64)> {
+        read_all(input.as_bytes(), &options(1 << 20, u64::MAX)).unwrap()
     }
 
     #[test]
@@ -458,6 +654,148 @@ mod tests {
             want(&[("h", 1), ("a", 2), ("x\r\ny", 4), ("b", 8)])
         );
         assert_eq!(lines_of("\n\nh\na"), want(&[("h", 3), ("a", 4)]));
+        assert_eq!(lines_of("h\ra\r\rb"), want(&[("h", 1), ("a", 1), ("b", 1)]));
+    }
+
+    #[test]
+    fn records_are_what_the_csv_crate_reads() {
+        let input = "a,\"b,\"\"c\"\"\nd\",e\r\n\r\nx\"y,\"\"\n,,\n \"q\" ,z\n\"open";
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input.as_bytes());
+        let want: Vec<csv::ByteRecord> = csv.byte_records().map(Result::unwrap).collect();
+        let opts = options(1 << 20, u64::MAX);
+        let mut records = Records::new(input.as_bytes(), b',', 0, 0, &opts);
+        let mut record = csv::ByteRecord::new();
+        let mut got = Vec::new();
+        while let Ok(Next::Record(_)) = records.next(&mut record) {
+            got.push(record.clone());
+        }
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_record_longer_than_the_limit_is_skipped_and_the_next_keeps_its_line() {
+        let long = format!(
+            "h\n{}\n\"q\n{}\"\nb\n{}",
+            "x".repeat(5000),
+            "y".repeat(300),
+            "z".repeat(200)
+        );
+        let opts = options(256, u64::MAX);
+        assert_eq!(
+            read_all(long.as_bytes(), &opts).unwrap(),
+            vec![
+                ("h".to_string(), 1),
+                ("TOO LONG".to_string(), 2),
+                ("TOO LONG".to_string(), 3),
+                ("b".to_string(), 5),
+                ("z".repeat(200), 6),
+            ]
+        );
+        // The buffer never grew past the limit.
+        let mut records = Records::new(long.as_bytes(), b',', 0, 0, &opts);
+        let mut record = csv::ByteRecord::new();
+        while !matches!(records.next(&mut record), Ok(Next::End)) {}
+        assert!(records.output.len() <= 258, "{}", records.output.len());
+    }
+
+    #[test]
+    fn a_record_of_exactly_max_record_size_is_read() {
+        let opts = options(10, u64::MAX);
+        let got = |text: &str| read_all(text.as_bytes(), &opts).unwrap();
+        let kept = |s: &str| (s.to_string(), 2);
+        let cut = ("TOO LONG".to_string(), 2);
+        assert_eq!(got("h\nabcdefghij\n")[1], kept("abcdefghij"));
+        assert_eq!(got("h\nabcdefghij\r\n")[1], kept("abcdefghij"));
+        assert_eq!(got("h\nabcdefghij")[1], kept("abcdefghij"));
+        assert_eq!(got("h\n\"abcdefgh\"\n")[1], kept("abcdefgh"));
+        assert_eq!(got("h\nabcdefghijk\n")[1], cut);
+        assert_eq!(got("h\nabcdefghijk")[1], cut);
+        assert_eq!(got("h\n\"abcdefghi\"\n")[1], cut);
+        let mut records = Records::new("h\nabcdefghijklm\r\nx".as_bytes(), b',', 0, 0, &opts);
+        let mut record = csv::ByteRecord::new();
+        assert!(matches!(records.next(&mut record), Ok(Next::Record(1))));
+        let Ok(Next::Oversized(o)) = records.next(&mut record) else {
+            panic!("not skipped");
+        };
+        assert_eq!(o.bytes, 13);
+    }
+
+    #[test]
+    fn a_skipped_record_shows_its_start_and_size() {
+        let long = format!("h\n{},{}\n", "a".repeat(100), "b".repeat(5000));
+        let opts = options(1000, u64::MAX);
+        let mut records = Records::new(long.as_bytes(), b',', 0, 0, &opts);
+        let mut record = csv::ByteRecord::new();
+        assert!(matches!(records.next(&mut record), Ok(Next::Record(1))));
+        let Ok(Next::Oversized(o)) = records.next(&mut record) else {
+            panic!("not skipped");
+        };
+        assert_eq!((o.line, o.bytes, o.too_many_fields), (2, 5101, false));
+        assert_eq!(o.preview.len(), 2);
+        assert_eq!(&o.preview[0], "a".repeat(100).as_bytes());
+        assert!(o.preview.as_slice().len() <= PREVIEW);
+        let commas = format!("h\n{}\nnext", ",".repeat(MAX_FIELDS + 5));
+        let got = read_all(commas.as_bytes(), &options(1 << 20, u64::MAX)).unwrap();
+        assert_eq!(got[1], ("TOO LONG".to_string(), 2));
+        assert_eq!(got[2], ("next".to_string(), 3));
+    }
+
+    #[test]
+    fn decoded_text_counts_against_max_file_size() {
+        let text = "h\na\nb\nc\n";
+        assert!(read_all(text.as_bytes(), &options(1 << 20, 8)).is_ok());
+        let err = read_all(text.as_bytes(), &options(1 << 20, 7)).unwrap_err();
+        assert!(err.contains("max_file_size (7 bytes)"), "{err}");
+    }
+
+    #[test]
+    fn io_errors_name_the_line() {
+        let data = gzip_of(b"h\na\nb\nc\nd\n");
+        let cut = &data[..data.len() - 6];
+        let source = BufReader::new(flate2::read::MultiGzDecoder::new(cut));
+        let opts = options(1 << 20, u64::MAX);
+        let mut records = Records::new(source, b',', 0, 0, &opts);
+        let mut record = csv::ByteRecord::new();
+        let err = loop {
+            match records.next(&mut record) {
+                Ok(Next::End) => panic!("no error"),
+                Ok(_) => {}
+                Err(Stop::Failed(e)) => break e,
+                Err(Stop::WriterGone) => panic!(),
+            }
+        };
+        assert!(err.starts_with("read error near line "), "{err}");
+        assert!(!err.contains("line 0"), "{err}");
+    }
+
+    fn gzip_of(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn recognises_utf16() {
+        let utf16le: Vec<u8> = "No,Kode Pesanan\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let utf16be: Vec<u8> = "No,Kode Pesanan\n"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert!(looks_like_utf16(&utf16le));
+        assert!(looks_like_utf16(&utf16be));
+        assert!(looks_like_utf16(b"\xff\xfeN"));
+        assert!(looks_like_utf16(b"\xfe\xff"));
+        assert!(!looks_like_utf16(b"No,Kode Pesanan\n"));
+        assert!(!looks_like_utf16("Caf\u{e9},x\n".as_bytes()));
+        assert!(!looks_like_utf16(b"a"));
+        assert!(!looks_like_utf16(b""));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::cli::{ImportArgs, RecommendArgs};
 use crate::columns::Names;
 use crate::inputs;
 use crate::limits;
-use crate::read::sniff_delimiter;
+use crate::read::{UTF16, looks_like_utf16, sniff_delimiter};
 use crate::rows::{Encoding, decode};
 use crate::settings::{Settings, UsageError};
 use anyhow::{Context, Result};
@@ -350,6 +350,23 @@ fn look_at(path: &Path, sampler: &Sampler) -> Looked {
         }
     };
     let mut looked = look_at_head(&head, size, sampler);
+    // The import counts max_file_size after decompression.
+    if let Some(sample) = looked.sample.as_ref().filter(|s| s.gzip)
+        && sample.csv_bytes > sampler.max_file_size
+    {
+        let about = if head.complete { "" } else { "about " };
+        looked.warnings.push(warn(
+            Kind::TooLarge,
+            Level::Error,
+            format!(
+                "{about}{} once decompressed is larger than max_file_size ({}): the import \
+                 would fail this file (raise --max-file-size or streaming_import.max_file_size)",
+                human_bytes(sample.csv_bytes),
+                human_limit(sampler.max_file_size)
+            ),
+        ));
+        looked.sample = None;
+    }
     for w in &mut looked.warnings {
         w.path = Some(shown.clone());
     }
@@ -454,6 +471,17 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
         level,
         message,
     };
+    if looks_like_utf16(&head.text) {
+        return Looked {
+            size,
+            sample: None,
+            warnings: vec![warn(
+                Kind::NotUtf8,
+                Level::Error,
+                format!("{UTF16}: the import would fail this file"),
+            )],
+        };
+    }
     let bom = if head.text.starts_with(&[0xEF, 0xBB, 0xBF]) {
         3
     } else {

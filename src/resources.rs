@@ -20,10 +20,27 @@ pub fn usage() -> Usage {
     // Linux reports ru_maxrss in KiB, macOS in bytes.
     let scale = if cfg!(target_os = "macos") { 1 } else { 1024 };
     Usage {
-        peak_rss_bytes: ru.ru_maxrss as u64 * scale,
+        // Linux carries ru_maxrss over from the process that started this
+        // one (its peak before exec): a large parent would show as ours.
+        peak_rss_bytes: own_peak_rss().unwrap_or(ru.ru_maxrss as u64 * scale),
         user_ms: ms(ru.ru_utime),
         system_ms: ms(ru.ru_stime),
     }
+}
+
+/// This process's own peak resident set (`VmHWM`), which starts afresh at
+/// exec.
+#[cfg(target_os = "linux")]
+fn own_peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn own_peak_rss() -> Option<u64> {
+    None
 }
 
 #[cfg(not(unix))]

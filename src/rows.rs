@@ -26,6 +26,7 @@ pub enum Reason {
     NegativeValue,
     TotalMismatch,
     InvalidEncoding,
+    RecordTooLong,
 }
 
 impl Reason {
@@ -39,6 +40,7 @@ impl Reason {
             Reason::NegativeValue => "negative_value",
             Reason::TotalMismatch => "total_mismatch",
             Reason::InvalidEncoding => "invalid_encoding",
+            Reason::RecordTooLong => "record_too_long",
         }
     }
 }
@@ -147,6 +149,8 @@ pub struct Chunk {
     pub read: u64,
     pub filtered: u64,
     pub checkpoint: Checkpoint,
+    /// Bytes the rejects hold (raw records, values, messages).
+    reject_bytes: usize,
 }
 
 impl Chunk {
@@ -157,6 +161,12 @@ impl Chunk {
             rows: Vec::with_capacity(capacity),
             ..Chunk::default()
         }
+    }
+
+    /// Bytes of text the chunk holds: what bounds its memory, besides the
+    /// row count, when records are long.
+    pub fn held_bytes(&self) -> usize {
+        self.text.len() + self.reject_bytes
     }
 
     /// The value of field `field` (an index into `FIELDS`) of `row`.
@@ -203,10 +213,43 @@ impl Chunk {
             }
             Err(mut reject) => {
                 self.text.truncate(mark);
-                reject.raw = raw_csv(record, rules.encoding);
-                self.rejects.push(reject);
+                reject.raw = clip(&raw_csv(record, rules.encoding), RAW_KEPT);
+                self.push_reject(reject);
             }
         }
+    }
+
+    /// Adds a record that was too large to be read whole (more than
+    /// `max_record_size` bytes, or more fields than any export has) as a
+    /// reject of the whole row: only `preview`, its first bytes, was kept,
+    /// and that is all its value and raw columns show.
+    pub fn add_oversized(
+        &mut self,
+        line: u64,
+        preview: &ByteRecord,
+        reason: Reason,
+        message: String,
+        encoding: Encoding,
+    ) {
+        self.read += 1;
+        let mut shown = clip(&raw_csv(preview, encoding), PREVIEW_KEPT);
+        if !shown.ends_with('…') {
+            shown.push('…');
+        }
+        self.push_reject(Reject {
+            line,
+            column: None,
+            value: Some(shown.clone()),
+            reason,
+            message,
+            raw: shown,
+        });
+    }
+
+    fn push_reject(&mut self, reject: Reject) {
+        self.reject_bytes +=
+            reject.raw.len() + reject.message.len() + reject.value.as_ref().map_or(0, String::len);
+        self.rejects.push(reject);
     }
 
     fn map_record(
@@ -248,7 +291,7 @@ impl Chunk {
             let reject = |reason, value: &str, message: String| Reject {
                 line,
                 column: Some(map.header_of(field).to_string()),
-                value: Some(value.to_string()),
+                value: Some(clip(value, VALUE_KEPT)),
                 reason,
                 message: format!("{}: {message}", escape::clipped(map.header_of(field))),
                 raw: String::new(),
@@ -427,6 +470,26 @@ fn trim(text: &str) -> &str {
     } else {
         t
     }
+}
+
+/// Bytes of a value that a reject keeps and its message quotes.
+pub const VALUE_KEPT: usize = 200;
+/// Bytes of a rejected record's raw CSV that are kept.
+const RAW_KEPT: usize = 2048;
+/// Bytes of a record too long to read that its reject shows.
+const PREVIEW_KEPT: usize = 200;
+
+/// `text` cut to at most `max` bytes, on a character boundary, with `…`
+/// marking a cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The record as one CSV line (comma-separated, quoted where needed).
@@ -635,6 +698,43 @@ mod tests {
             let text: String = text.into_iter().collect();
             proptest::prop_assert_eq!(trim(&text), text.trim());
         }
+    }
+
+    #[test]
+    fn messages_quote_a_few_hundred_bytes_of_a_value() {
+        let long = format!("{}é", "9".repeat(VALUE_KEPT - 1));
+        let chunk = run(&with(7, &format!("x{long}{long}")), &Rules::default());
+        let reject = &chunk.rejects[0];
+        assert_eq!(reject.reason, Reason::InvalidMoney);
+        let value = reject.value.as_deref().unwrap();
+        assert!(value.len() <= VALUE_KEPT + '…'.len_utf8() && value.ends_with('…'));
+        assert!(reject.message.len() < 2 * VALUE_KEPT, "{}", reject.message);
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("abcé", 4), "abc…");
+    }
+
+    #[test]
+    fn an_oversized_record_is_a_reject_of_the_whole_row() {
+        let mut chunk = Chunk::new(0, 1);
+        let preview = ByteRecord::from(vec!["1".to_string(), "x".repeat(500)]);
+        chunk.add_oversized(
+            7,
+            &preview,
+            Reason::RecordTooLong,
+            "too long".into(),
+            Encoding::Auto,
+        );
+        assert_eq!(
+            (chunk.read, chunk.rows.len(), chunk.rejects.len()),
+            (1, 0, 1)
+        );
+        let reject = &chunk.rejects[0];
+        assert_eq!((reject.line, reject.column.as_deref()), (7, None));
+        assert_eq!(Reason::RecordTooLong.code(), "record_too_long");
+        assert!(reject.raw.starts_with("1,xxx") && reject.raw.ends_with('…'));
+        assert!(reject.raw.len() <= PREVIEW_KEPT + '…'.len_utf8());
+        assert_eq!(reject.value.as_deref(), Some(reject.raw.as_str()));
+        assert!(chunk.held_bytes() >= reject.raw.len());
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub struct StreamingConfig {
     pub chunk_size: Option<toml::Value>,
     pub max_concurrent_files: Option<toml::Value>,
     pub max_file_size: Option<toml::Value>,
+    pub max_record_size: Option<toml::Value>,
     pub enable_memory_optimization: Option<bool>,
     pub commit_interval: Option<toml::Value>,
 }
@@ -127,6 +128,7 @@ pub struct Settings {
     pub jobs: usize,
     pub chunk_size: usize,
     pub max_file_size: u64,
+    pub max_record_size: u64,
     #[serde(with = "humantime_serde_secs")]
     pub commit_interval: Duration,
     pub dry_run: bool,
@@ -200,6 +202,12 @@ impl Settings {
             &limits::MAX_FILE_SIZE,
             args.max_file_size.as_deref(),
             stream.max_file_size.as_ref(),
+        )?
+        .0;
+        let max_record_size = pick(
+            &limits::MAX_RECORD_SIZE,
+            args.max_record_size.as_deref(),
+            stream.max_record_size.as_ref(),
         )?
         .0;
         let commit_interval = pick(
@@ -301,6 +309,7 @@ impl Settings {
             jobs,
             chunk_size,
             max_file_size,
+            max_record_size,
             commit_interval,
             dry_run: args.dry_run,
             on_duplicate,
