@@ -42,9 +42,15 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         Some(cli::Command::Status(args)) => status::run(args),
         Some(cli::Command::Recommend(args)) => recommend::run(args),
         Some(cli::Command::Completions { shell }) => {
+            // Generated into memory first: clap_complete panics on a write
+            // error, and a reader that goes away (`| head`) is no failure.
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "dropship-import", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "dropship-import", &mut script);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|_| ExitCode::SUCCESS)
+                .map_err(Into::into)
         }
         Some(cli::Command::Man) => {
             let cmd = <cli::Cli as clap::CommandFactory>::command();
