@@ -134,7 +134,11 @@ impl Progress {
             ),
             FileStatus::Skipped => format!("{path}: skipped, already imported"),
             _ => format!(
-                "{path}: {} rows: {} imported, {} rejected, {} duplicate, {} filtered ({:.1}s)",
+                "{path}: {}{} rows: {} imported, {} rejected, {} duplicate, {} filtered ({:.1}s)",
+                match outcome.resumed_from_line {
+                    Some(line) => format!("resumed at line {line}: "),
+                    None => String::new(),
+                },
                 r.read,
                 r.imported,
                 r.rejected,
@@ -218,6 +222,7 @@ mod tests {
             rejects: Vec::new(),
             elapsed: Duration::from_millis(1500),
             bytes_read: 1000,
+            resumed_from_line: None,
         }
     }
 

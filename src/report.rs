@@ -118,6 +118,9 @@ pub struct PerFile {
     pub rows: RowCounts,
     pub elapsed_ms: u64,
     pub error: Option<String>,
+    /// The line a killed run's file was resumed from: `rows` counts only
+    /// what this run read after it. Null for a file read from its start.
+    pub resumed_from_line: Option<u64>,
     pub rejects: Vec<Reject>,
 }
 
@@ -134,6 +137,7 @@ impl PerFile {
             rows: o.rows,
             elapsed_ms: o.elapsed.as_millis() as u64,
             error: o.error.clone(),
+            resumed_from_line: o.resumed_from_line,
             rejects: o.rejects.clone(),
         }
     }

@@ -183,8 +183,11 @@ pub struct FileOutcome {
     /// The first [`REJECTS_SHOWN`] rejects.
     pub rejects: Vec<Reject>,
     pub elapsed: Duration,
-    /// Bytes read from the file, for throughput.
+    /// Bytes read from the file in this run, for throughput.
     pub bytes_read: u64,
+    /// The line this run resumed the file from, when a killed run had
+    /// committed part of it; `rows` then counts only what this run read.
+    pub resumed_from_line: Option<u64>,
 }
 
 /// Where an order stands for the file being written.
@@ -223,9 +226,25 @@ struct FileState {
     last_key: String,
     last_owner: Owner,
     duplicate_orders: HashSet<String>,
+    /// What runs before this one committed of a resumed file: each row is
+    /// counted in the run that committed it, so the summary shows only
+    /// `outcome.rows`, and `import_files` the sum of both.
+    earlier: RowCounts,
+    /// The byte the file was resumed from (0 when read from its start).
+    resumed_at: u64,
     /// The file's canonical absolute path, when it exists: what an operator
     /// means by "the same path" (see `supersede`).
     real_path: Option<String>,
+}
+
+impl FileState {
+    /// The file's counts over every run that read part of it, as
+    /// `import_files` keeps them.
+    fn all_rows(&self) -> RowCounts {
+        let mut rows = self.earlier;
+        rows.add(&self.outcome.rows);
+        rows
+    }
 }
 
 /// Options the writer acts on.
@@ -441,6 +460,7 @@ impl Writer {
                     rejects: Vec::new(),
                     elapsed: Duration::ZERO,
                     bytes_read: 0,
+                    resumed_from_line: None,
                 },
                 id: None,
                 prior_id: None,
@@ -448,6 +468,8 @@ impl Writer {
                 last_key: String::new(),
                 last_owner: Owner::Other,
                 duplicate_orders: HashSet::new(),
+                earlier: RowCounts::default(),
+                resumed_at: 0,
                 real_path: std::fs::canonicalize(path)
                     .ok()
                     .map(|p| p.to_string_lossy().into_owned()),
@@ -768,8 +790,9 @@ impl Writer {
         };
         let state = &mut self.files[file];
         state.id = Some(id);
-        state.outcome.rows = left.rows;
-        state.outcome.bytes_read = left.checkpoint.bytes;
+        state.earlier = left.rows;
+        state.resumed_at = left.checkpoint.bytes;
+        state.outcome.resumed_from_line = Some(left.checkpoint.line);
         Ok(Begin::Proceed {
             resume: Some(left.checkpoint),
             rejected: left.rows.rejected,
@@ -875,9 +898,9 @@ impl Writer {
         }
         drop(rows);
         state.outcome.rows.add(&counts);
-        let rows = state.outcome.rows;
+        let rows = state.all_rows();
         let cp = chunk.checkpoint;
-        state.outcome.bytes_read = cp.bytes;
+        state.outcome.bytes_read = cp.bytes.saturating_sub(state.resumed_at);
         self.conn
             .prepare_cached(
                 "UPDATE import_files SET rows_read = ?2, rows_imported = ?3, rows_rejected = ?4,
@@ -1161,9 +1184,16 @@ impl Writer {
                 self.run_id.unwrap_or(0)
             ])?;
         if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
-            let counts = &mut state.outcome.rows;
-            counts.imported += rows;
-            counts.duplicate = counts.duplicate.saturating_sub(rows);
+            // Rows this run counted move in its summary; the rest were
+            // counted by the run that committed them before a resume.
+            let now = rows.min(state.outcome.rows.duplicate);
+            for (counts, moved) in [
+                (&mut state.outcome.rows, now),
+                (&mut state.earlier, rows - now),
+            ] {
+                counts.imported += moved;
+                counts.duplicate = counts.duplicate.saturating_sub(moved);
+            }
             let orders = &mut state.outcome.orders;
             if state.duplicate_orders.remove(key) {
                 orders.duplicate = orders.duplicate.saturating_sub(1);
@@ -1215,12 +1245,13 @@ impl Writer {
                 state.id = Some(id);
                 state.outcome.status = FileStatus::Failed;
                 state.outcome.error = Some(error);
-                let rows = &mut state.outcome.rows;
-                *rows = RowCounts {
-                    read: rows.read,
-                    failed: rows.read,
-                    ..RowCounts::default()
-                };
+                for rows in [&mut state.outcome.rows, &mut state.earlier] {
+                    *rows = RowCounts {
+                        read: rows.read,
+                        failed: rows.read,
+                        ..RowCounts::default()
+                    };
+                }
                 state.outcome.orders = OrderCounts::default();
                 self.finish_file(file, id)?;
             }
@@ -1230,7 +1261,8 @@ impl Writer {
     }
 
     fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {
-        let o = &self.files[file].outcome;
+        let state = &self.files[file];
+        let (o, rows) = (&state.outcome, state.all_rows());
         self.conn
             .prepare_cached(
                 "UPDATE import_files SET state = ?2, rows_read = ?3, rows_imported = ?4,
@@ -1240,12 +1272,12 @@ impl Writer {
             .execute(params![
                 id,
                 o.status.as_str(),
-                o.rows.read,
-                o.rows.imported,
-                o.rows.rejected,
-                o.rows.duplicate,
-                o.rows.filtered,
-                o.rows.failed,
+                rows.read,
+                rows.imported,
+                rows.rejected,
+                rows.duplicate,
+                rows.filtered,
+                rows.failed,
                 o.error,
                 now()
             ])?;

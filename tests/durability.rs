@@ -1944,13 +1944,70 @@ fn sigterm_stops_like_ctrl_c_keeps_what_was_committed_and_the_rerun_completes() 
     check_equals_clean(&work, "term.db", &clean, "rerun after SIGTERM");
 }
 
+/// SPEC: each row is counted in the run that committed it. A file stopped
+/// part-way by Ctrl-C and finished by the rerun is counted once over both
+/// runs, in the summaries and in `import_runs`, and the rerun says from
+/// which line it went on.
+#[test]
+fn rows_of_a_file_stopped_part_way_are_counted_once_over_both_runs() {
+    let spec = Spec {
+        files: 1,
+        rows: 20_000,
+        seed: 0xC0_47,
+        bad_share: 0.01,
+        dup_share: 0.0,
+    };
+    let work = Work::new(&spec);
+    let db = work.path("int.db");
+    let args = import_args("int.db", 1);
+    let total = work.files[0].rows.len() as u64;
+
+    let mut proc = work.spawn(&args);
+    assert!(
+        wait_for(&mut proc, &work, &db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    proc.signal(libc::SIGINT);
+    let first = proc.wait();
+    first.expect_code(&[130], "Ctrl-C");
+    first.assert_summary_adds_up("Ctrl-C");
+    let first_read = counts(&first.per_file()[0]["rows"])[0];
+    assert!(
+        first_read > 0 && first_read < total,
+        "the file was stopped part-way: {first_read} of {total}\n{}",
+        first.show()
+    );
+
+    let rerun = work.run(&args);
+    rerun.expect_complete("rerun after Ctrl-C");
+    let file = &rerun.per_file()[0];
+    let read = counts(&file["rows"])[0];
+    assert_eq!(read + first_read, total, "{}", rerun.show());
+    assert!(
+        file["resumed_from_line"].as_u64().is_some_and(|l| l > 1),
+        "the rerun says from which line it went on\n{}",
+        rerun.show()
+    );
+    let read_by_runs: i64 = one(&open_ro(&db), "SELECT sum(rows_read) FROM import_runs");
+    assert_eq!(
+        read_by_runs as u64, total,
+        "rows read over both runs in import_runs"
+    );
+    let imported_by_runs: i64 = one(&open_ro(&db), "SELECT sum(rows_imported) FROM import_runs");
+    let lines: i64 = one(
+        &open_ro(&db),
+        "SELECT count(*) FROM dropship_purchase_details",
+    );
+    assert_eq!(
+        imported_by_runs, lines,
+        "rows imported over both runs = lines stored"
+    );
+}
+
 /// A file taken over after a kill is read on from its checkpoint: it keeps
 /// its import_files row, and the rows committed before the kill are not
 /// read again (SPEC: each row is counted in the run that committed it).
 #[test]
-#[ignore = "issue 10 item 5 / SPEC 'Files, runs, failures': a resumed file's summary entry \
-            still counts the rows committed before the kill and does not say from which line \
-            it resumed"]
 fn a_resumed_file_reads_on_from_its_checkpoint_not_from_the_start() {
     let spec = Spec {
         files: 1,
