@@ -338,7 +338,15 @@ pub fn inspect(path: &Path, immutable: bool) -> Result<()> {
             path.display()
         );
     }
-    let pending = created_names(&MIGRATIONS[version.max(0) as usize..]);
+    let applied = version.max(0) as usize;
+    if let Some(problem) = missing_from(&conn, &MIGRATIONS[..applied]).with_context(unusable)? {
+        bail!(
+            "{} is not a dropship-import database (schema version {version}): {problem}; \
+             it was left unchanged: choose another --db",
+            path.display()
+        );
+    }
+    let pending = created_names(&MIGRATIONS[applied..]);
     let mut stmt = conn
         .prepare("SELECT type, name FROM sqlite_schema ORDER BY rowid")
         .with_context(unusable)?;
@@ -357,6 +365,38 @@ pub fn inspect(path: &Path, immutable: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a database that claims to have run `applied` lacks of the tables
+/// they make: a table, or a column of one (a schema version alone proves
+/// nothing, another program may have set it). `None` when all is there.
+fn missing_from(conn: &Connection, applied: &[&str]) -> rusqlite::Result<Option<String>> {
+    let reference = Connection::open_in_memory()?;
+    for sql in applied {
+        reference.execute_batch(sql)?;
+    }
+    let columns = |conn: &Connection, table: &str| -> rusqlite::Result<Vec<String>> {
+        conn.prepare("SELECT name FROM pragma_table_info(?1)")?
+            .query_map([table], |r| r.get(0))?
+            .collect()
+    };
+    let tables: Vec<String> = reference
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for table in tables {
+        let found = columns(conn, &table)?;
+        if found.is_empty() {
+            return Ok(Some(format!("it has no table {table}")));
+        }
+        if let Some(column) = columns(&reference, &table)?
+            .into_iter()
+            .find(|c| !found.iter().any(|f| f.eq_ignore_ascii_case(c)))
+        {
+            return Ok(Some(format!("its table {table} has no column {column}")));
+        }
+    }
+    Ok(None)
 }
 
 /// The tables, indexes, views and triggers that `migrations` create

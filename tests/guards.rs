@@ -604,3 +604,60 @@ fn status_and_a_dry_run_read_a_wal_database_on_read_only_media() {
     dry.expect_code(0);
     assert_eq!(dry.n("/rows/duplicate"), 1, "the database was read");
 }
+
+/// A schema version alone proves nothing: another program's database that
+/// says it is at one of our versions, but lacks our tables or their
+/// columns, is refused before anything in it changes, by a dry run too.
+#[test]
+fn a_database_claiming_our_schema_version_without_our_tables_is_refused_unchanged() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let cases = [
+        (
+            "app.db",
+            "PRAGMA user_version = 2; CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO customers VALUES (1, 'x');",
+            "no table",
+        ),
+        (
+            "clash.db",
+            "PRAGMA user_version = 1; CREATE TABLE import_runs (id INTEGER PRIMARY KEY, note TEXT);",
+            "no table",
+        ),
+    ];
+    for (name, sql, says) in cases {
+        let conn = Connection::open(env.path(name)).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let before = bytes(&env.path(name));
+        for dry in [true, false] {
+            let mut args = vec!["--db", name, "a.csv"];
+            if dry {
+                args.push("--dry-run");
+            }
+            let run = env.run(&args);
+            run.expect_code(1);
+            assert!(
+                run.stderr.contains(name) && run.stderr.contains(says),
+                "{name} (dry run: {dry}): names the database and what it lacks\n{}",
+                run.stderr
+            );
+            assert_eq!(bytes(&env.path(name)), before, "{name} unchanged");
+            assert!(!env.path(&format!("{name}-wal")).exists());
+        }
+    }
+    // Our own tables with a column missing: named too.
+    env.run(&["--db", "ours.db", "a.csv"]).expect_code(0);
+    let conn = Connection::open(env.path("ours.db")).unwrap();
+    conn.execute_batch("ALTER TABLE import_rejects DROP COLUMN raw")
+        .unwrap();
+    drop(conn);
+    env.write("b.csv", csv(&[line("DS-2")]));
+    let run = env.run(&["--db", "ours.db", "b.csv"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("import_rejects") && run.stderr.contains("raw"),
+        "{}",
+        run.stderr
+    );
+}
