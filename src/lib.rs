@@ -80,6 +80,25 @@ pub fn run(cli: cli::Cli) -> ExitCode {
     }
 }
 
+/// A command line the parser did not take: help and version as they are;
+/// an error with what the user typed escaped (an option's value may hold
+/// control characters), exit 2.
+pub fn bad_command_line(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(e.exit_code() as u8);
+    }
+    let text = e.render().to_string();
+    let _ = write!(std::io::stderr(), "{}", escape::escaped_keep_lines(&text));
+    ExitCode::from(Exit::Usage as u8)
+}
+
 /// Output cut short by the reader (`| head`) is not a failure.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {

@@ -2,6 +2,8 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = dropship_import::cli::Cli::parse();
-    dropship_import::run(cli)
+    match dropship_import::cli::Cli::try_parse() {
+        Ok(cli) => dropship_import::run(cli),
+        Err(e) => dropship_import::bad_command_line(e),
+    }
 }

@@ -453,3 +453,21 @@ fn control_characters_in_names_headers_and_values_reach_the_terminal_escaped() {
     assert_ne!(run.code, 0);
     no_raw_controls(&run.stderr, "an error naming a path");
 }
+
+/// What the user typed reaches the terminal escaped even when the command
+/// line itself is refused: the parser's own messages quote the value.
+#[test]
+fn a_refused_option_value_with_control_characters_is_quoted_escaped() {
+    let env = Env::new();
+    for args in [
+        &["--encoding", "\u{1b}]0;PWNED\u{7}\r\u{9b}2J", "a.csv"][..],
+        &["--on-duplicate", "x\u{1b}[2J\r", "a.csv"][..],
+        &["--progress", "\u{9b}31m", "a.csv"][..],
+        &["--bogus\u{1b}[2J\r", "a.csv"][..],
+    ] {
+        let run = env.run(args);
+        run.expect_code(2);
+        no_raw_controls(&run.stderr, &format!("{args:?}"));
+        assert!(run.stderr.contains("error:"), "{}", run.stderr);
+    }
+}
