@@ -56,7 +56,8 @@ pub fn read_file(
         return;
     }
     let started = Instant::now();
-    let end = match read_inner(file, path, opts, tx, stop, progress) {
+    let mut unsent = 0;
+    let end = match read_inner(file, path, opts, tx, stop, progress, &mut unsent) {
         Ok(end) => end,
         Err(Stop::Failed(error)) => FileEnd::Failed(error),
         Err(Stop::WriterGone) => return,
@@ -65,6 +66,7 @@ pub fn read_file(
         file,
         end,
         elapsed: started.elapsed(),
+        unsent,
     });
 }
 
@@ -81,6 +83,7 @@ fn read_inner(
     tx: &Sender<Msg>,
     stop: &AtomicBool,
     progress: &FileBar,
+    unsent: &mut u64,
 ) -> Result<FileEnd, Stop> {
     let meta = match std::fs::metadata(path) {
         Ok(m) if m.is_file() => m,
@@ -193,11 +196,13 @@ fn read_inner(
             }
         }
         rows += 1;
+        *unsent = chunk.read;
         if chunk.read as usize >= target || chunk.held_bytes() >= CHUNK_BYTES {
             rejected += chunk.rejects.len() as u64;
             target = opts.budget.chunk_size();
             let full = std::mem::replace(&mut chunk, Chunk::new(file, target));
             send_chunk(full, &mut records, rows, tx, progress, &consumed)?;
+            *unsent = 0;
             if opts.max_errors > 0 && rejected > opts.max_errors {
                 return Ok(too_many_rejects(opts.max_errors));
             }
@@ -208,6 +213,7 @@ fn read_inner(
     }
     rejected += chunk.rejects.len() as u64;
     send_chunk(chunk, &mut records, rows, tx, progress, &consumed)?;
+    *unsent = 0;
     if opts.max_errors > 0 && rejected > opts.max_errors {
         return Ok(too_many_rejects(opts.max_errors));
     }

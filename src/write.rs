@@ -64,6 +64,9 @@ pub enum Msg {
         file: usize,
         end: FileEnd,
         elapsed: Duration,
+        /// Rows read but never sent: those of the chunk a failure cut
+        /// short. They count as read (and failed) like every other row.
+        unsent: u64,
     },
 }
 
@@ -667,7 +670,15 @@ impl Writer {
                 Ok(())
             }
             Msg::Chunk(chunk) => self.write_chunk(chunk),
-            Msg::End { file, end, elapsed } => self.end(file, end, elapsed),
+            Msg::End {
+                file,
+                end,
+                elapsed,
+                unsent,
+            } => {
+                self.files[file].outcome.rows.read += unsent;
+                self.end(file, end, elapsed)
+            }
         }
     }
 
@@ -1811,6 +1822,7 @@ mod tests {
                     file,
                     end,
                     elapsed: Duration::ZERO,
+                    unsent: 0,
                 })
                 .unwrap();
         }

@@ -564,3 +564,41 @@ fn recommend_warns_of_a_gzip_file_too_large_once_decompressed() {
         ["big.csv.gz"]
     );
 }
+
+/// Every row read ends in a bucket, also the rows of the chunk a failure
+/// cuts short: a file that fails part-way counts all of them as read and
+/// failed, whatever the chunk size.
+#[test]
+fn rows_read_before_a_file_fails_part_way_are_all_counted_failed() {
+    let env = Env::new();
+    let lines: Vec<_> = (0..2500).map(|i| line(&format!("DS-{i:05}"))).collect();
+    let text = csv(&lines);
+    let limit = text.len() + 1000;
+    let mut inflated = text.into_bytes();
+    inflated.extend(std::iter::repeat_n(b'x', 10_000));
+    env.write("grows.csv.gz", gzip(&inflated));
+    for chunk in ["1000", "7", "2500"] {
+        let db = format!("t{chunk}.db");
+        let r = run(
+            &env,
+            &[
+                "grows.csv.gz",
+                "--max-file-size",
+                &limit.to_string(),
+                "--chunk-size",
+                chunk,
+                "--db",
+                &db,
+            ],
+        );
+        r.expect_code(3);
+        assert_eq!(r.file_status("grows.csv.gz"), "failed", "{}", r.stderr);
+        assert_eq!(r.n("/rows/read"), 2500, "chunk size {chunk}: {}", r.stdout);
+        assert_eq!(
+            r.n("/rows/failed"),
+            2500,
+            "chunk size {chunk}: {}",
+            r.stdout
+        );
+    }
+}
