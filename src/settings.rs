@@ -298,13 +298,18 @@ impl Settings {
             Some(ProgressArg::None) => ProgressMode::None,
         };
         crate::columns::Names::new(&config.columns).map_err(usage)?;
+        let db = match (args.db, config.database.path) {
+            (None, Some(db)) if db.as_os_str().is_empty() => {
+                return Err(usage("database.path: the database path is empty"));
+            }
+            (db, from_config) => db
+                .or(from_config)
+                .unwrap_or_else(|| PathBuf::from("dropship.db")),
+        };
 
         Ok(Settings {
             inputs: args.inputs,
-            db: args
-                .db
-                .or(config.database.path)
-                .unwrap_or_else(|| PathBuf::from("dropship.db")),
+            db,
             config: config_path,
             jobs,
             chunk_size,

@@ -471,3 +471,17 @@ fn a_refused_option_value_with_control_characters_is_quoted_escaped() {
         assert!(run.stderr.contains("error:"), "{}", run.stderr);
     }
 }
+
+/// An empty database path is a value the user typed wrong: exit 2 naming
+/// it, not a failure to open a file with no name.
+#[test]
+fn an_empty_database_path_is_a_usage_error() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    env.write("empty.toml", "[database]\npath = \"\"\n");
+    let run = env.run(&["-c", "empty.toml", "a.csv"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("database.path"), "{}", run.stderr);
+    let run = env.run(&["--db", "", "a.csv"]);
+    run.expect_code(2);
+}
