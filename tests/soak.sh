@@ -20,9 +20,6 @@
 #   DROPSHIP_SOAK_SEED=N repeats the random moments of an earlier soak.
 #   DROPSHIP_SOAK_COMMIT_INTERVAL=250ms kills inside the default's longer
 #   transactions instead of committing every chunk (default 0s).
-#   DROPSHIP_SOAK_SKIP_KNOWN=1 leaves out the tests `cargo test` ignores
-#   (known bugs); by default they run too, since the soak is what says
-#   whether they are fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,17 +27,12 @@ rows="${1:-${DROPSHIP_SOAK_ROWS:-300000}}"
 trials="${2:-${DROPSHIP_SOAK_TRIALS:-20}}"
 export DROPSHIP_SOAK_ROWS="$rows" DROPSHIP_SOAK_TRIALS="$trials"
 
-ignored="--include-ignored"
-if [ "${DROPSHIP_SOAK_SKIP_KNOWN:-0}" = "1" ]; then
-  ignored=""
-fi
-
 echo "soak: $trials trials per test, $rows rows in 6 files, release build"
 SECONDS=0
 failed=()
 for group in kill_9 soak_; do
-  echo "soak: cargo test --release --test durability $group -- $ignored --nocapture"
-  if ! cargo test --release --test durability "$group" -- $ignored --nocapture; then
+  echo "soak: cargo test --release --test durability $group -- --nocapture"
+  if ! cargo test --release --test durability "$group" -- --nocapture; then
     failed+=("$group")
   fi
 done
