@@ -283,12 +283,12 @@ fn send_chunk<R: BufRead>(
 }
 
 /// A record is never longer than this many fields; the export has 27.
-const MAX_FIELDS: usize = 4096;
+pub const MAX_FIELDS: usize = 4096;
 /// Bytes of rows and rejects past which a chunk is sent whatever its row
 /// count, so that long records do not make chunks large. A chunk of 1000
 /// ordinary rows holds about 230 KB; five readers of 1 MiB records peaked
 /// at 61 MiB with 2 MiB here and 53 MiB with this.
-const CHUNK_BYTES: usize = 512 << 10;
+pub const CHUNK_BYTES: usize = 512 << 10;
 /// Bytes of a skipped record kept to show it.
 const PREVIEW: usize = 256;
 

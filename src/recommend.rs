@@ -16,12 +16,13 @@ use crate::cli::{ImportArgs, RecommendArgs};
 use crate::columns::Names;
 use crate::inputs;
 use crate::limits;
-use crate::read::{UTF16, looks_like_utf16, sniff_delimiter};
+use crate::read::{CHUNK_BYTES, MAX_FIELDS, UTF16, looks_like_utf16, sniff_delimiter};
 use crate::rows::{Encoding, decode};
+use crate::schema;
 use crate::settings::{Settings, UsageError};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -49,7 +50,9 @@ const BUILT_IN_CHUNK_SIZE: u64 = 1000;
 // rows scale the per-row terms). A reader holds its buffers and up to two
 // chunks (one being filled, one in the channel); the writer about one.
 // Least-squares fit to the peak RSS of the import above at 1, 2, 5 and 8 jobs
-// with chunk sizes 1000 and 5000 (14 to 71 MB; every point within 1.2 MB).
+// with chunk sizes 1000 and 5000 (14 to 71 MB; every point within 1.2 MB);
+// the chunk-5000 points predate the cap on a chunk's text (see
+// HELD_SHARE_OF_ROW), which now bounds them.
 // Measured again after the writer came to build the line index at the end
 // of a first load: 16.9, 17.2, 23.6 and 31.6 MB at 1, 2, 5 and 8 jobs, up to
 // 2.6 MB above the model; the sort's memory sets the peak of small runs.
@@ -58,6 +61,12 @@ const MODEL_PER_READER: f64 = 0.88e6;
 const MODEL_ROW_READER: f64 = 1240.0;
 const MODEL_ROW_WRITER: f64 = 550.0;
 const MODEL_BYTES_PER_ROW: f64 = 294.0;
+/// A chunk is sent once its text passes [`CHUNK_BYTES`]; the text it holds
+/// is about this share of the CSV bytes of its rows (no quotes or
+/// delimiters). Chosen so the model matches an import of 40 files of 5,000
+/// rows with `-j 8 --chunk-size 5000` (47.0 MB peak; 29.4 MB at 1000), run
+/// after chunks came to be capped by their text.
+const HELD_SHARE_OF_ROW: f64 = 0.66;
 
 /// Bytes per second relative to 5 jobs, for 1..=5 jobs, measured with the
 /// same import on the same machine (1, 2, 5, 8 jobs, medians of three:
@@ -163,6 +172,11 @@ pub enum Kind {
     Empty,
     Unreadable,
     NotFound,
+    /// A record longer than `max_record_size` (or of more than
+    /// [`MAX_FIELDS`] fields): the import rejects it.
+    RecordTooLong,
+    /// A header line the import cannot take: it fails the file.
+    BadHeader,
 }
 
 /// `error`: the import would fail the file (or reject its rows);
@@ -226,6 +240,8 @@ pub struct Workload {
     /// Delimiters seen, with how many files use each.
     pub delimiters: Vec<(u8, u64)>,
     pub warnings: Vec<Warning>,
+    /// The longest record the import holds (`max_record_size`).
+    pub max_record_size: u64,
 }
 
 fn sample_inputs(patterns: &[String], settings: &Settings) -> Result<Vec<Looked>> {
@@ -255,6 +271,7 @@ fn sample_inputs(patterns: &[String], settings: &Settings) -> Result<Vec<Looked>
 /// What looking at a file needs of the settings.
 struct Sampler {
     max_file_size: u64,
+    max_record_size: u64,
     /// `None`: found from the header line.
     delimiter: Option<u8>,
     encoding: Encoding,
@@ -265,6 +282,7 @@ impl Sampler {
     fn new(settings: &Settings) -> Result<Sampler> {
         Ok(Sampler {
             max_file_size: settings.max_file_size,
+            max_record_size: settings.max_record_size,
             delimiter: settings.delimiter,
             encoding: settings.rules.encoding,
             names: Names::new(&settings.columns).map_err(UsageError)?,
@@ -535,8 +553,16 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
         _ if head.complete => text,
         Some(end) => &text[..=end],
         None => {
-            // Not even the header line fits in the sample: nothing more to
-            // tell from it.
+            // Not even the header line fits in the sample: the import fails
+            // it when it is already too long or has too many fields.
+            if let Some(why) = header_fault(text, delimiter, sampler.max_record_size) {
+                warnings.push(warn(Kind::BadHeader, Level::Error, why));
+                return Looked {
+                    size,
+                    sample: None,
+                    warnings,
+                };
+            }
             return Looked {
                 size,
                 sample: Some(Sample {
@@ -567,6 +593,21 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
         _ => Vec::new(),
     };
     let header_end = csv.position().byte();
+    // As the import reads it (`read.rs`): a header of more fields or bytes
+    // than a record may have fails the file.
+    let header_bytes = record_bytes(
+        parsed,
+        record.position().map_or(0, |p| p.byte()),
+        header_end,
+    );
+    if let Some(why) = header_limits(record.len(), header_bytes, sampler.max_record_size, false) {
+        warnings.push(warn(Kind::BadHeader, Level::Error, why));
+        return Looked {
+            size,
+            sample: None,
+            warnings,
+        };
+    }
     let unknown: Vec<&str> = headers
         .iter()
         .filter(|h| !h.is_empty() && !sampler.names.knows(h))
@@ -601,15 +642,54 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
 
     let mut rows = 0u64;
     let mut rows_end = header_end;
+    // Records the import rejects unread: how many, and the first.
+    let mut oversized = 0u64;
+    let mut first_oversized: Option<(u64, String)> = None;
     while let Ok(true) = csv.read_byte_record(&mut record) {
-        if record
+        let start = record.position().map_or(rows_end, |p| p.byte());
+        let end = csv.position().byte();
+        let bytes = record_bytes(parsed, start, end);
+        if bytes > sampler.max_record_size || record.len() > MAX_FIELDS {
+            oversized += 1;
+            if first_oversized.is_none() {
+                let line = record.position().map_or(0, |p| p.line());
+                let what = match record.len() > MAX_FIELDS {
+                    true => format!("more than {MAX_FIELDS} fields"),
+                    false => format!("{bytes} bytes"),
+                };
+                first_oversized = Some((line, what));
+            }
+        } else if record
             .iter()
             .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
         {
             continue;
         }
         rows += 1;
-        rows_end = csv.position().byte();
+        rows_end = end;
+    }
+    // A row that does not end inside the sample is at least as long as
+    // what the sample holds of it.
+    let unfinished = (text.len() as u64).saturating_sub(rows_end);
+    if !head.complete && oversized == 0 && unfinished > sampler.max_record_size {
+        oversized = 1;
+        first_oversized = Some((0, format!("over {unfinished} bytes")));
+    }
+    if let Some((line, what)) = first_oversized {
+        let at = match line {
+            0 => "the last one sampled".to_string(),
+            line => format!("the first on line {line}"),
+        };
+        warnings.push(warn(
+            Kind::RecordTooLong,
+            Level::Warning,
+            format!(
+                "{} longer than max_record_size ({}) in the sampled part ({at}, {what}): \
+                 the import rejects such records as record_too_long and reads on",
+                plural(oversized, "record"),
+                human_limit(sampler.max_record_size)
+            ),
+        ));
     }
     let csv_bytes = if head.complete {
         head.text.len() as u64
@@ -651,6 +731,63 @@ fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
     }
 }
 
+/// Bytes of the record at `start..end` of `text` as the import counts them:
+/// without the line breaks before it and the one ending it.
+fn record_bytes(text: &[u8], start: u64, end: u64) -> u64 {
+    let end = (end as usize).min(text.len());
+    let start = (start as usize).min(end);
+    let mut record = &text[start..end];
+    while let [b'\r' | b'\n', rest @ ..] = record {
+        record = rest;
+    }
+    if let [rest @ .., b'\n'] = record {
+        record = rest;
+    }
+    record.len() as u64
+}
+
+/// Why the import fails a header of `fields` fields and `bytes` bytes
+/// (`read.rs`: no record is longer than `max_record_size` or has more
+/// than [`MAX_FIELDS`] fields), if it does. `cut`: the line goes on past
+/// what was looked at.
+fn header_limits(fields: usize, bytes: u64, max_record_size: u64, cut: bool) -> Option<String> {
+    let what = if fields > MAX_FIELDS {
+        format!("a record of more than {MAX_FIELDS} fields")
+    } else if bytes > max_record_size {
+        format!(
+            "a record of {}{bytes} bytes, longer than max_record_size ({})",
+            if cut { "over " } else { "" },
+            human_limit(max_record_size)
+        )
+    } else {
+        return None;
+    };
+    Some(format!(
+        "no header row: its line is {what}; the import would fail this file"
+    ))
+}
+
+/// [`header_limits`] for a header line that the sample `text` does not
+/// hold to its end: what the sample holds of it is already a fault, or not.
+fn header_fault(text: &[u8], delimiter: u8, max_record_size: u64) -> Option<String> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text);
+    let mut record = csv::ByteRecord::new();
+    let fields = match csv.read_byte_record(&mut record) {
+        Ok(true) => record.len(),
+        _ => 0,
+    };
+    header_limits(
+        fields,
+        record_bytes(text, 0, text.len() as u64),
+        max_record_size,
+        true,
+    )
+}
+
 impl Planned {
     fn into_workload(self, settings: &Settings, reference: &Reference) -> Workload {
         match self {
@@ -665,6 +802,7 @@ impl Planned {
                     gzip_files: 0,
                     delimiters: Vec::new(),
                     warnings: Vec::new(),
+                    max_record_size: settings.max_record_size,
                 };
                 for l in looked {
                     w.warnings.extend(l.warnings);
@@ -694,6 +832,7 @@ impl Planned {
                     gzip_files: 0,
                     delimiters: Vec::new(),
                     warnings: Vec::new(),
+                    max_record_size: settings.max_record_size,
                 };
                 if avg_size > settings.max_file_size {
                     w.readable_files = 0;
@@ -753,10 +892,15 @@ impl History {
             return Ok(history);
         }
         let unusable = || format!("{} is not a usable dropship-import database", db.display());
-        let conn = Connection::open_with_flags(
-            db,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        // A database with no log beside it has no writer (one would have
+        // made the log): it is read as the file alone, which works on
+        // read-only media and leaves no -wal/-shm behind. Otherwise the
+        // reading is the one `status` does.
+        let idle = !schema::beside(db, "-wal").exists() && !schema::beside(db, "-shm").exists();
+        let conn = match idle {
+            true => schema::open_read_only_as(db, true),
+            false => schema::open_read_only(db),
+        }
         .with_context(unusable)?;
         conn.busy_timeout(Duration::from_secs(5))
             .with_context(unusable)?;
@@ -968,9 +1112,10 @@ pub fn advise(
             reference.peak_jobs,
             reference.peak_chunk_size,
             reference.bytes_per_row(),
+            work.max_record_size,
         ))
     .max(1.0);
-    let peak = |jobs, chunk| model_peak(jobs, chunk, per_row) * calibration;
+    let peak = |jobs, chunk| model_peak(jobs, chunk, per_row, work.max_record_size) * calibration;
 
     let cores = machine.cores.max(1);
     let cap = (cores + 3).min(MAX_JOBS);
@@ -1067,10 +1212,15 @@ pub fn advise(
 }
 
 /// Peak RSS of an import with `jobs` readers and chunks of `chunk` rows of
-/// `bytes_per_row` bytes, as the fitted model predicts it.
-pub fn model_peak(jobs: u64, chunk: u64, bytes_per_row: f64) -> f64 {
-    let scale = (bytes_per_row / MODEL_BYTES_PER_ROW).max(1.0);
-    let (jobs, chunk) = (jobs as f64, chunk as f64);
+/// `bytes_per_row` bytes, as the fitted model predicts it. It follows what
+/// a reader holds (`read.rs`): a record is never held past
+/// `max_record_size`, and a chunk is sent once its text passes
+/// [`CHUNK_BYTES`], so a chunk holds at most that and one more record.
+pub fn model_peak(jobs: u64, chunk: u64, bytes_per_row: f64, max_record_size: u64) -> f64 {
+    let row = bytes_per_row.min(max_record_size as f64).max(1.0);
+    let held_rows = (CHUNK_BYTES as f64 / HELD_SHARE_OF_ROW + row) / row;
+    let scale = (row / MODEL_BYTES_PER_ROW).max(1.0);
+    let (jobs, chunk) = (jobs as f64, (chunk as f64).min(held_rows.max(1.0)));
     MODEL_BASE
         + jobs * (MODEL_PER_READER + chunk * MODEL_ROW_READER * scale)
         + chunk * MODEL_ROW_WRITER * scale
@@ -1356,6 +1506,7 @@ mod tests {
         let aliases = std::collections::HashMap::new();
         Sampler {
             max_file_size: 100 << 20,
+            max_record_size: 1 << 20,
             delimiter: None,
             encoding: Encoding::Auto,
             names: Names::new(&aliases).unwrap(),
@@ -1384,6 +1535,7 @@ mod tests {
             gzip_files: 0,
             delimiters: vec![(b',', files)],
             warnings: Vec::new(),
+            max_record_size: 1 << 20,
         }
     }
 
@@ -1474,12 +1626,77 @@ mod tests {
     #[test]
     fn the_model_matches_its_measurements() {
         // Measured peak RSS (MB) of the built-in figure's import.
-        for (jobs, chunk, measured) in [(1, 1000, 14.0), (5, 1000, 23.9), (8, 5000, 71.1)] {
-            let model = model_peak(jobs, chunk, MODEL_BYTES_PER_ROW) / 1e6;
+        for (jobs, chunk, measured) in [(1, 1000, 14.0), (5, 1000, 23.9), (8, 5000, 47.0)] {
+            let model = model_peak(jobs, chunk, MODEL_BYTES_PER_ROW, 1 << 20) / 1e6;
             assert!((model - measured).abs() < 3.0, "{jobs} {chunk}: {model}");
         }
-        let at_default = model_peak(BUILT_IN_JOBS, BUILT_IN_CHUNK_SIZE, MODEL_BYTES_PER_ROW);
+        let at_default = model_peak(
+            BUILT_IN_JOBS,
+            BUILT_IN_CHUNK_SIZE,
+            MODEL_BYTES_PER_ROW,
+            1 << 20,
+        );
         assert!((at_default - BUILT_IN_PEAK_RSS).abs() < 2e6);
+    }
+
+    #[test]
+    fn the_model_holds_no_record_past_max_record_size() {
+        // A 3 MB row is held as at most max_record_size, in a chunk sent
+        // once its text passes CHUNK_BYTES.
+        let huge = model_peak(5, 1000, 3e6, 1 << 20);
+        let at_limit = model_peak(5, 1000, (1 << 20) as f64, 1 << 20);
+        assert_eq!(huge, at_limit);
+        assert!(huge < 80e6, "{huge}");
+        // Ordinary rows are not capped.
+        assert!(model_peak(5, 1000, 294.0, 1 << 20) < huge);
+        let small_limit = model_peak(5, 1000, 3e6, 1024);
+        assert!(small_limit < huge, "{small_limit}");
+    }
+
+    #[test]
+    fn a_header_the_import_fails_is_an_error() {
+        let wide = format!("No,Kode Pesanan{}\n1,DS-1\n", ",x".repeat(MAX_FIELDS));
+        let looked = look_at_head(&head(wide.as_bytes(), wide.len() as u64), 0, &sampler());
+        let kinds: Vec<_> = looked.warnings.iter().map(|w| (w.kind, w.level)).collect();
+        assert_eq!(kinds, [(Kind::BadHeader, Level::Error)]);
+        assert!(looked.sample.is_none());
+
+        let long = Sampler {
+            max_record_size: 50,
+            ..sampler()
+        };
+        let text = format!("{HEADER}{ROW}");
+        let looked = look_at_head(&head(text.as_bytes(), text.len() as u64), 0, &long);
+        assert_eq!(looked.warnings[0].kind, Kind::BadHeader);
+        assert!(looked.warnings[0].message.contains("max_record_size"));
+
+        // Cut by the sample's end, yet already too wide.
+        let cut = format!("No{}", ",x".repeat(SAMPLE_BYTES));
+        let cut = &cut.as_bytes()[..SAMPLE_BYTES];
+        let looked = look_at_head(&head(cut, 1 << 30), 1 << 30, &sampler());
+        assert_eq!(looked.warnings[0].kind, Kind::BadHeader);
+    }
+
+    #[test]
+    fn records_past_max_record_size_are_named() {
+        let limit = Sampler {
+            max_record_size: 200,
+            ..sampler()
+        };
+        let long = ROW.replace("SKU-1", &"s".repeat(300));
+        let text = format!("{HEADER}{ROW}{long}{ROW}");
+        let looked = look_at_head(&head(text.as_bytes(), text.len() as u64), 0, &limit);
+        assert_eq!(looked.warnings.len(), 1, "{:?}", looked.warnings);
+        let w = &looked.warnings[0];
+        assert_eq!((w.kind, w.level), (Kind::RecordTooLong, Level::Warning));
+        assert!(w.message.contains("line 3"), "{}", w.message);
+        assert_eq!(looked.sample.map(|s| s.rows), Some(3));
+        // A row that does not end inside the sample but is already longer.
+        let mut text = format!("{HEADER}{ROW}1,\"");
+        text.push_str(&"x".repeat(SAMPLE_BYTES));
+        let cut = &text.as_bytes()[..SAMPLE_BYTES];
+        let looked = look_at_head(&head(cut, 3 << 20), 3 << 20, &limit);
+        assert_eq!(looked.warnings[0].kind, Kind::RecordTooLong);
     }
 
     #[test]

@@ -319,12 +319,7 @@ pub fn inspect(path: &Path, immutable: bool) -> Result<()> {
     }
     let unusable = || format!("{} is not a usable SQLite database", path.display());
     let conn = match immutable {
-        true => Connection::open_with_flags(
-            read_only_uri(path, true),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                | rusqlite::OpenFlags::SQLITE_OPEN_URI
-                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        ),
+        true => open_read_only_as(path, true),
         false => open_read_only(path),
     }
     .with_context(unusable)?;
@@ -437,8 +432,14 @@ fn created_names(migrations: &[&str]) -> Vec<String> {
 /// Opens `path` only to read it, never creating or changing anything: see
 /// [`read_only_uri`].
 pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    open_read_only_as(path, needs_immutable(path))
+}
+
+/// Opens `path` only to read it, with or without `immutable` (see
+/// [`read_only_uri`]): for a caller that knows nobody writes it.
+pub fn open_read_only_as(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
     Connection::open_with_flags(
-        read_only_uri(path, needs_immutable(path)),
+        read_only_uri(path, immutable),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
             | rusqlite::OpenFlags::SQLITE_OPEN_URI
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
