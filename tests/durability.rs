@@ -2110,103 +2110,101 @@ fn a_file_that_changes_or_vanishes_while_read_fails_and_leaves_nothing() {
 /// One trial of `a_file_that_changes_or_vanishes_while_read_fails_and_leaves_nothing`:
 /// false when the reader had read the whole file before it changed.
 fn changed_while_read(change: Change) -> bool {
-    {
-        let spec = Spec {
-            files: 2,
-            rows: 20_000,
-            seed: 0xC4A6,
-            bad_share: 0.0,
-            dup_share: 0.0,
-        };
-        let work = Work::new(&spec);
-        let [small, large] = work.names_by_size().try_into().expect("two files");
-        let clean = clean_run(
-            &work,
+    let spec = Spec {
+        files: 2,
+        rows: 20_000,
+        seed: 0xC4A6,
+        bad_share: 0.0,
+        dup_share: 0.0,
+    };
+    let work = Work::new(&spec);
+    let [small, large] = work.names_by_size().try_into().expect("two files");
+    let clean = clean_run(
+        &work,
+        "clean.db",
+        &[strings(&[
+            &format!("{FILES}/{small}"),
+            "--db",
             "clean.db",
-            &[strings(&[
-                &format!("{FILES}/{small}"),
-                "--db",
-                "clean.db",
-                "--progress",
-                "none",
-            ])],
-        );
-        let db = work.path("c.db");
-        let args = import_args("c.db", 1);
-        let ctx = format!("{change:?}");
+            "--progress",
+            "none",
+        ])],
+    );
+    let db = work.path("c.db");
+    let args = import_args("c.db", 1);
+    let ctx = format!("{change:?}");
 
-        let mut proc = work.spawn(&args);
-        assert!(
-            wait_for(&mut proc, &work, &db, Moment::InLargest),
-            "{ctx}: the run ended before the largest file committed rows"
-        );
-        proc.signal(libc::SIGSTOP);
-        let target = work.path(&format!("{FILES}/{large}"));
-        let bytes = std::fs::read(&target).unwrap();
-        match change {
-            Change::Append => {
-                let last_row = bytes[..bytes.len() - 1]
-                    .rsplit(|&b| b == b'\n')
-                    .next()
-                    .unwrap()
-                    .to_vec();
-                let mut more = bytes.clone();
-                more.extend_from_slice(&last_row);
-                more.push(b'\n');
-                std::fs::write(&target, more).unwrap();
-            }
-            Change::OneByte => {
-                // The last letter of the last city: still a valid row.
-                let mut other = bytes.clone();
-                let at = other.len() - 2;
-                other[at] = if other[at] == b'a' { b'b' } else { b'a' };
-                std::fs::write(&target, other).unwrap();
-            }
-            Change::Vanish => std::fs::remove_file(&target).unwrap(),
+    let mut proc = work.spawn(&args);
+    assert!(
+        wait_for(&mut proc, &work, &db, Moment::InLargest),
+        "{ctx}: the run ended before the largest file committed rows"
+    );
+    proc.signal(libc::SIGSTOP);
+    let target = work.path(&format!("{FILES}/{large}"));
+    let bytes = std::fs::read(&target).unwrap();
+    match change {
+        Change::Append => {
+            let last_row = bytes[..bytes.len() - 1]
+                .rsplit(|&b| b == b'\n')
+                .next()
+                .unwrap()
+                .to_vec();
+            let mut more = bytes.clone();
+            more.extend_from_slice(&last_row);
+            more.push(b'\n');
+            std::fs::write(&target, more).unwrap();
         }
-        proc.signal(libc::SIGCONT);
-        let done = proc.wait();
-        if done.code == Some(0) && done.json["files"]["imported"] == 2 {
-            return false;
+        Change::OneByte => {
+            // The last letter of the last city: still a valid row.
+            let mut other = bytes.clone();
+            let at = other.len() - 2;
+            other[at] = if other[at] == b'a' { b'b' } else { b'a' };
+            std::fs::write(&target, other).unwrap();
         }
-        done.expect_code(&[3], &ctx);
-        done.assert_summary_adds_up(&ctx);
-        let file = done
-            .per_file()
-            .iter()
-            .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(&large)))
-            .unwrap_or_else(|| panic!("{ctx}: no per_file entry for {large}\n{}", done.show()))
-            .clone();
-        assert_eq!(file["status"], "failed", "{ctx}\n{}", done.show());
-        let error = file["error"].as_str().unwrap_or("");
-        let want = match change {
-            Change::Vanish => "vanished",
-            _ => "changed",
-        };
-        assert!(
-            error.contains(want),
-            "{ctx}: error {error:?} should say {want}"
-        );
-        let c = counts(&file["rows"]);
-        assert!(
-            c[0] > 0 && c[5] == c[0],
-            "{ctx}: all rows read count as failed: {c:?}"
-        );
-        assert_eq!(done.json["files"]["imported"], 1, "{ctx}\n{}", done.show());
-
-        // Only the other file's data remain, as if the failed one had never
-        // been read.
-        check_committed_state(&db, &ctx);
-        let image = Image::of(&db);
-        assert_same_image(&ctx, &clean.image, &image);
-        let conn = open_ro(&db);
-        let failed_lines: i64 = one(
-            &conn,
-            "SELECT count(*) FROM dropship_purchase_details d
-             JOIN import_files f ON f.id = d.import_file_id WHERE f.state = 'failed'",
-        );
-        assert_eq!(failed_lines, 0, "{ctx}: lines of the failed file kept");
+        Change::Vanish => std::fs::remove_file(&target).unwrap(),
     }
+    proc.signal(libc::SIGCONT);
+    let done = proc.wait();
+    if done.code == Some(0) && done.json["files"]["imported"] == 2 {
+        return false;
+    }
+    done.expect_code(&[3], &ctx);
+    done.assert_summary_adds_up(&ctx);
+    let file = done
+        .per_file()
+        .iter()
+        .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(&large)))
+        .unwrap_or_else(|| panic!("{ctx}: no per_file entry for {large}\n{}", done.show()))
+        .clone();
+    assert_eq!(file["status"], "failed", "{ctx}\n{}", done.show());
+    let error = file["error"].as_str().unwrap_or("");
+    let want = match change {
+        Change::Vanish => "vanished",
+        _ => "changed",
+    };
+    assert!(
+        error.contains(want),
+        "{ctx}: error {error:?} should say {want}"
+    );
+    let c = counts(&file["rows"]);
+    assert!(
+        c[0] > 0 && c[5] == c[0],
+        "{ctx}: all rows read count as failed: {c:?}"
+    );
+    assert_eq!(done.json["files"]["imported"], 1, "{ctx}\n{}", done.show());
+
+    // Only the other file's data remain, as if the failed one had never
+    // been read.
+    check_committed_state(&db, &ctx);
+    let image = Image::of(&db);
+    assert_same_image(&ctx, &clean.image, &image);
+    let conn = open_ro(&db);
+    let failed_lines: i64 = one(
+        &conn,
+        "SELECT count(*) FROM dropship_purchase_details d
+         JOIN import_files f ON f.id = d.import_file_id WHERE f.state = 'failed'",
+    );
+    assert_eq!(failed_lines, 0, "{ctx}: lines of the failed file kept");
     true
 }
 
