@@ -639,6 +639,7 @@ impl Writer {
 
     fn commit(&mut self) -> Result<()> {
         if self.in_transaction {
+            self.record_totals()?;
             self.conn.execute_batch("COMMIT").context("cannot commit")?;
             self.in_transaction = false;
             // Catch up with the checkpointer thread (usually a few frames):
@@ -654,6 +655,50 @@ impl Writer {
                     .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
             }
         }
+        Ok(())
+    }
+
+    /// Keeps the run's totals in `import_runs` equal to what this commit
+    /// holds, so that a run killed at any moment still counts the rows it
+    /// committed (SPEC: each row is counted in the run that committed it).
+    fn record_totals(&mut self) -> Result<()> {
+        let Some(run) = self.run_id.filter(|_| !self.opts.dry_run) else {
+            return Ok(());
+        };
+        let (mut rows, mut orders, mut files) =
+            (RowCounts::default(), OrderCounts::default(), [0u64; 3]);
+        for f in &self.files {
+            rows.add(&f.outcome.rows);
+            orders.add(&f.outcome.orders);
+            match f.outcome.status {
+                FileStatus::Imported => files[0] += 1,
+                FileStatus::Skipped => files[1] += 1,
+                FileStatus::Failed => files[2] += 1,
+                FileStatus::InProgress | FileStatus::Interrupted => {}
+            }
+        }
+        self.conn
+            .prepare_cached(
+                "UPDATE import_runs SET files_imported = ?2, files_skipped = ?3, files_failed = ?4,
+                 rows_read = ?5, rows_imported = ?6, rows_rejected = ?7, rows_duplicate = ?8,
+                 rows_filtered = ?9, rows_failed = ?10, orders_created = ?11,
+                 orders_updated = ?12, orders_duplicate = ?13 WHERE id = ?1",
+            )?
+            .execute(params![
+                run,
+                files[0],
+                files[1],
+                files[2],
+                rows.read,
+                rows.imported,
+                rows.rejected,
+                rows.duplicate,
+                rows.filtered,
+                rows.failed,
+                orders.created,
+                orders.updated,
+                orders.duplicate
+            ])?;
         Ok(())
     }
 

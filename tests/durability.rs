@@ -2047,9 +2047,25 @@ fn a_resumed_file_reads_on_from_its_checkpoint_not_from_the_start() {
         committed > 0 && (committed as u64) < total,
         "{committed} of {total}"
     );
+    // The killed run counts what it committed, though it never finished.
+    let (killed_read, killed_imported): (i64, i64) = open_ro(&db)
+        .query_row(
+            "SELECT rows_read, rows_imported FROM import_runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the killed run's row");
+    let lines: i64 = one(
+        &open_ro(&db),
+        "SELECT count(*) FROM dropship_purchase_details",
+    );
+    assert_eq!(killed_read, committed, "rows read by the killed run");
+    assert_eq!(killed_imported, lines, "rows imported by the killed run");
 
     let rerun = work.run(&args);
     rerun.expect_complete("resumed run");
+    let read_by_runs: i64 = one(&open_ro(&db), "SELECT sum(rows_read) FROM import_runs");
+    assert_eq!(read_by_runs as u64, total, "rows read over both runs");
     check_equals_clean(&work, "r.db", &clean, "resumed run");
     let after: i64 = one(
         &open_ro(&db),
