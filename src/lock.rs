@@ -66,8 +66,11 @@ pub fn claim(db: &Path) -> Result<Claim> {
         );
     }
     let file = open_for_claim(db)?;
-    // A few quick tries: `status` probes the claim for an instant.
-    for _ in 0..5 {
+    // A few quick tries: `status` probes the claim for an instant. A holder
+    // that cannot be named has just ended (or not yet described itself):
+    // a few more tries tell which.
+    let mut attempt = 0;
+    loop {
         match file.try_lock() {
             Ok(()) => {
                 let info = lock_path(db);
@@ -76,17 +79,23 @@ pub fn claim(db: &Path) -> Result<Claim> {
                 let _ = std::fs::write(&info, Holder::me(&file).to_text());
                 return Ok(Claim { info, _file: file });
             }
-            Err(TryLockError::WouldBlock) => {
-                std::thread::sleep(std::time::Duration::from_millis(40))
+            Err(TryLockError::WouldBlock) if attempt >= 5 => {
+                let holder = describe_holder(db, &file);
+                if holder.is_some() || attempt >= 10 {
+                    let holder =
+                        holder.unwrap_or_else(|| "another run is importing into it".into());
+                    bail!(
+                        "{} is busy: {holder}; wait for it to end, or stop it (it resumes where it stopped)",
+                        db.display()
+                    );
+                }
             }
+            Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => bail!("cannot lock {}: {e}", db.display()),
         }
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        attempt += 1;
     }
-    let holder = describe_holder(db, &file);
-    bail!(
-        "{} is busy: {holder}; wait for it to end, or stop it (it resumes where it stopped)",
-        db.display()
-    )
 }
 
 /// Opens the database file to lock it, creating it when missing. A file
@@ -215,7 +224,7 @@ fn hostname() -> String {
 /// "run 12 (pid 345 on host db1, started 2025-01-01T10:00:00Z) is importing
 /// into it": the holder's own description, with its run from the database
 /// (read-only) once it has recorded one.
-fn describe_holder(db: &Path, file: &File) -> String {
+fn describe_holder(db: &Path, file: &File) -> Option<String> {
     let holder = std::fs::read_to_string(lock_path(db))
         .ok()
         .and_then(|text| Holder::parse(&text))
@@ -237,7 +246,7 @@ fn describe_holder(db: &Path, file: &File) -> String {
             .filter(|h| h.file == file_id(file))
     });
     let run = newest_running_run(&name, pid);
-    match (holder, run) {
+    Some(match (holder, run) {
         (Some(h), Some((id, _, _))) => format!(
             "run {id} (pid {} on host {}, started {}) is importing into it",
             h.pid, h.host, h.started
@@ -249,11 +258,8 @@ fn describe_holder(db: &Path, file: &File) -> String {
         (None, Some((id, pid, started))) => {
             format!("run {id} (pid {pid}, started {started}) is importing into it")
         }
-        (None, None) => match pid {
-            Some(pid) => format!("a run (pid {pid}) is importing into it"),
-            None => "another run is importing into it".to_string(),
-        },
-    }
+        (None, None) => format!("a run (pid {}) is importing into it", pid?),
+    })
 }
 
 /// The newest run marked running (of `pid` when known): id, pid, start.
