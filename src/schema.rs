@@ -161,7 +161,8 @@ const MIGRATIONS: &[&str] = &[
         waktu_pengiriman TEXT,
         provinsi TEXT,
         kota TEXT,
-        source_line INTEGER NOT NULL
+        source_line INTEGER NOT NULL,
+        run_id INTEGER NOT NULL          -- the run that read them (and counted them)
     );
     CREATE INDEX import_waiting_rows_by_owner ON import_waiting_rows(owner_file_id, kode_pesanan);
     CREATE INDEX import_waiting_rows_by_file ON import_waiting_rows(file_id);

@@ -352,7 +352,7 @@ fn sql() -> &'static Sql {
         line.extend(["import_file_id", "source_line"]);
         let mut waiting: Vec<&str> = vec!["owner_file_id", "file_id"];
         waiting.extend(FIELDS.iter().map(|f| f.column));
-        waiting.push("source_line");
+        waiting.extend(["source_line", "run_id"]);
         let from_waiting = |columns: &[&str]| -> String {
             let n = columns.len();
             let mut list: Vec<&str> = columns[..n - 2].to_vec();
@@ -936,6 +936,7 @@ impl Writer {
             prior: self.prior,
             on_duplicate: self.opts.on_duplicate,
             file_id,
+            run_id: self.run_id.unwrap_or(0),
         };
         let state = &mut self.files[file];
         rows.recheck(state)?;
@@ -1163,8 +1164,18 @@ impl Writer {
                     s.order_list, s.waiting_order_values
                 ))?
                 .execute([first_row])?;
-            let lines = self
+            // The rows may have been read (and counted) by several runs,
+            // when the taker was resumed after a kill.
+            let by_run: Vec<(i64, u64)> = self
                 .conn
+                .prepare_cached(
+                    "SELECT run_id, count(*) FROM import_waiting_rows
+                     WHERE owner_file_id = ?1 AND kode_pesanan = ?2 AND file_id = ?3
+                     GROUP BY run_id",
+                )?
+                .query_map(params![owner, key, taker], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            self.conn
                 .prepare_cached(&format!(
                     "INSERT INTO main.dropship_purchase_details ({}) SELECT {} FROM import_waiting_rows
                      WHERE owner_file_id = ?1 AND kode_pesanan = ?2 AND file_id = ?3 ORDER BY id",
@@ -1177,7 +1188,7 @@ impl Writer {
                      WHERE owner_file_id = ?1 AND kode_pesanan = ?2 AND file_id = ?3",
                 )?
                 .execute(params![owner, key, taker])?;
-            self.took_over(taker, key, lines as u64, updated)?;
+            self.took_over(taker, key, &by_run, updated)?;
             self.retag_waiting(owner, key, taker)?;
             if taker_unfinished {
                 return Ok(());
@@ -1211,55 +1222,73 @@ impl Writer {
         Ok(())
     }
 
-    /// File `taker` took order `key` over with `rows` rows it had counted as
-    /// duplicates: they are imported now, in `import_files` and, for a file
-    /// of this run, in its summary (the order created, or updated when it
-    /// replaced another file's version, instead of duplicate); for a file
-    /// of an earlier run, in that run's totals, when they counted them.
-    fn took_over(&mut self, taker: i64, key: &str, rows: u64, updated: bool) -> Result<()> {
+    /// File `taker` took order `key` over with rows it had counted as
+    /// duplicates, `by_run` (the run that read them, how many): they are
+    /// imported now, in `import_files` and in the totals of the run that
+    /// counted them (this run's summary, or an earlier run's row), and the
+    /// order is created (or updated, when it replaced another file's
+    /// version) instead of duplicate in the newest of those runs.
+    fn took_over(
+        &mut self,
+        taker: i64,
+        key: &str,
+        by_run: &[(i64, u64)],
+        updated: bool,
+    ) -> Result<()> {
+        let rows: u64 = by_run.iter().map(|(_, n)| n).sum();
         self.conn
             .prepare_cached(
                 "UPDATE import_files SET rows_imported = rows_imported + ?2,
                  rows_duplicate = max(rows_duplicate - ?2, 0) WHERE id = ?1",
             )?
             .execute(params![taker, rows])?;
-        self.conn
-            .prepare_cached(
-                "UPDATE import_runs SET rows_imported = rows_imported + ?2,
-                 rows_duplicate = rows_duplicate - ?2, orders_created = orders_created + ?3,
-                 orders_updated = orders_updated + ?4, orders_duplicate = max(orders_duplicate - 1, 0)
-                 WHERE id = (SELECT run_id FROM import_files WHERE id = ?1) AND id <> ?5
-                 AND rows_duplicate >= ?2",
-            )?
-            .execute(params![
-                taker,
-                rows,
-                u64::from(!updated),
-                u64::from(updated),
-                // A run without a row yet has no totals to correct.
-                self.run_id.unwrap_or(0)
-            ])?;
-        if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
-            // Rows this run counted move in its summary; the rest were
-            // counted by the run that committed them before a resume.
-            let now = rows.min(state.outcome.rows.duplicate);
-            for (counts, moved) in [
-                (&mut state.outcome.rows, now),
-                (&mut state.earlier, rows - now),
-            ] {
-                counts.imported += moved;
-                counts.duplicate = counts.duplicate.saturating_sub(moved);
+        let newest = by_run.iter().map(|&(run, _)| run).max();
+        for &(run, n) in by_run {
+            let order = (Some(run) == newest).then_some(updated);
+            if Some(run) != self.run_id {
+                if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
+                    state.earlier.imported += n;
+                    state.earlier.duplicate = state.earlier.duplicate.saturating_sub(n);
+                }
+                self.recount_run(run, n, order)?;
+                continue;
             }
+            let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) else {
+                continue;
+            };
+            state.outcome.rows.imported += n;
+            state.outcome.rows.duplicate = state.outcome.rows.duplicate.saturating_sub(n);
             let orders = &mut state.outcome.orders;
             if state.duplicate_orders.remove(key) {
                 orders.duplicate = orders.duplicate.saturating_sub(1);
             }
-            if updated {
-                orders.updated += 1;
-            } else {
-                orders.created += 1;
+            match order {
+                Some(true) => orders.updated += 1,
+                Some(false) => orders.created += 1,
+                None => {}
             }
         }
+        Ok(())
+    }
+
+    /// Moves `rows` duplicates of an earlier run to imported in its totals,
+    /// when that run counted them; with `order` (updated or created), the
+    /// order they make moves from duplicate there too.
+    fn recount_run(&mut self, run: i64, rows: u64, order: Option<bool>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE import_runs SET rows_imported = rows_imported + ?2,
+                 rows_duplicate = rows_duplicate - ?2, orders_created = orders_created + ?3,
+                 orders_updated = orders_updated + ?4, orders_duplicate = max(orders_duplicate - ?5, 0)
+                 WHERE id = ?1 AND rows_duplicate >= ?2",
+            )?
+            .execute(params![
+                run,
+                rows,
+                u64::from(order == Some(false)),
+                u64::from(order == Some(true)),
+                u64::from(order.is_some())
+            ])?;
         Ok(())
     }
 
@@ -1415,6 +1444,8 @@ struct RowWriter<'c> {
     insert_line: Insert<'c>,
     /// Prepared when the chunk first meets an order of an unfinished file.
     insert_waiting: Option<Insert<'c>>,
+    /// This run, which counts the rows it keeps waiting.
+    run_id: i64,
     prior: bool,
     on_duplicate: OnDuplicate,
     file_id: i64,
@@ -1516,7 +1547,7 @@ impl<'c> RowWriter<'c> {
         };
         let head = [Value::Int(owner), Value::Int(self.file_id)];
         let values = (0..FIELDS.len()).map(|field| chunk.value(row, field));
-        let tail = [Value::Int(row.line as i64)];
+        let tail = [Value::Int(row.line as i64), Value::Int(self.run_id)];
         insert.execute(head.into_iter().chain(values).chain(tail))?;
         Ok(())
     }
@@ -2120,6 +2151,57 @@ mod tests {
             )
             .unwrap();
         assert_eq!(totals, [3, 3, 0, 2, 0]);
+    }
+
+    #[test]
+    fn rows_a_killed_run_kept_waiting_are_counted_in_that_run_when_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        // Run 1 reads p, and q, which meets DS-X while p is read; killed
+        // after its last commit.
+        let mut first = open(&db, 2, OnDuplicate::Update);
+        let p = first.begin(0, "p");
+        let q = first.begin(1, "q");
+        first.chunk(0, "P", &[("DS-X", "P1")]);
+        first.chunk(1, "Q", &[("DS-X", "Q1"), ("DS-Y", "Q2")]);
+        first.writer.record_totals().unwrap();
+        let first_run = first.writer.run_id.unwrap();
+        drop(first);
+        // Run 2 resumes both: p is imported, and q's version replaces it.
+        let mut second = open(&db, 2, OnDuplicate::Update);
+        assert_eq!(second.begin(0, "p"), p);
+        assert_eq!(second.begin(1, "q"), q);
+        second.end(0, FileEnd::Complete);
+        second.end(1, FileEnd::Complete);
+        assert_eq!(
+            second.order("DS-X"),
+            Some((q, "Q".into(), lines(q, &["Q1"])))
+        );
+        assert_eq!(second.waiting_rows(), 0);
+        assert_eq!(second.stored_counts(q), (2, 0));
+        // Run 2 read none of q's rows: they stay counted in run 1, now as
+        // imported, with the order updated instead of duplicate.
+        assert_eq!(second.outcome(1), Default::default());
+        let totals: [u64; 6] = second
+            .writer
+            .conn
+            .query_row(
+                "SELECT rows_read, rows_imported, rows_duplicate, orders_created,
+                 orders_updated, orders_duplicate FROM import_runs WHERE id = ?1",
+                [first_run],
+                |r| {
+                    Ok([
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ])
+                },
+            )
+            .unwrap();
+        assert_eq!(totals, [3, 3, 0, 2, 1, 0]);
     }
 
     #[test]
