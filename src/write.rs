@@ -774,7 +774,8 @@ impl Writer {
     /// The file with these bytes that a killed run left `in_progress` with
     /// this run's `--channel`, with what it had committed. The others with
     /// these bytes are taken out: older leftovers, and those read with
-    /// another channel (one `import_files` entry holds one filter's rows).
+    /// another channel (one `import_files` entry holds one filter's rows);
+    /// under `--force`, all of them.
     fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
         let (mut same, kept): (Vec<LeftOver>, Vec<LeftOver>) = std::mem::take(&mut self.leftovers)
             .into_iter()
@@ -786,7 +787,12 @@ impl Writer {
         let mut newest = None;
         for left in same {
             let same_filter = left.channel.as_deref().map(normal_channel) == channel;
-            if same_filter && newest.is_none() {
+            if self.opts.force {
+                // Every file is read again from its start, as in the run
+                // that was killed: resuming one after the others were read
+                // again would let them take its first rows' orders.
+                self.roll_back(&left, "superseded: read again with --force")?;
+            } else if same_filter && newest.is_none() {
                 newest = Some(left);
             } else if same_filter {
                 let error = match self.prior {

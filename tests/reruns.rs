@@ -497,3 +497,54 @@ fn after_a_full_disk_the_log_never_says_imported_for_what_was_taken_back() {
         "the log says small.csv went in:\n{stderr}"
     );
 }
+
+/// A killed `--force` run, run again with `--force`, ends as one forced
+/// run would: every file is read again from its start, so a partial file
+/// is not resumed after the files before it were read again and took its
+/// first rows' orders.
+#[test]
+fn a_killed_forced_run_run_again_ends_as_one_forced_run() {
+    // b.csv is smaller (read first with -j 1) and holds the first 40
+    // orders of a.csv in another version; under update a.csv's stands.
+    let small: Vec<Line> = (0..40)
+        .map(|i| line(&format!("DS-{i:05}")).set("Nama Toko", "Small"))
+        .collect();
+    let large: Vec<Line> = export("DS", 1500, 2, &["Shopee"])
+        .into_iter()
+        .map(|l| l.set("Nama Toko", "Large"))
+        .collect();
+    let plain = [
+        "b.csv",
+        "a.csv",
+        "-j",
+        "1",
+        "--on-duplicate",
+        "update",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+    ];
+    let mut forced = plain.to_vec();
+    forced.push("--force");
+    for _ in 0..10 {
+        let env = Env::new();
+        env.write("b.csv", Csv::new(&small).render());
+        env.write("a.csv", Csv::new(&large).render());
+        env.run(&plain).expect_code(0);
+        if try_kill_mid_file(&env, &forced, "a.csv", large.len() as i64).is_none() {
+            continue;
+        }
+        let rerun = env.run(&forced);
+        rerun.expect_code(0);
+        let small_orders: i64 =
+            env.one("SELECT count(*) FROM dropship_purchases WHERE nama_toko = 'Small'");
+        assert_eq!(small_orders, 0, "a.csv's version of every order stands");
+        let lines: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
+        assert_eq!(lines, large.len() as i64, "a.csv's lines, each once");
+        let partial: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'in_progress'");
+        assert_eq!(partial, 0);
+        return;
+    }
+    panic!("ten forced runs all ended before they could be killed part-way");
+}
