@@ -831,11 +831,20 @@ impl Writer {
 
     /// Takes over a file a killed run left part-way: its committed rows stay
     /// its own, and reading goes on from its checkpoint.
-    fn resume(&mut self, file: usize, left: LeftOver) -> Result<Begin> {
+    fn resume(&mut self, file: usize, mut left: LeftOver) -> Result<Begin> {
         let id = if self.prior {
             self.files[file].prior_id = Some(left.id);
             self.insert_file(file, FileStatus::InProgress, None)?
         } else {
+            // Its counts as they are now: since the run began, a file it
+            // waited on may have handed it orders (see `took_over`).
+            left.rows = self
+                .conn
+                .prepare_cached(
+                    "SELECT rows_read, rows_imported, rows_rejected, rows_duplicate,
+                     rows_filtered, rows_failed FROM import_files WHERE id = ?1",
+                )?
+                .query_row([left.id], |r| RowCounts::from_columns(r, 0))?;
             let run = self.run_row()?;
             let state = &self.files[file];
             self.conn
@@ -2208,6 +2217,31 @@ mod tests {
             )
             .unwrap();
         assert_eq!(totals, [3, 3, 0, 2, 1, 0]);
+    }
+
+    #[test]
+    fn a_file_handed_an_order_before_it_is_resumed_keeps_the_counts_of_the_hand_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut first = open(&db, 2, OnDuplicate::Update);
+        first.begin(0, "p");
+        let q = first.begin(1, "q");
+        first.chunk(0, "P", &[("DS-X", "P1")]);
+        first.chunk(1, "Q", &[("DS-X", "Q1"), ("DS-Y", "Q2")]);
+        drop(first); // killed
+        // p is resumed and imported before q begins: q is handed DS-X
+        // while it is not yet part of the run.
+        let mut second = open(&db, 2, OnDuplicate::Update);
+        second.begin(0, "p");
+        second.end(0, FileEnd::Complete);
+        assert_eq!(second.stored_counts(q), (2, 0));
+        assert_eq!(second.begin(1, "q"), q);
+        second.end(1, FileEnd::Complete);
+        assert_eq!(second.stored_counts(q), (2, 0), "not the counts of before");
+        assert_eq!(
+            second.order("DS-X"),
+            Some((q, "Q".into(), lines(q, &["Q1"])))
+        );
     }
 
     #[test]
