@@ -28,6 +28,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// Runs an import with validated settings; returns the exit code.
 pub fn run(settings: Settings) -> Result<ExitCode> {
     let clock = (Instant::now(), SystemTime::now());
+    // From the start: a Ctrl-C while the database opens still ends with
+    // the summary and exit 130.
+    watch_interrupts();
+    ignore_file_size_signal();
     let files = find_files(&settings)?;
     // Before anything is created or opened for writing.
     check_paths(&settings, &files)?;
@@ -51,8 +55,12 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     };
     // Declared before the writer: it tidies up after the writer is gone.
     let _tidy = TidyAfterDryRun::new(&settings);
-    if settings.dry_run && settings.db.is_file() {
-        schema::inspect(&settings.db, false)?;
+    if settings.dry_run {
+        // What a real run would refuse to open, a dry run refuses too.
+        schema::check_place(&settings.db)?;
+        if settings.db.is_file() {
+            schema::inspect(&settings.db, false)?;
+        }
     }
     let mut writer = open_writer(&settings, &files)?;
     stream(&settings, &files, &read_opts, &mut writer)?;
@@ -102,7 +110,6 @@ fn stream(
     let total_bytes = files.iter().filter_map(|f| f.size).sum();
     let progress = Progress::new(settings.progress, settings.quiet, files.len(), total_bytes);
     let stop = &STOP;
-    watch_interrupts();
     let (tx, rx) = bounded::<Msg>(settings.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.min(files.len().max(1)))
@@ -252,9 +259,27 @@ fn emit(settings: &Settings, summary: &Summary) -> Result<()> {
         );
     }
     let mut out = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error of the import.
-    let _ = writeln!(out, "{json}").and_then(|_| out.flush());
-    Ok(())
+    // A closed pipe (`| head`) is not an error of the import; a full disk
+    // under a redirected summary is.
+    match writeln!(out, "{json}").and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write the summary to stdout"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A file grown past `ulimit -f` makes the kernel send SIGXFSZ, which ends
+/// the process at once, without a word. Ignored, the write fails with
+/// EFBIG instead, and the run stops like on a full disk: a message naming
+/// the file, exit 1, nothing committed lost.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: sets the disposition of one signal to "ignore"; no handler
+    // code runs, and nothing else in the process handles SIGXFSZ.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// How often the write-ahead log is copied into the database during a run.

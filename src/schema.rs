@@ -239,16 +239,31 @@ pub fn build_line_index(conn: &Connection) -> rusqlite::Result<()> {
     ))
 }
 
+/// Where a database can be: in a folder that exists, and, if something is
+/// there already, a file. A dry run asks too, to refuse what a real run
+/// would.
+pub fn check_place(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        bail!(
+            "cannot open {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.exists() && !path.is_file() {
+        bail!("cannot open {}: it is not a file", path.display());
+    }
+    Ok(())
+}
+
 /// Opens (creating if needed) the database at `path` for writing, sets its
 /// pragmas and brings its schema up to date. A database this tool cannot
 /// take (a newer schema, or tables of its own names that it did not make)
 /// is refused before anything in it is changed.
 pub fn open(path: &Path) -> Result<Connection> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
-    {
-        bail!("the folder {} does not exist", dir.display());
-    }
+    check_place(path)?;
     // The caller holds the claim: with no log beside it, the file alone is
     // the whole database, and reading it so leaves nothing behind.
     inspect(path, !beside(path, "-wal").exists())?;

@@ -661,3 +661,85 @@ fn a_database_claiming_our_schema_version_without_our_tables_is_refused_unchange
         run.stderr
     );
 }
+
+/// What a real run refuses as a database place, a dry run refuses too,
+/// with the same exit code.
+#[test]
+fn a_dry_run_refuses_the_database_places_a_real_run_refuses() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    std::fs::create_dir(env.path("folder.db")).unwrap();
+    for db in ["folder.db", "missing/x.db"] {
+        for dry in [false, true] {
+            let mut args = vec!["--db", db, "a.csv"];
+            if dry {
+                args.push("--dry-run");
+            }
+            let run = env.run(&args);
+            run.expect_code(1);
+            assert!(
+                run.stderr.contains(db),
+                "{db} (dry run {dry}): {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!env.path("missing").exists());
+}
+
+/// A summary that cannot be written (stdout redirected to a full disk) is a
+/// failure of the run, not a success with nothing to read.
+#[test]
+fn a_summary_that_cannot_be_written_to_stdout_exits_1() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = Command::new(env!("CARGO_BIN_EXE_dropship-import"))
+        .current_dir(env.path("."))
+        .args(["a.csv", "--progress", "none"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("summary"), "{stderr}");
+}
+
+/// A file size limit (`ulimit -f`) reached while writing ends the run with
+/// a message and exit 1, not a silent death by SIGXFSZ.
+#[test]
+fn a_file_size_limit_is_reported_not_a_silent_death() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let lines: Vec<_> = (0..3000).map(|i| line(&format!("DS-{i:05}"))).collect();
+    env.write("a.csv", csv(&lines));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropship-import"));
+    cmd.current_dir(env.path("."))
+        .args(["a.csv", "--progress", "none"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {stderr}", out.status);
+    assert!(
+        stderr.contains("dropship.db"),
+        "names the database: {stderr}"
+    );
+}
