@@ -892,16 +892,7 @@ impl History {
             return Ok(history);
         }
         let unusable = || format!("{} is not a usable dropship-import database", db.display());
-        // A database with no log beside it has no writer (one would have
-        // made the log): it is read as the file alone, which works on
-        // read-only media and leaves no -wal/-shm behind. Otherwise the
-        // reading is the one `status` does.
-        let idle = !schema::beside(db, "-wal").exists() && !schema::beside(db, "-shm").exists();
-        let conn = match idle {
-            true => schema::open_read_only_as(db, true),
-            false => schema::open_read_only(db),
-        }
-        .with_context(unusable)?;
+        let conn = schema::open_to_look(db).with_context(unusable)?;
         conn.busy_timeout(Duration::from_secs(5))
             .with_context(unusable)?;
         let has_runs = conn

@@ -451,6 +451,18 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     open_read_only_as(path, needs_immutable(path))
 }
 
+/// Opens `path` for one look, as `status` and `recommend` do: a database
+/// with no log beside it has no writer (one would have made the log), so
+/// it is read as the file alone, which works on read-only media and leaves
+/// no `-wal`/`-shm` behind; otherwise as [`open_read_only`].
+pub fn open_to_look(path: &Path) -> rusqlite::Result<Connection> {
+    let idle = !beside(path, "-wal").exists() && !beside(path, "-shm").exists();
+    match idle {
+        true => open_read_only_as(path, true),
+        false => open_read_only(path),
+    }
+}
+
 /// Opens `path` only to read it, with or without `immutable` (see
 /// [`read_only_uri`]): for a caller that knows nobody writes it.
 pub fn open_read_only_as(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {

@@ -57,7 +57,7 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
         ..ImportArgs::default()
     })?
     .db;
-    let conn = open(&db)?;
+    let conn = open(&db, args.follow)?;
     let mut out = std::io::stdout().lock();
     if args.follow {
         return follow(&conn, &db, run_id, args.json, &mut out);
@@ -90,7 +90,9 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
 // Opening and reading the database
 
 /// Opens `db` read-only; never creates it.
-fn open(db: &Path) -> Result<Connection> {
+/// Opens the database to read; `follow`: to read it again and again, so
+/// that a run starting meanwhile is seen (never the file alone).
+fn open(db: &Path, follow: bool) -> Result<Connection> {
     match std::fs::metadata(db) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             bail!("no database at {} (nothing imported yet)", db.display())
@@ -100,8 +102,11 @@ fn open(db: &Path) -> Result<Connection> {
         Ok(_) => {}
     }
     // Read-only media too: see `schema::open_read_only`.
-    let conn = crate::schema::open_read_only(db)
-        .with_context(|| format!("cannot open {}", db.display()))?;
+    let conn = match follow {
+        true => crate::schema::open_read_only(db),
+        false => crate::schema::open_to_look(db),
+    }
+    .with_context(|| format!("cannot open {}", db.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let tables: i64 = conn
         .query_row(

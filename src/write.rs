@@ -419,7 +419,8 @@ impl Writer {
             conn.execute(
                 "UPDATE import_runs SET state = 'interrupted' WHERE state = 'running'",
                 [],
-            )?;
+            )
+            .with_context(|| format!("cannot write {}", db.display()))?;
         }
         let rejects_csv = match &opts.rejects_csv {
             Some(path) => {

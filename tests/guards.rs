@@ -743,3 +743,28 @@ fn a_file_size_limit_is_reported_not_a_silent_death() {
         "names the database: {stderr}"
     );
 }
+
+/// `status` only looks: an idle database keeps no `-wal`/`-shm` beside it
+/// after `status`, its JSON, or one run's detail.
+#[test]
+fn status_leaves_no_files_beside_an_idle_database() {
+    let env = Env::new();
+    env.write("a.csv", csv(&[line("DS-1")]));
+    env.run(&["a.csv"]).expect_code(0);
+    let beside = || {
+        ["dropship.db-wal", "dropship.db-shm"]
+            .into_iter()
+            .filter(|n| env.path(n).exists())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(beside(), Vec::<&str>::new(), "the import tidies up");
+    for args in [&["status"][..], &["status", "--json"], &["status", "1"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dropship-import"))
+            .current_dir(env.path("."))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(beside(), Vec::<&str>::new(), "after {args:?}");
+    }
+}
