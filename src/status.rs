@@ -410,25 +410,28 @@ impl Snapshot<'_> {
         if r.finished_at.is_some() {
             return view;
         }
-        // Not finished: the run's own counts are still zero; its files tell.
-        let mut counts = FileCounts {
-            total: r.files.total,
-            ..FileCounts::default()
-        };
-        let mut rows = RowCounts::default();
-        let mut bytes = 0u64;
-        for f in files {
-            match f.state.as_str() {
-                "imported" => counts.imported += 1,
-                "skipped" => counts.skipped += 1,
-                "failed" => counts.failed += 1,
-                _ => {}
+        // Not finished: its totals are those of its last commit (a file it
+        // left part-way and a later run resumed has moved to that run, so
+        // its files would not tell). A run recorded by a version that wrote
+        // totals only at the end has none: its files tell.
+        let bytes: u64 = files.iter().map(done_bytes).sum();
+        if r.rows == RowCounts::default() {
+            let mut counts = FileCounts {
+                total: r.files.total,
+                ..FileCounts::default()
+            };
+            for f in files {
+                match f.state.as_str() {
+                    "imported" => counts.imported += 1,
+                    "skipped" => counts.skipped += 1,
+                    "failed" => counts.failed += 1,
+                    _ => {}
+                }
+                view.rows.add(&f.rows);
             }
-            rows.add(&f.rows);
-            bytes += done_bytes(f);
+            view.files = counts;
         }
-        view.files = counts;
-        view.rows = rows;
+        let rows = view.rows;
         if live {
             let elapsed = parse_time(&r.started_at)
                 .and_then(|t| self.now.duration_since(t).ok())

@@ -2066,6 +2066,22 @@ fn a_resumed_file_reads_on_from_its_checkpoint_not_from_the_start() {
     rerun.expect_complete("resumed run");
     let read_by_runs: i64 = one(&open_ro(&db), "SELECT sum(rows_read) FROM import_runs");
     assert_eq!(read_by_runs as u64, total, "rows read over both runs");
+    // status shows the killed run with what it committed, though its file
+    // has moved on to the run that finished it.
+    let shown = work.run(&strings(&["status", "--json", "--db", "r.db"]));
+    let runs: Vec<Value> = serde_json::from_str(&shown.stdout)
+        .unwrap_or_else(|e| panic!("status --json: {e}\n{}", shown.show()));
+    let first = runs
+        .iter()
+        .find(|r| r["state"] == "interrupted")
+        .unwrap_or_else(|| panic!("the killed run in status\n{}", shown.show()));
+    assert_eq!(first["rows"]["read"], committed, "{}", shown.show());
+    assert_eq!(
+        first["rows"]["imported"],
+        killed_imported,
+        "{}",
+        shown.show()
+    );
     check_equals_clean(&work, "r.db", &clean, "resumed run");
     let after: i64 = one(
         &open_ro(&db),
