@@ -174,6 +174,18 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE import_files ADD COLUMN channel TEXT;
     ALTER TABLE import_files ADD COLUMN real_path TEXT;
+    -- What each run counted of a file that more than one run read part of
+    -- (a run killed, the next resuming it): if the file is rolled back
+    -- later, each of those runs' totals moves its rows to failed.
+    CREATE TABLE import_file_runs (
+        file_id INTEGER NOT NULL,
+        run_id INTEGER NOT NULL,
+        rows_imported INTEGER NOT NULL,
+        rows_rejected INTEGER NOT NULL,
+        rows_duplicate INTEGER NOT NULL,
+        rows_filtered INTEGER NOT NULL,
+        PRIMARY KEY (file_id, run_id)
+    ) WITHOUT ROWID;
     ",
 ];
 

@@ -991,6 +991,23 @@ impl Writer {
                 cp.rows,
                 cp.line
             ])?;
+        let mine = state.outcome.rows;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
+                 rows_duplicate, rows_filtered) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (file_id, run_id) DO UPDATE SET rows_imported = excluded.rows_imported,
+                 rows_rejected = excluded.rows_rejected, rows_duplicate = excluded.rows_duplicate,
+                 rows_filtered = excluded.rows_filtered",
+            )?
+            .execute(params![
+                file_id,
+                self.run_id.unwrap_or(0),
+                mine.imported,
+                mine.rejected,
+                mine.duplicate,
+                mine.filtered
+            ])?;
         Ok(())
     }
 
@@ -1038,6 +1055,7 @@ impl Writer {
     /// which files fail.
     fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
         self.need_line_index()?;
+        self.uncount_earlier_runs(file_id)?;
         self.conn
             .prepare_cached("DELETE FROM import_waiting_rows WHERE file_id = ?1")?
             .execute([file_id])?;
@@ -1066,6 +1084,30 @@ impl Writer {
         }
         self.forget_replaced(file_id)?;
         self.hand_over_all(file_id)
+    }
+
+    /// Each row is counted in the run that committed it: rows of a file
+    /// rolled back that earlier runs committed (before a kill) move to
+    /// failed in those runs' totals. This run's own are counted when the
+    /// file ends.
+    fn uncount_earlier_runs(&mut self, file_id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE import_runs AS r SET
+                 rows_imported = max(r.rows_imported - f.rows_imported, 0),
+                 rows_rejected = max(r.rows_rejected - f.rows_rejected, 0),
+                 rows_duplicate = max(r.rows_duplicate - f.rows_duplicate, 0),
+                 rows_filtered = max(r.rows_filtered - f.rows_filtered, 0),
+                 rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
+                     + f.rows_duplicate + f.rows_filtered
+                 FROM import_file_runs AS f
+                 WHERE f.file_id = ?1 AND f.run_id = r.id AND r.id <> ?2",
+            )?
+            .execute(params![file_id, self.run_id.unwrap_or(0)])?;
+        self.conn
+            .prepare_cached("DELETE FROM import_file_runs WHERE file_id = ?1")?
+            .execute([file_id])?;
+        Ok(())
     }
 
     /// A file G that replaced an order of failing file F keeps F's version
@@ -1260,6 +1302,13 @@ impl Writer {
             .execute(params![taker, rows])?;
         let newest = by_run.iter().map(|&(run, _)| run).max();
         for &(run, n) in by_run {
+            self.conn
+                .prepare_cached(
+                    "UPDATE import_file_runs SET rows_imported = rows_imported + ?3,
+                     rows_duplicate = max(rows_duplicate - ?3, 0)
+                     WHERE file_id = ?1 AND run_id = ?2",
+                )?
+                .execute(params![taker, run, n])?;
             let order = (Some(run) == newest).then_some(updated);
             if Some(run) != self.run_id {
                 if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
@@ -1325,6 +1374,10 @@ impl Writer {
             FileEnd::Complete => {
                 let id = id.context("a file ended that never began")?;
                 self.forget_replaced(id)?;
+                // Imported for good: never rolled back, nothing to recount.
+                self.conn
+                    .prepare_cached("DELETE FROM import_file_runs WHERE file_id = ?1")?
+                    .execute([id])?;
                 self.files[file].outcome.status = FileStatus::Imported;
                 self.finish_file(file, id)?;
                 self.release_waiters(id)?;

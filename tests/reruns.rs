@@ -548,3 +548,45 @@ fn a_killed_forced_run_run_again_ends_as_one_forced_run() {
     }
     panic!("ten forced runs all ended before they could be killed part-way");
 }
+
+/// Each row is counted in the run that committed it, and a failed file's
+/// rows count as failed: a file a killed run left part-way, resumed and
+/// then failed by the next run, moves the killed run's rows to failed too,
+/// so the runs' totals match the empty tables.
+#[test]
+fn a_resumed_file_that_fails_counts_as_failed_in_every_run_that_read_it() {
+    let mut lines = export("DS", 600, 2, &["Shopee"]);
+    for i in 0..5 {
+        lines.push(line(&format!("BAD-{i}")).set("Qty", "two"));
+    }
+    let total = lines.len() as i64;
+    let env = Env::new();
+    env.write("a.csv", Csv::new(&lines).render());
+    let args = [
+        "a.csv",
+        "--max-errors",
+        "3",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+    ];
+    kill_mid_file(&env, &args, "a.csv", total);
+    let committed: i64 = env.one("SELECT rows_committed FROM import_files");
+    let killed_imported: i64 = env.one("SELECT rows_imported FROM import_runs WHERE id = 1");
+    assert_eq!(killed_imported, committed, "the killed run counts its rows");
+    let rerun = env.run(&args);
+    rerun.expect_code(3);
+    assert_eq!(rerun.file_status("a.csv"), "failed");
+    let lines_left: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
+    assert_eq!(lines_left, 0);
+    let (read, imported, failed): (i64, i64, i64) = env
+        .db()
+        .query_row(
+            "SELECT sum(rows_read), sum(rows_imported), sum(rows_failed) FROM import_runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((read, imported, failed), (total, 0, total));
+}
