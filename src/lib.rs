@@ -5,7 +5,9 @@
 //! [`columns`] and [`fields`]), [`write`] owns the database (with
 //! [`schema`]), and [`report`] turns the outcome into the summary and exit
 //! code. [`import`] runs the pipeline; [`settings`] merges [`cli`] and the
-//! config file before anything starts.
+//! config file, each number checked against its range in [`limits`],
+//! before anything starts. [`lock`] keeps one run per database; text from
+//! files and users reaches a terminal through [`escape`].
 
 pub mod cli;
 pub mod columns;
