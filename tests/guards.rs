@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Env, csv, line};
+use common::{Env, ReadOnlyMount, csv, is_root, line};
 use rusqlite::Connection;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -511,12 +511,6 @@ impl Drop for SmallDisk {
     }
 }
 
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the process's effective user.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
 #[test]
 fn a_dry_run_leaves_no_log_files_beside_the_database() {
     let env = imported();
@@ -529,47 +523,6 @@ fn a_dry_run_leaves_no_log_files_beside_the_database() {
     assert!(!env.path("t.db-wal").exists(), "t.db-wal left behind");
     assert!(!env.path("t.db-shm").exists(), "t.db-shm left behind");
     assert_eq!(bytes(&env.path("t.db")), before);
-}
-
-/// A read-only bind mount of `dir`, unmounted on drop; `None` (with the
-/// reason printed) where the test cannot mount.
-struct ReadOnlyMount {
-    at: std::path::PathBuf,
-}
-
-impl ReadOnlyMount {
-    fn new(dir: &Path, at: &Path) -> Option<ReadOnlyMount> {
-        // As root, chmod does not stop writes: only a read-only mount does.
-        if !is_root() {
-            println!("skipped: not root, cannot mount a read-only folder");
-            return None;
-        }
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["--bind", "-o", "ro"])
-            .arg(dir)
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            println!("skipped: mount --bind -o ro failed here");
-            return None;
-        }
-        let mount = ReadOnlyMount {
-            at: at.to_path_buf(),
-        };
-        if std::fs::write(at.join("probe"), b"x").is_ok() {
-            println!("skipped: the bind mount is not read-only");
-            return None;
-        }
-        Some(mount)
-    }
-}
-
-impl Drop for ReadOnlyMount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.at).status();
-    }
 }
 
 #[test]

@@ -6,10 +6,8 @@
 
 mod common;
 
-use common::{Env, csv, line};
+use common::{Env, ReadOnlyMount, csv, line};
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 
 /// `dropship-import recommend ARGS --json`: exit code, stderr and the JSON.
 fn recommend(env: &Env, args: &[&str]) -> (i32, String, Value) {
@@ -42,52 +40,6 @@ fn warnings(json: &Value) -> Vec<(String, String, String)> {
 /// A file with the export's header and one valid row, then `record`.
 fn with_record(record: &str) -> String {
     format!("{}{record}\n", csv(&[line("DS-1")]))
-}
-
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-/// A read-only bind mount of `dir`, unmounted on drop; `None` (with the
-/// reason printed) where the test cannot mount.
-struct ReadOnlyMount {
-    at: std::path::PathBuf,
-}
-
-impl ReadOnlyMount {
-    fn new(dir: &Path, at: &Path) -> Option<ReadOnlyMount> {
-        // As root, chmod does not stop writes: only a read-only mount does.
-        if !is_root() {
-            println!("skipped: not root, cannot mount a read-only folder");
-            return None;
-        }
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["--bind", "-o", "ro"])
-            .arg(dir)
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            println!("skipped: mount --bind -o ro failed here");
-            return None;
-        }
-        let mount = ReadOnlyMount {
-            at: at.to_path_buf(),
-        };
-        if std::fs::write(at.join("probe"), b"x").is_ok() {
-            println!("skipped: the bind mount is not read-only");
-            return None;
-        }
-        Some(mount)
-    }
-}
-
-impl Drop for ReadOnlyMount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.at).status();
-    }
 }
 
 #[test]

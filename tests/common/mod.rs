@@ -516,3 +516,52 @@ pub fn line_index_exists(conn: &Connection) -> bool {
     )
     .expect("query sqlite_schema")
 }
+
+/// True when the tests run as root (CI does): only then can a test mount
+/// a read-only folder.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// A read-only bind mount of `dir`, unmounted on drop; `None` (with the
+/// reason printed) where the test cannot mount.
+pub struct ReadOnlyMount {
+    at: std::path::PathBuf,
+}
+
+impl ReadOnlyMount {
+    pub fn new(dir: &Path, at: &Path) -> Option<ReadOnlyMount> {
+        // As root, chmod does not stop writes: only a read-only mount does.
+        if !is_root() {
+            println!("skipped: not root, cannot mount a read-only folder");
+            return None;
+        }
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["--bind", "-o", "ro"])
+            .arg(dir)
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            println!("skipped: mount --bind -o ro failed here");
+            return None;
+        }
+        let mount = ReadOnlyMount {
+            at: at.to_path_buf(),
+        };
+        if std::fs::write(at.join("probe"), b"x").is_ok() {
+            println!("skipped: the bind mount is not read-only");
+            return None;
+        }
+        Some(mount)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.at).status();
+    }
+}
