@@ -1632,11 +1632,22 @@ impl<'c> RowWriter<'c> {
             .query_row([key], |r| r.get(0))
             .optional()?;
         if owner.is_none() && self.prior {
+            // An order of a file the real run would roll back first is
+            // gone, unless that file had replaced it: the rollback puts the
+            // version it replaced back.
             let known = self
                 .conn
                 .prepare_cached(
                     "SELECT import_file_id FROM prior.dropship_purchases WHERE kode_pesanan = ?1
-                     AND import_file_id NOT IN (SELECT id FROM temp.prior_gone)",
+                     AND import_file_id NOT IN (SELECT id FROM temp.prior_gone)
+                     UNION ALL
+                     SELECT r.import_file_id FROM prior.dropship_purchases p
+                     JOIN prior.import_replaced_orders r
+                       ON r.kode_pesanan = p.kode_pesanan AND r.by_file_id = p.import_file_id
+                     WHERE p.kode_pesanan = ?1
+                     AND p.import_file_id IN (SELECT id FROM temp.prior_gone)
+                     AND r.import_file_id NOT IN (SELECT id FROM temp.prior_gone)
+                     LIMIT 1",
                 )?
                 .query_row([key], |r| r.get::<_, i64>(0))
                 .optional()?;

@@ -593,3 +593,44 @@ fn a_resumed_file_that_fails_counts_as_failed_in_every_run_that_read_it() {
         .unwrap();
     assert_eq!((read, imported, failed), (total, 0, total));
 }
+
+/// A dry run predicts the orders of a run that first rolls back a partial
+/// file: orders that file had replaced come back (so the new read updates
+/// them), the others are gone (so it creates them).
+#[test]
+fn a_dry_run_predicts_the_orders_of_a_run_that_rolls_a_partial_file_back() {
+    let small: Vec<Line> = (0..40)
+        .map(|i| line(&format!("DS-{i:05}")).set("Nama Toko", "Small"))
+        .collect();
+    let mut large: Vec<Line> = export("DS", 1500, 2, &["Shopee"]);
+    let env = Env::new();
+    env.write("b.csv", Csv::new(&small).render());
+    env.write("a.csv", Csv::new(&large).render());
+    let args = [
+        "b.csv",
+        "a.csv",
+        "-j",
+        "1",
+        "--on-duplicate",
+        "update",
+        "--chunk-size",
+        "50",
+        "--commit-interval",
+        "0s",
+    ];
+    kill_mid_file(&env, &args, "a.csv", large.len() as i64);
+    // The export is downloaded again, one value different.
+    let last = large.len() - 1;
+    large[last] = large[last].clone().set("Nama Toko", "Changed");
+    env.write("a.csv", Csv::new(&large).render());
+    let dry = env.run(&[&args[..], &["--dry-run"]].concat());
+    let real = env.run(&args);
+    real.expect_code(0);
+    assert_eq!(
+        dry.json["orders"], real.json["orders"],
+        "dry run:\n{}\nreal run:\n{}",
+        dry.stdout, real.stdout
+    );
+    assert_eq!(dry.rows(), real.rows());
+    assert!(real.json["orders"]["updated"].as_u64().unwrap_or(0) > 0);
+}
