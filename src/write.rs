@@ -289,6 +289,8 @@ pub struct Writer {
     /// The files killed runs left `in_progress` that this run has not
     /// resumed or rolled back (yet).
     leftovers: Vec<LeftOver>,
+    /// What this run said of the partial files it rolled back.
+    rolled_back: Vec<String>,
     opts: WriteOptions,
     files: Vec<FileState>,
     /// Content hashes of files being read in this run.
@@ -493,6 +495,7 @@ impl Writer {
             files_total: inputs.len(),
             ended: Vec::new(),
             leftovers,
+            rolled_back: Vec::new(),
             opts,
             files,
             hashes_in_run: HashMap::new(),
@@ -812,6 +815,15 @@ impl Writer {
     /// it as failed with `error`. A dry run only forgets its orders, as the
     /// real run would find them gone.
     fn roll_back(&mut self, left: &LeftOver, error: &str) -> Result<()> {
+        let why = match error {
+            "" => String::new(),
+            error => format!(" ({error})"),
+        };
+        self.rolled_back.push(format!(
+            "{}: partial import left by killed run {} rolled back{why}: its {} committed rows \
+             are taken out before the file is read again",
+            left.path, left.run_id, left.checkpoint.rows
+        ));
         if self.prior {
             self.conn
                 .prepare_cached("INSERT OR IGNORE INTO temp.prior_gone (id) VALUES (?1)")?
@@ -920,14 +932,16 @@ impl Writer {
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// The partial files that killed runs left and that this run neither
-    /// resumed nor rolled back, one line each: where they are, which run
-    /// left them and how far it got. Their rows stay until the same bytes
-    /// are imported again.
+    /// The partial files that killed runs left, one line each: those this
+    /// run rolled back (superseded by new bytes, another `--channel`,
+    /// `--force`), then those it neither resumed nor rolled back, with
+    /// where they are, which run left them and how far it got (their rows
+    /// stay until the same bytes are imported again).
     pub fn partial_files(&self) -> Vec<String> {
         let mut left: Vec<&LeftOver> = self.leftovers.iter().collect();
         left.sort_by_key(|l| l.id);
-        left.iter().map(|l| l.describe()).collect()
+        let still = left.iter().map(|l| l.describe());
+        self.rolled_back.iter().cloned().chain(still).collect()
     }
 
     fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {

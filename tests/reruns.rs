@@ -314,6 +314,17 @@ fn a_partial_file_whose_path_comes_back_with_other_bytes_is_superseded() {
     dry.expect_code(0);
     let rerun = env.run(&args);
     rerun.expect_code(0);
+    // The run that rolls the partial file back says so.
+    for (what, text) in [
+        ("dry run", &dry.stdout),
+        ("summary", &rerun.stdout),
+        ("stderr", &rerun.stderr),
+    ] {
+        assert!(
+            text.contains("rolled back") && text.contains("superseded"),
+            "{what} names the rolled-back partial file:\n{text}"
+        );
+    }
     assert_eq!(
         rerun.file_rows("a.csv"),
         [total as u64, total as u64, 0, 0, 0, 0],
