@@ -1102,8 +1102,9 @@ impl Writer {
 
     /// Each row is counted in the run that committed it: rows of a file
     /// rolled back that earlier runs committed (before a kill) move to
-    /// failed in those runs' totals. This run's own are counted when the
-    /// file ends.
+    /// failed in those runs' totals, and the run its entry still belongs
+    /// to counts it among its failed files. This run's own are counted
+    /// when the file ends.
     fn uncount_earlier_runs(&mut self, file_id: i64) -> Result<()> {
         self.conn
             .prepare_cached(
@@ -1113,7 +1114,9 @@ impl Writer {
                  rows_duplicate = max(r.rows_duplicate - f.rows_duplicate, 0),
                  rows_filtered = max(r.rows_filtered - f.rows_filtered, 0),
                  rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
-                     + f.rows_duplicate + f.rows_filtered
+                     + f.rows_duplicate + f.rows_filtered,
+                 files_failed = r.files_failed
+                     + (r.id = (SELECT run_id FROM import_files WHERE id = ?1))
                  FROM import_file_runs AS f
                  WHERE f.file_id = ?1 AND f.run_id = r.id AND r.id <> ?2",
             )?

@@ -314,6 +314,18 @@ fn a_partial_file_whose_path_comes_back_with_other_bytes_is_superseded() {
     dry.expect_code(0);
     let rerun = env.run(&args);
     rerun.expect_code(0);
+    // The killed run's totals: the file failed, its rows with it.
+    let (files_failed, imported, failed): (i64, i64, i64) = env
+        .db()
+        .query_row(
+            "SELECT files_failed, rows_imported, rows_failed FROM import_runs
+             WHERE id = (SELECT run_id FROM import_files WHERE error LIKE 'superseded%')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("the killed run");
+    assert_eq!((files_failed, imported), (1, 0));
+    assert!(failed > 0);
     // The run that rolls the partial file back says so.
     for (what, text) in [
         ("dry run", &dry.stdout),
