@@ -319,8 +319,8 @@ impl TidyAfterDryRun {
         let fresh = |db: &std::path::PathBuf| {
             settings.dry_run
                 && db.is_file()
-                && !with_suffix(db, "-wal").exists()
-                && !with_suffix(db, "-shm").exists()
+                && !schema::beside(db, "-wal").exists()
+                && !schema::beside(db, "-shm").exists()
         };
         TidyAfterDryRun(db.filter(fresh))
     }
@@ -329,7 +329,7 @@ impl TidyAfterDryRun {
 impl Drop for TidyAfterDryRun {
     fn drop(&mut self) {
         let Some(db) = &self.0 else { return };
-        if !with_suffix(db, "-wal").exists() && !with_suffix(db, "-shm").exists() {
+        if !schema::beside(db, "-wal").exists() && !schema::beside(db, "-shm").exists() {
             return;
         }
         let flags =
@@ -425,7 +425,9 @@ impl Place {
     fn of(path: &std::path::Path) -> Place {
         let path = resolve(path);
         Place {
-            file: std::fs::metadata(&path).ok().and_then(|m| file_id(&m)),
+            file: std::fs::metadata(&path)
+                .ok()
+                .and_then(|m| lock::identity(&m)),
             path,
         }
     }
@@ -433,17 +435,6 @@ impl Place {
     fn is(&self, other: &Place) -> bool {
         self.path == other.path || (self.file.is_some() && self.file == other.file)
     }
-}
-
-#[cfg(unix)]
-fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    Some((meta.dev(), meta.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    None
 }
 
 /// The real absolute name of `path`, following symlinks (dangling ones

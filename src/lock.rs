@@ -46,25 +46,14 @@ impl Drop for Claim {
 /// The file beside a database that describes its holder, found through
 /// symlinks, so two names of one database usually share it.
 pub fn lock_path(db: &Path) -> PathBuf {
-    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
-    let mut name = real.into_os_string();
-    name.push(".lock");
-    PathBuf::from(name)
+    crate::schema::beside(db, ".lock")
 }
 
 /// Claims `db` for this process, or fails naming the run that holds it. A
 /// missing database file is created empty (SQLite takes an empty file as a
 /// new database).
 pub fn claim(db: &Path) -> Result<Claim> {
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.is_dir()
-    {
-        bail!(
-            "cannot open {}: the folder {} does not exist",
-            db.display(),
-            dir.display()
-        );
-    }
+    crate::schema::check_place(db)?;
     let file = open_for_claim(db)?;
     // A few quick tries: `status` probes the claim for an instant. A holder
     // that cannot be named has just ended (or not yet described itself):
@@ -201,15 +190,21 @@ fn file_id(file: &File) -> (u64, u64) {
     file.metadata().map(|m| meta_id(&m)).unwrap_or((0, 0))
 }
 
-#[cfg(unix)]
 fn meta_id(meta: &std::fs::Metadata) -> (u64, u64) {
+    identity(meta).unwrap_or((0, 0))
+}
+
+/// The file a name leads to (device, inode), which every hard link and
+/// symlink of it shares; `None` where the platform does not say.
+#[cfg(unix)]
+pub fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
+    Some((meta.dev(), meta.ino()))
 }
 
 #[cfg(not(unix))]
-fn meta_id(_meta: &std::fs::Metadata) -> (u64, u64) {
-    (0, 0)
+pub fn identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 fn hostname() -> String {
