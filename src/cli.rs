@@ -148,9 +148,14 @@ pub struct ImportArgs {
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
 
-    /// SQLite database to write [default: dropship.db]
-    #[arg(long, value_name = "PATH")]
+    /// SQLite file, or PostgreSQL URL / key=value string, to write
+    /// [default: $DROPSHIP_DB, or dropship.db]
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
+
+    /// PostgreSQL: the schema the tables live in [default: public]
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
 
     /// Config file [default: ./importer.toml when present]
     #[arg(short, long, value_name = "PATH")]

@@ -16,6 +16,7 @@ use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput}
 use crate::resources;
 use crate::schema;
 use crate::settings::{ProgressMode, Settings, UsageError};
+use crate::store::Store;
 use crate::write::{Msg, OrderCounts, RunRecord, WriteOptions, Writer};
 use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
@@ -49,13 +50,14 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     // A dry run writes nothing, so it needs no claim on the database. The
     // claim is declared before the writer so that it is released after the
     // writer's connections are closed (see `lock`).
-    let _claim = match settings.dry_run {
+    // A PostgreSQL store claims its schema itself, on its connection.
+    let _claim = match settings.dry_run || settings.postgres.is_some() {
         true => None,
         false => Some(lock::claim(&settings.db)?),
     };
     // Declared before the writer: it tidies up after the writer is gone.
     let _tidy = TidyAfterDryRun::new(&settings);
-    if settings.dry_run {
+    if settings.dry_run && settings.postgres.is_none() {
         // What a real run would refuse to open, a dry run refuses too.
         schema::check_place(&settings.db)?;
         if settings.db.is_file() {
@@ -82,21 +84,23 @@ fn find_files(settings: &Settings) -> Result<Vec<inputs::Input>> {
     Ok(files)
 }
 
-fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Writer> {
+fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Store> {
     let list: Vec<_> = files.iter().map(|f| (f.path.clone(), f.size)).collect();
-    Writer::open(
-        &settings.db,
-        &list,
-        WriteOptions {
-            on_duplicate: settings.on_duplicate,
-            force: settings.force,
-            dry_run: settings.dry_run,
-            options_json: serde_json::to_string(settings)?,
-            rejects_csv: settings.rejects.clone(),
-            commit_interval: settings.commit_interval,
-            channel: settings.rules.channel.clone(),
-        },
-    )
+    let opts = WriteOptions {
+        on_duplicate: settings.on_duplicate,
+        force: settings.force,
+        dry_run: settings.dry_run,
+        options_json: serde_json::to_string(settings)?,
+        rejects_csv: settings.rejects.clone(),
+        commit_interval: settings.commit_interval,
+        channel: settings.rules.channel.clone(),
+    };
+    Ok(match &settings.postgres {
+        Some(target) => Store::Postgres(crate::store::postgres::write::Writer::open(
+            target, &list, opts,
+        )?),
+        None => Store::Sqlite(Writer::open(&settings.db, &list, opts)?),
+    })
 }
 
 /// Reads every file on the pool into the writer, with the checkpointer and
@@ -105,7 +109,7 @@ fn stream(
     settings: &Settings,
     files: &[inputs::Input],
     read_opts: &ReadOptions,
-    writer: &mut Writer,
+    writer: &mut Store,
 ) -> Result<()> {
     let total_bytes = files.iter().filter_map(|f| f.size).sum();
     let progress = Progress::new(settings.progress, settings.quiet, files.len(), total_bytes);
@@ -129,7 +133,7 @@ fn stream(
             result
         });
         let (done_tx, done_rx) = bounded::<()>(0);
-        if !settings.dry_run {
+        if !settings.dry_run && settings.postgres.is_none() {
             let (db, done) = (&settings.db, done_rx.clone());
             scope.spawn(move || schema::checkpointer(db, CHECKPOINT_EVERY, &done));
         }
@@ -164,7 +168,7 @@ fn stream(
 /// The summary of what the writer recorded, with the process's figures.
 fn summarize(
     settings: &Settings,
-    writer: &Writer,
+    writer: &Store,
     budget: &Budget,
     (started, started_at): (Instant, SystemTime),
 ) -> Summary {
@@ -367,6 +371,10 @@ fn check_paths(settings: &Settings, files: &[inputs::Input]) -> Result<()> {
             )
         })
         .collect();
+    if settings.postgres.is_some() {
+        // The database is a server: only inputs and outputs can collide.
+        return check_outputs(settings, inputs, Vec::new());
+    }
     let db_place = Place::of(db);
     if let Some((what, _)) = inputs.iter().find(|(_, p)| p.is(&db_place)) {
         return Err(UsageError(format!(
@@ -380,6 +388,15 @@ fn check_paths(settings: &Settings, files: &[inputs::Input]) -> Result<()> {
         let what = format!("{}, a file of the database", name.display());
         taken.push((what, Place::of(&name)));
     }
+    check_outputs(settings, inputs, taken)
+}
+
+/// The outputs must not be an input, a file already taken, or each other.
+fn check_outputs(
+    settings: &Settings,
+    inputs: Vec<(String, Place)>,
+    mut taken: Vec<(String, Place)>,
+) -> Result<()> {
     taken.extend(inputs);
     let outputs = [
         ("--report", &settings.report),

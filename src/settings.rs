@@ -66,6 +66,9 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     pub path: Option<PathBuf>,
+    /// A synonym of `path`, for connection strings.
+    pub url: Option<PathBuf>,
+    pub schema: Option<String>,
 }
 
 // Numbers, sizes and durations are kept as written (`toml::Value`) and
@@ -123,7 +126,13 @@ pub enum ProgressMode {
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
     pub inputs: Vec<String>,
+    /// The database as shown: a SQLite path, or a PostgreSQL connection
+    /// string without its password.
     pub db: PathBuf,
+    /// Set when the database is PostgreSQL.
+    #[serde(skip)]
+    pub postgres: Option<crate::store::postgres::write::Target>,
+    pub schema: Option<String>,
     pub config: Option<PathBuf>,
     pub jobs: usize,
     pub chunk_size: usize,
@@ -151,6 +160,72 @@ pub struct Settings {
     pub rules: Rules,
     #[serde(skip)]
     pub columns: HashMap<String, Vec<String>>,
+}
+
+/// The database named by `--db`, the config's `path` (or `url`), or
+/// `DROPSHIP_DB`, in that order; `dropship.db` when none does. A
+/// PostgreSQL connection string gives the target to connect to, and the
+/// database is shown without its password.
+fn database(
+    arg: Option<PathBuf>,
+    schema_arg: Option<String>,
+    config: DatabaseConfig,
+) -> anyhow::Result<(
+    PathBuf,
+    Option<crate::store::postgres::write::Target>,
+    Option<String>,
+)> {
+    if config.path.is_some() && config.url.is_some() {
+        return Err(usage(
+            "database.path and database.url name the same thing: give one of them",
+        ));
+    }
+    let from_config = config.path.or(config.url);
+    if from_config
+        .as_ref()
+        .is_some_and(|p| p.as_os_str().is_empty())
+    {
+        return Err(usage("database.path: the database path is empty"));
+    }
+    let named = arg
+        .or(from_config)
+        .or_else(|| {
+            std::env::var_os("DROPSHIP_DB")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from("dropship.db"));
+    let schema = schema_arg.or(config.schema);
+    let text = named
+        .to_str()
+        .filter(|t| crate::store::postgres::connect::is_postgres(t));
+    let Some(text) = text else {
+        if schema.is_some() {
+            return Err(usage(
+                "--schema applies to PostgreSQL; the database is an SQLite file",
+            ));
+        }
+        return Ok((named, None, None));
+    };
+    let schema = schema.unwrap_or_else(|| "public".to_string());
+    if schema.is_empty() || schema.len() > 63 || schema.contains('\0') {
+        return Err(usage(format!(
+            "--schema: {:?} is not a schema name (1 to 63 bytes)",
+            crate::escape::clipped(&schema)
+        )));
+    }
+    let target = crate::store::postgres::connect::Target::parse(text)
+        .map_err(|e| usage(format!("{e:#}")))?;
+    let shown = target.display();
+    Ok((
+        PathBuf::from(&shown),
+        Some(crate::store::postgres::write::Target {
+            connect: target,
+            shown,
+            schema: schema.clone(),
+        }),
+        Some(schema),
+    ))
 }
 
 mod humantime_serde_secs {
@@ -298,18 +373,13 @@ impl Settings {
             Some(ProgressArg::None) => ProgressMode::None,
         };
         crate::columns::Names::new(&config.columns).map_err(usage)?;
-        let db = match (args.db, config.database.path) {
-            (None, Some(db)) if db.as_os_str().is_empty() => {
-                return Err(usage("database.path: the database path is empty"));
-            }
-            (db, from_config) => db
-                .or(from_config)
-                .unwrap_or_else(|| PathBuf::from("dropship.db")),
-        };
+        let (db, postgres, schema) = database(args.db, args.schema, config.database)?;
 
         Ok(Settings {
             inputs: args.inputs,
             db,
+            postgres,
+            schema,
             config: config_path,
             jobs,
             chunk_size,

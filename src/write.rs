@@ -1734,22 +1734,22 @@ fn replace_order(conn: &Connection, by: Option<i64>, key: &str) -> Result<()> {
 
 /// What a killed run left of a file.
 #[derive(Debug)]
-struct LeftOver {
-    id: i64,
-    run_id: i64,
-    path: String,
+pub(crate) struct LeftOver {
+    pub(crate) id: i64,
+    pub(crate) run_id: i64,
+    pub(crate) path: String,
     /// Its canonical path (for entries recorded before that was stored,
     /// the recorded path made canonical now, when it still exists).
-    real_path: Option<String>,
-    hash: Option<String>,
-    channel: Option<String>,
-    size: Option<u64>,
-    checkpoint: Checkpoint,
-    rows: RowCounts,
+    pub(crate) real_path: Option<String>,
+    pub(crate) hash: Option<String>,
+    pub(crate) channel: Option<String>,
+    pub(crate) size: Option<u64>,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) rows: RowCounts,
 }
 
 impl LeftOver {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let of_size = match self.size {
             Some(size) => format!(" of {size}"),
             None => String::new(),
@@ -1825,13 +1825,13 @@ fn load_leftovers(
 }
 
 /// A `--channel` as compared: trimmed, lowercased (as settings keep it).
-fn normal_channel(channel: &str) -> String {
+pub(crate) fn normal_channel(channel: &str) -> String {
     channel.trim().to_lowercase()
 }
 
 /// Whether an import read with `earlier` (None: no `--channel`) holds every
 /// row a run with `now` keeps.
-fn covers(earlier: Option<&str>, now: Option<&str>) -> bool {
+pub(crate) fn covers(earlier: Option<&str>, now: Option<&str>) -> bool {
     match earlier {
         None => true,
         Some(earlier) => now.is_some_and(|now| normal_channel(earlier) == normal_channel(now)),
@@ -1874,7 +1874,10 @@ pub struct RejectsFileError {
     cause: String,
 }
 
-fn rejects_error(path: &Option<PathBuf>, cause: impl std::fmt::Display) -> anyhow::Error {
+pub(crate) fn rejects_error(
+    path: &Option<PathBuf>,
+    cause: impl std::fmt::Display,
+) -> anyhow::Error {
     RejectsFileError {
         path: path
             .as_deref()

@@ -1,0 +1,285 @@
+//! The PostgreSQL schema: created and migrated under an advisory lock, its
+//! version in `import_schema_version`, each migration fixed text run with
+//! the schema first on the `search_path` (an append-only list, as for
+//! SQLite's `user_version`). Tables of the same names that the tool did not
+//! create are never touched.
+
+use super::{LOCK_CLASS, MIGRATE_CLASS, Pg, ident};
+use anyhow::{Result, bail};
+use sqlx::Row;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the data tables and the import bookkeeping, as in SQLite, with
+    // native types. Staging tables (one per file being read) are made by
+    // the writer.
+    "
+CREATE TABLE import_runs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz,
+    state text NOT NULL,            -- running | ok | partial | failed | interrupted
+    pid integer NOT NULL,
+    host text NOT NULL,
+    version text NOT NULL,
+    options text NOT NULL,          -- the settings, as JSON (no password)
+    files_total bigint NOT NULL DEFAULT 0,
+    files_imported bigint NOT NULL DEFAULT 0,
+    files_skipped bigint NOT NULL DEFAULT 0,
+    files_failed bigint NOT NULL DEFAULT 0,
+    rows_read bigint NOT NULL DEFAULT 0,
+    rows_imported bigint NOT NULL DEFAULT 0,
+    rows_rejected bigint NOT NULL DEFAULT 0,
+    rows_duplicate bigint NOT NULL DEFAULT 0,
+    rows_filtered bigint NOT NULL DEFAULT 0,
+    rows_failed bigint NOT NULL DEFAULT 0,
+    orders_created bigint NOT NULL DEFAULT 0,
+    orders_updated bigint NOT NULL DEFAULT 0,
+    orders_duplicate bigint NOT NULL DEFAULT 0,
+    elapsed_ms bigint,
+    peak_rss_bytes bigint,
+    rows_per_sec bigint,
+    bytes_per_sec bigint,
+    user_cpu_ms bigint,
+    system_cpu_ms bigint
+);
+CREATE TABLE import_files (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id bigint NOT NULL REFERENCES import_runs(id),
+    path text NOT NULL,
+    size_bytes bigint,
+    content_hash text,
+    state text NOT NULL,            -- in_progress | imported | skipped | failed
+    rows_read bigint NOT NULL DEFAULT 0,
+    rows_imported bigint NOT NULL DEFAULT 0,
+    rows_rejected bigint NOT NULL DEFAULT 0,
+    rows_duplicate bigint NOT NULL DEFAULT 0,
+    rows_filtered bigint NOT NULL DEFAULT 0,
+    rows_failed bigint NOT NULL DEFAULT 0,
+    bytes_committed bigint NOT NULL DEFAULT 0,
+    rows_committed bigint NOT NULL DEFAULT 0,
+    line_committed bigint NOT NULL DEFAULT 1,
+    error text,
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz,
+    channel text,
+    real_path text
+);
+CREATE INDEX import_files_by_hash ON import_files(content_hash, state);
+CREATE INDEX import_files_by_run ON import_files(run_id);
+CREATE TABLE import_file_runs (
+    file_id bigint NOT NULL,
+    run_id bigint NOT NULL,
+    rows_imported bigint NOT NULL,
+    rows_rejected bigint NOT NULL,
+    rows_duplicate bigint NOT NULL,
+    rows_filtered bigint NOT NULL,
+    PRIMARY KEY (file_id, run_id)
+);
+CREATE TABLE dropship_purchases (
+    kode_pesanan text PRIMARY KEY,
+    waktu_pesanan_terbuat timestamptz NOT NULL,
+    status_pesanan_terakhir text,
+    kode_transaksi text,
+    biaya_lainnya_sen bigint,
+    biaya_mitra_jakmall_sen bigint,
+    total_transaksi_sen bigint NOT NULL,
+    dibuat_oleh text,
+    jenis_channel text,
+    nama_toko text,
+    kode_invoice_channel text,
+    gudang_pengiriman text,
+    jenis_ekspedisi text,
+    cashless text,
+    nomor_resi text,
+    waktu_pengiriman timestamptz,
+    provinsi text,
+    kota text,
+    import_file_id bigint NOT NULL REFERENCES import_files(id),
+    source_line bigint NOT NULL
+);
+CREATE TABLE dropship_purchase_details (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kode_pesanan text NOT NULL REFERENCES dropship_purchases(kode_pesanan),
+    sku text NOT NULL,
+    nama_produk text,
+    harga_produk_sen bigint NOT NULL,
+    qty integer NOT NULL,
+    total_harga_produk_sen bigint NOT NULL,
+    harga_produk_channel_sen bigint,
+    total_harga_produk_channel_sen bigint,
+    potensi_keuntungan_sen bigint,
+    import_file_id bigint NOT NULL REFERENCES import_files(id),
+    source_line bigint NOT NULL
+);
+CREATE INDEX dropship_purchase_details_by_order ON dropship_purchase_details(kode_pesanan);
+CREATE TABLE import_rejects (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id bigint NOT NULL REFERENCES import_runs(id),
+    file_id bigint NOT NULL REFERENCES import_files(id),
+    line bigint NOT NULL,
+    column_name text,
+    value text,
+    reason text NOT NULL,
+    message text NOT NULL,
+    raw text
+);
+CREATE INDEX import_rejects_by_file ON import_rejects(file_id);
+    ",
+];
+
+/// The schema version this build writes.
+pub const VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// The tables the tool creates: any of them found in a schema without the
+/// tool's version table belongs to someone else.
+pub const TABLES: &[&str] = &[
+    "import_runs",
+    "import_files",
+    "import_file_runs",
+    "import_rejects",
+    "dropship_purchases",
+    "dropship_purchase_details",
+];
+
+/// What a schema holds, as the tool sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// No version table and none of the tool's tables: nothing yet.
+    Nothing,
+    /// The tool's tables at this version.
+    Version(i32),
+}
+
+/// Reads what `schema` holds; an error names a table the tool did not
+/// create, or a version newer than this build.
+pub fn inspect(pg: &mut Pg, schema: &str) -> Result<Found> {
+    let version_table = format!("{}.import_schema_version", ident(schema));
+    let has_version: bool = pg
+        .one(sqlx::query("SELECT to_regclass($1) IS NOT NULL").bind(&version_table))?
+        .try_get(0)?;
+    if has_version {
+        let version: Option<i32> = pg
+            .one(sqlx::query(&format!(
+                "SELECT max(version) FROM {version_table}"
+            )))?
+            .try_get(0)?;
+        let version = version.unwrap_or(0);
+        if version > VERSION {
+            bail!(
+                "schema {schema} of {} was written by a newer dropship-import (schema version                  {version}, this one knows {VERSION}): upgrade dropship-import",
+                pg.shown
+            );
+        }
+        return Ok(Found::Version(version));
+    }
+    for table in TABLES {
+        let name = format!("{}.{}", ident(schema), ident(table));
+        let exists: bool = pg
+            .one(sqlx::query("SELECT to_regclass($1) IS NOT NULL").bind(&name))?
+            .try_get(0)?;
+        if exists {
+            bail!(
+                "table {schema}.{table} in {} was not created by dropship-import; it is left                  untouched: choose another schema with --schema",
+                pg.shown
+            );
+        }
+    }
+    Ok(Found::Nothing)
+}
+
+/// Creates or migrates the tables in `schema`, under an advisory lock so
+/// that two runs never migrate at once.
+pub fn migrate(pg: &mut Pg, schema: &str) -> Result<()> {
+    pg.batch("BEGIN")?;
+    let done = (|| -> Result<()> {
+        pg.exec(
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(MIGRATE_CLASS)
+                .bind(schema),
+        )?;
+        let found = inspect(pg, schema)?;
+        let from = match found {
+            Found::Nothing => 0,
+            Found::Version(v) => v,
+        };
+        if from == VERSION {
+            return Ok(());
+        }
+        pg.batch(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {0}; SET LOCAL search_path TO {0}",
+            ident(schema)
+        ))?;
+        if from == 0 {
+            pg.batch("CREATE TABLE import_schema_version (version integer NOT NULL)")?;
+        }
+        for sql in &MIGRATIONS[from as usize..] {
+            pg.batch(sql)?;
+        }
+        pg.batch(&format!(
+            "DELETE FROM import_schema_version; INSERT INTO import_schema_version VALUES ({VERSION})"
+        ))?;
+        Ok(())
+    })();
+    match done {
+        Ok(()) => pg.batch("COMMIT"),
+        Err(e) => {
+            let _ = pg.batch("ROLLBACK");
+            Err(e.context(format!("cannot create the tables in {}", pg.shown)))
+        }
+    }
+}
+
+/// Claims `schema` for this run's connection (until it closes), or fails
+/// naming the run that holds it.
+pub fn claim(pg: &mut Pg, schema: &str) -> Result<()> {
+    let got: bool = pg
+        .one(
+            sqlx::query("SELECT pg_try_advisory_lock($1, hashtext($2))")
+                .bind(LOCK_CLASS)
+                .bind(schema),
+        )?
+        .try_get(0)?;
+    if got {
+        return Ok(());
+    }
+    let holder = match inspect(pg, schema) {
+        Ok(Found::Version(_)) => pg
+            .optional(sqlx::query(&format!(
+                "SELECT id, pid, host, to_char(started_at AT TIME ZONE 'UTC',
+                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {}.import_runs
+                 WHERE state = 'running' ORDER BY id DESC LIMIT 1",
+                ident(schema)
+            )))?
+            .map(|r| -> Result<String> {
+                let (id, pid, host, started): (i64, i32, String, String) =
+                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                Ok(format!(
+                    "run {id} (pid {pid} on {host}, started {started}) is importing into it"
+                ))
+            })
+            .transpose()?,
+        _ => None,
+    };
+    let holder = holder.unwrap_or_else(|| "another run is importing into it".into());
+    bail!(
+        "{} (schema {schema}) is busy: {holder}; wait for it to end, or stop it (it resumes          where it stopped)",
+        pg.shown
+    )
+}
+
+/// Whether a live run holds `schema` (its claim is held by some session),
+/// found without taking the claim.
+pub fn is_held(pg: &mut Pg, schema: &str) -> Result<bool> {
+    Ok(pg
+        .one(
+            sqlx::query(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2
+                 AND granted)",
+            )
+            .bind(LOCK_CLASS)
+            .bind(schema),
+        )?
+        .try_get(0)?)
+}

@@ -1,0 +1,1171 @@
+//! The PostgreSQL writer: the one thread that owns the connection.
+//!
+//! It answers the readers' messages as the SQLite writer does (proceed,
+//! resume from a checkpoint, or skip already imported bytes) and keeps the
+//! same bookkeeping, but moves rows differently: each chunk's accepted rows
+//! are copied (`COPY`) into the file's staging table together with its
+//! checkpoint, and a complete file is merged into the data tables in one
+//! transaction. The merge decides, for the whole file at once, which of its
+//! orders are new (created from their first row), which belong to a file
+//! imported before (duplicates under `skip`; replaced, fields and lines,
+//! under `update`), and counts each row in the run that committed it.
+//!
+//! An order belongs to the first file that completes with it: files still
+//! being read have nothing in the data tables, so a failed file takes
+//! nothing from another and leaves nothing behind.
+//!
+//! A dry run writes nothing to the database: it stages the order keys of
+//! its files in temporary tables of its own session and reads the real
+//! tables only in single statements, so it holds no lock a real run waits
+//! for.
+
+use super::{COPY_NULL, Pg, copy_int, copy_text, ident, schema};
+use crate::columns::{FIELDS, Kind, idx};
+use crate::rows::{Checkpoint, Chunk, Reject, Value};
+use crate::settings::OnDuplicate;
+use crate::write::{
+    Begin, FileEnd, FileOutcome, FileStatus, LeftOver, Msg, OrderCounts, REJECTS_SHOWN, RowCounts,
+    RunRecord, WriteOptions, covers, normal_channel, rejects_error,
+};
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use sqlx::Row as _;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where the writer's database lives.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub connect: super::connect::Target,
+    /// The database as shown to users (no password).
+    pub shown: String,
+    pub schema: String,
+}
+
+struct FileState {
+    outcome: FileOutcome,
+    id: Option<i64>,
+    hash: Option<String>,
+    /// What runs before this one committed of a resumed file.
+    earlier: RowCounts,
+    resumed_at: u64,
+    real_path: Option<String>,
+    /// The staging table holds this file's rows.
+    staged: bool,
+}
+
+impl FileState {
+    fn all_rows(&self) -> RowCounts {
+        let mut rows = self.earlier;
+        rows.add(&self.outcome.rows);
+        rows
+    }
+}
+
+/// The PostgreSQL writer; see the module documentation.
+pub struct Writer {
+    pg: Pg,
+    schema: String,
+    dry_run: bool,
+    /// Whether the schema holds the tool's tables (always, but for a dry
+    /// run against a database no run wrote yet).
+    tables: bool,
+    run_id: Option<i64>,
+    files_total: usize,
+    ended: Vec<usize>,
+    leftovers: Vec<LeftOver>,
+    rolled_back: Vec<String>,
+    opts: WriteOptions,
+    files: Vec<FileState>,
+    hashes_in_run: HashMap<String, usize>,
+    rejects_csv: Option<csv::Writer<std::fs::File>>,
+    in_transaction: bool,
+    /// A dry run's ids for its files (negative: never the real ones).
+    next_dry_id: i64,
+    copy: Vec<u8>,
+}
+
+/// The staging table of file `id` (a dry run's lives in `pg_temp`).
+fn staging(id: i64) -> String {
+    match id < 0 {
+        true => format!("pg_temp.dry_staged_{}", -id),
+        false => format!("import_staged_{id}"),
+    }
+}
+
+fn sql_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text | Kind::InvoiceCode => "text",
+        Kind::Datetime => "timestamptz",
+        Kind::Money { .. } => "bigint",
+        Kind::Qty => "integer",
+    }
+}
+
+fn order_columns() -> Vec<&'static str> {
+    FIELDS
+        .iter()
+        .filter(|f| f.order_level)
+        .map(|f| f.column)
+        .collect()
+}
+
+fn line_columns() -> Vec<&'static str> {
+    FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| !f.order_level || *i == idx::KODE_PESANAN)
+        .map(|(_, f)| f.column)
+        .collect()
+}
+
+fn all_columns() -> Vec<&'static str> {
+    FIELDS.iter().map(|f| f.column).collect()
+}
+
+fn prefixed(columns: &[&str], prefix: &str) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn host_name() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|| "unknown host".into())
+}
+
+impl Writer {
+    /// Connects, claims and migrates the schema (a dry run only looks), and
+    /// takes over what killed runs left.
+    pub fn open(
+        target: &Target,
+        inputs: &[(PathBuf, Option<u64>)],
+        opts: WriteOptions,
+    ) -> Result<Writer> {
+        let mut pg = Pg::connect(&target.connect)?;
+        let schema = target.schema.clone();
+        let tables = if opts.dry_run {
+            // What a real run would refuse, a dry run refuses too.
+            matches!(
+                schema::inspect(&mut pg, &schema)?,
+                schema::Found::Version(_)
+            )
+        } else {
+            schema::claim(&mut pg, &schema)?;
+            schema::migrate(&mut pg, &schema)?;
+            true
+        };
+        pg.batch(&format!("SET search_path TO {}", ident(&schema)))?;
+        if opts.dry_run {
+            pg.batch("CREATE TEMP TABLE dry_orders (kode_pesanan text PRIMARY KEY)")?;
+        } else {
+            // The claim is held, so a run still marked running was killed.
+            pg.exec(sqlx::query(
+                "UPDATE import_runs SET state = 'interrupted' WHERE state = 'running'",
+            ))?;
+        }
+        let rejects_csv = match &opts.rejects_csv {
+            Some(path) => {
+                let path_err = |e| rejects_error(&opts.rejects_csv, e);
+                let mut w = csv::Writer::from_path(path).map_err(path_err)?;
+                w.write_record([
+                    "file", "line", "column", "value", "reason", "message", "raw",
+                ])
+                .map_err(path_err)?;
+                w.flush().map_err(|e| rejects_error(&opts.rejects_csv, e))?;
+                Some(w)
+            }
+            None => None,
+        };
+        let mut writer = Writer {
+            pg,
+            schema,
+            dry_run: opts.dry_run,
+            tables,
+            run_id: None,
+            files_total: inputs.len(),
+            ended: Vec::new(),
+            leftovers: Vec::new(),
+            rolled_back: Vec::new(),
+            opts,
+            files: inputs
+                .iter()
+                .map(|(path, size)| FileState {
+                    outcome: FileOutcome {
+                        path: path.clone(),
+                        size: *size,
+                        status: FileStatus::InProgress,
+                        rows: RowCounts::default(),
+                        orders: OrderCounts::default(),
+                        error: None,
+                        rejects: Vec::new(),
+                        elapsed: Duration::ZERO,
+                        bytes_read: 0,
+                        resumed_from_line: None,
+                    },
+                    id: None,
+                    hash: None,
+                    earlier: RowCounts::default(),
+                    resumed_at: 0,
+                    real_path: std::fs::canonicalize(path)
+                        .ok()
+                        .map(|p| p.to_string_lossy().into_owned()),
+                    staged: false,
+                })
+                .collect(),
+            hashes_in_run: HashMap::new(),
+            rejects_csv,
+            in_transaction: false,
+            next_dry_id: -1,
+            copy: Vec::new(),
+        };
+        if writer.tables {
+            writer.leftovers = writer.load_leftovers()?;
+        }
+        Ok(writer)
+    }
+
+    pub fn run_id(&self) -> Option<i64> {
+        self.run_id.filter(|_| !self.dry_run)
+    }
+
+    pub fn outcomes(&self) -> impl Iterator<Item = &FileOutcome> {
+        self.files.iter().map(|f| &f.outcome)
+    }
+
+    /// See the SQLite writer's `partial_files`.
+    pub fn partial_files(&self) -> Vec<String> {
+        let mut left: Vec<&LeftOver> = self.leftovers.iter().collect();
+        left.sort_by_key(|l| l.id);
+        let still = left.iter().map(|l| l.describe());
+        self.rolled_back.iter().cloned().chain(still).collect()
+    }
+
+    fn run_row(&mut self) -> Result<i64> {
+        if let Some(id) = self.run_id {
+            return Ok(id);
+        }
+        let id = if self.dry_run {
+            0
+        } else {
+            self.pg
+                .one(
+                    sqlx::query(
+                        "INSERT INTO import_runs (started_at, state, pid, host, version, options,
+                         files_total) VALUES (clock_timestamp(), 'running', $1, $2, $3, $4, $5)
+                         RETURNING id",
+                    )
+                    .bind(std::process::id() as i32)
+                    .bind(host_name())
+                    .bind(env!("CARGO_PKG_VERSION"))
+                    .bind(&self.opts.options_json)
+                    .bind(self.files_total as i64),
+                )?
+                .try_get(0)?
+        };
+        self.run_id = Some(id);
+        Ok(id)
+    }
+
+    /// Handles messages until every sender is gone, calling `done` for each
+    /// file whose end is committed.
+    pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
+        self.write_all(rx, done)
+            .with_context(|| format!("cannot write {}", self.pg.shown))
+    }
+
+    fn write_all(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
+        let interval = self.opts.commit_interval;
+        let mut opened = Instant::now();
+        loop {
+            let msg = if self.in_transaction {
+                match rx.recv_timeout(interval.saturating_sub(opened.elapsed())) {
+                    Ok(msg) => msg,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.commit()?;
+                        self.show_ended(done);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                }
+            };
+            if !self.in_transaction {
+                self.pg.batch("BEGIN")?;
+                self.in_transaction = true;
+                opened = Instant::now();
+            }
+            let ended = match &msg {
+                Msg::End { file, .. } => Some(*file),
+                _ => None,
+            };
+            self.handle(msg)?;
+            self.ended.extend(ended);
+            // A file's end (its merge, or its removal) is committed at once.
+            if ended.is_some() || opened.elapsed() >= interval {
+                self.commit()?;
+            }
+            self.show_ended(done);
+        }
+        self.commit()?;
+        self.show_ended(done);
+        Ok(())
+    }
+
+    fn show_ended(&mut self, done: &mut dyn FnMut(&FileOutcome)) {
+        if self.in_transaction {
+            return;
+        }
+        for file in self.ended.drain(..) {
+            done(&self.files[file].outcome);
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.in_transaction {
+            self.record_totals()?;
+            self.pg.batch("COMMIT").context("cannot commit")?;
+            self.in_transaction = false;
+            if let Some(w) = &mut self.rejects_csv {
+                w.flush()
+                    .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the run's totals in `import_runs` equal to what this commit
+    /// holds (each row is counted in the run that committed it).
+    fn record_totals(&mut self) -> Result<()> {
+        let Some(run) = self.run_id.filter(|_| !self.dry_run) else {
+            return Ok(());
+        };
+        let (mut rows, mut orders, mut files) =
+            (RowCounts::default(), OrderCounts::default(), [0i64; 3]);
+        for f in &self.files {
+            rows.add(&f.outcome.rows);
+            orders.add(&f.outcome.orders);
+            match f.outcome.status {
+                FileStatus::Imported => files[0] += 1,
+                FileStatus::Skipped => files[1] += 1,
+                FileStatus::Failed => files[2] += 1,
+                FileStatus::InProgress | FileStatus::Interrupted => {}
+            }
+        }
+        // Orders and rows that a merge counted for earlier runs are added
+        // to those runs directly (see `merge`); this run's are set.
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_runs SET files_imported = $2, files_skipped = $3,
+                 files_failed = $4, rows_read = $5, rows_imported = $6, rows_rejected = $7,
+                 rows_duplicate = $8, rows_filtered = $9, rows_failed = $10,
+                 orders_created = $11, orders_updated = $12, orders_duplicate = $13
+                 WHERE id = $1",
+            )
+            .bind(run)
+            .bind(files[0])
+            .bind(files[1])
+            .bind(files[2])
+            .bind(int(rows.read))
+            .bind(int(rows.imported))
+            .bind(int(rows.rejected))
+            .bind(int(rows.duplicate))
+            .bind(int(rows.filtered))
+            .bind(int(rows.failed))
+            .bind(int(orders.created))
+            .bind(int(orders.updated))
+            .bind(int(orders.duplicate)),
+        )?;
+        Ok(())
+    }
+
+    fn handle(&mut self, msg: Msg) -> Result<()> {
+        match msg {
+            Msg::Begin {
+                file,
+                size,
+                hash,
+                reply,
+            } => {
+                let answer = self.begin(file, size, hash)?;
+                let _ = reply.send(answer);
+                Ok(())
+            }
+            Msg::Chunk(chunk) => self.write_chunk(chunk),
+            Msg::End {
+                file,
+                end,
+                elapsed,
+                unsent,
+            } => {
+                self.files[file].outcome.rows.read += unsent;
+                self.end(file, end, elapsed)
+            }
+        }
+    }
+
+    fn begin(&mut self, file: usize, size: u64, hash: String) -> Result<Begin> {
+        let state = &mut self.files[file];
+        state.outcome.size = Some(size);
+        state.hash = Some(hash.clone());
+        self.supersede(file, &hash)?;
+        let earlier = self.hashes_in_run.contains_key(&hash) || self.imported_before(&hash)?;
+        if earlier && !self.opts.force {
+            self.files[file].outcome.status = FileStatus::Skipped;
+            return Ok(Begin::Skip);
+        }
+        self.hashes_in_run.insert(hash.clone(), file);
+        if let Some(left) = self.interrupted_file(&hash)? {
+            if let Some(begin) = self.resume(file, &left)? {
+                return Ok(begin);
+            }
+            self.roll_back(&left, "superseded: its staged rows are gone")?;
+        }
+        let id = self.insert_file(file, FileStatus::InProgress, None)?;
+        self.create_staging(id)?;
+        let state = &mut self.files[file];
+        state.id = Some(id);
+        state.staged = true;
+        Ok(Begin::Proceed {
+            resume: None,
+            rejected: 0,
+        })
+    }
+
+    fn create_staging(&mut self, id: i64) -> Result<()> {
+        let columns = match id < 0 {
+            // A dry run needs only the order keys.
+            true => "kode_pesanan text NOT NULL".to_string(),
+            false => FIELDS
+                .iter()
+                .map(|f| format!("{} {}", f.column, sql_type(f.kind)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let temp = if id < 0 { "TEMP " } else { "" };
+        self.pg.batch(&format!(
+            "CREATE {temp}TABLE {} (run_id bigint NOT NULL, source_line bigint NOT NULL, {columns})",
+            staging(id)
+        ))
+    }
+
+    /// See the SQLite writer's `supersede`.
+    fn supersede(&mut self, file: usize, hash: &str) -> Result<()> {
+        let Some(real) = self.files[file].real_path.clone() else {
+            return Ok(());
+        };
+        let (gone, kept) = std::mem::take(&mut self.leftovers)
+            .into_iter()
+            .partition(|l| {
+                l.real_path.as_deref() == Some(&real) && l.hash.as_deref() != Some(hash)
+            });
+        self.leftovers = kept;
+        for left in gone {
+            self.roll_back(&left, "superseded")?;
+        }
+        Ok(())
+    }
+
+    /// See the SQLite writer's `interrupted_file`.
+    fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
+        let (mut same, kept): (Vec<LeftOver>, Vec<LeftOver>) = std::mem::take(&mut self.leftovers)
+            .into_iter()
+            .partition(|l| l.hash.as_deref() == Some(hash));
+        self.leftovers = kept;
+        same.sort_by_key(|l| std::cmp::Reverse(l.id));
+        let channel = self.opts.channel.clone();
+        let mut newest = None;
+        for left in same {
+            let same_filter = left.channel.as_deref().map(normal_channel) == channel;
+            if self.opts.force {
+                self.roll_back(&left, "superseded: read again with --force")?;
+            } else if same_filter && newest.is_none() {
+                newest = Some(left);
+            } else if same_filter {
+                let error = match self.dry_run {
+                    true => String::new(),
+                    false => format!("interrupted; read again by run {}", self.run_row()?),
+                };
+                self.roll_back(&left, &error)?;
+            } else {
+                self.roll_back(&left, "superseded: read again with another --channel")?;
+            }
+        }
+        Ok(newest)
+    }
+
+    /// Takes a killed run's partial file out: its staging table goes, and
+    /// its entry is recorded as failed. A dry run only says so.
+    fn roll_back(&mut self, left: &LeftOver, error: &str) -> Result<()> {
+        let why = match error {
+            "" => String::new(),
+            error => format!(" ({error})"),
+        };
+        self.rolled_back.push(format!(
+            "{}: partial import left by killed run {} rolled back{why}: its {} committed rows \
+             are taken out before the file is read again",
+            left.path, left.run_id, left.checkpoint.rows
+        ));
+        if self.dry_run {
+            return Ok(());
+        }
+        self.run_row()?;
+        self.remove_file(left.id)?;
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_files SET state = 'failed', error = $2,
+                 finished_at = clock_timestamp(), rows_imported = 0, rows_rejected = 0,
+                 rows_duplicate = 0, rows_filtered = 0, rows_failed = rows_read WHERE id = $1",
+            )
+            .bind(left.id)
+            .bind(error),
+        )?;
+        Ok(())
+    }
+
+    /// Drops file `id`'s staged rows, and moves what earlier runs counted of
+    /// it to failed in their totals.
+    fn remove_file(&mut self, id: i64) -> Result<()> {
+        self.pg
+            .batch(&format!("DROP TABLE IF EXISTS {}", staging(id)))?;
+        if id < 0 {
+            return Ok(());
+        }
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_runs AS r SET
+                 rows_imported = greatest(r.rows_imported - f.rows_imported, 0),
+                 rows_rejected = greatest(r.rows_rejected - f.rows_rejected, 0),
+                 rows_duplicate = greatest(r.rows_duplicate - f.rows_duplicate, 0),
+                 rows_filtered = greatest(r.rows_filtered - f.rows_filtered, 0),
+                 rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
+                     + f.rows_duplicate + f.rows_filtered,
+                 files_failed = r.files_failed
+                     + (r.id = (SELECT run_id FROM import_files WHERE id = $1))::int
+                 FROM import_file_runs AS f
+                 WHERE f.file_id = $1 AND f.run_id = r.id AND r.id <> $2",
+            )
+            .bind(id)
+            .bind(self.run_id.unwrap_or(0)),
+        )?;
+        self.pg
+            .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id))?;
+        Ok(())
+    }
+
+    /// Takes over a file a killed run left part-way: reading goes on from
+    /// its checkpoint, its staged rows stay. `None` when its staging table
+    /// is gone (it must be read again from the start).
+    fn resume(&mut self, file: usize, left: &LeftOver) -> Result<Option<Begin>> {
+        let exists: bool = self
+            .pg
+            .one(
+                sqlx::query("SELECT to_regclass($1) IS NOT NULL").bind(format!(
+                    "{}.{}",
+                    ident(&self.schema),
+                    staging(left.id)
+                )),
+            )?
+            .try_get(0)?;
+        if !exists {
+            return Ok(None);
+        }
+        let (id, earlier) = if self.dry_run {
+            let id = self.next_dry_id;
+            self.next_dry_id -= 1;
+            self.create_staging(id)?;
+            (id, left.rows)
+        } else {
+            let row = self.pg.one(
+                sqlx::query(
+                    "SELECT rows_read, rows_imported, rows_rejected, rows_duplicate,
+                     rows_filtered, rows_failed FROM import_files WHERE id = $1",
+                )
+                .bind(left.id),
+            )?;
+            let earlier = counts(&row, 0)?;
+            let run = self.run_row()?;
+            let state = &self.files[file];
+            self.pg.exec(
+                sqlx::query(
+                    "UPDATE import_files SET run_id = $2, path = $3, real_path = $4 WHERE id = $1",
+                )
+                .bind(left.id)
+                .bind(run)
+                .bind(state.outcome.path.to_string_lossy().into_owned())
+                .bind(state.real_path.clone()),
+            )?;
+            (left.id, earlier)
+        };
+        let state = &mut self.files[file];
+        state.id = Some(id);
+        state.staged = true;
+        state.earlier = earlier;
+        state.resumed_at = left.checkpoint.bytes;
+        state.outcome.resumed_from_line = Some(left.checkpoint.line);
+        Ok(Some(Begin::Proceed {
+            resume: Some(left.checkpoint),
+            rejected: earlier.rejected,
+        }))
+    }
+
+    /// True when these bytes were imported completely for every row this
+    /// run keeps (see `covers`).
+    fn imported_before(&mut self, hash: &str) -> Result<bool> {
+        if !self.tables {
+            return Ok(false);
+        }
+        let rows = self.pg.all(
+            sqlx::query(
+                "SELECT channel FROM import_files WHERE content_hash = $1 AND state = 'imported'",
+            )
+            .bind(hash),
+        )?;
+        for row in rows {
+            let earlier: Option<String> = row.try_get(0)?;
+            if covers(earlier.as_deref(), self.opts.channel.as_deref()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn insert_file(&mut self, file: usize, status: FileStatus, error: Option<&str>) -> Result<i64> {
+        if self.dry_run {
+            let id = self.next_dry_id;
+            self.next_dry_id -= 1;
+            return Ok(id);
+        }
+        let run = self.run_row()?;
+        let state = &self.files[file];
+        let id = self
+            .pg
+            .one(
+                sqlx::query(
+                    "INSERT INTO import_files (run_id, path, size_bytes, content_hash, state,
+                     error, started_at, channel, real_path)
+                     VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(), $7, $8) RETURNING id",
+                )
+                .bind(run)
+                .bind(state.outcome.path.to_string_lossy().into_owned())
+                .bind(state.outcome.size.map(int))
+                .bind(state.hash.clone())
+                .bind(status.as_str())
+                .bind(error)
+                .bind(self.opts.channel.clone())
+                .bind(state.real_path.clone()),
+            )?
+            .try_get(0)?;
+        Ok(id)
+    }
+
+    fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {
+        let file = chunk.file;
+        let Some(file_id) = self.files[file].id else {
+            return Ok(());
+        };
+        let run = match self.dry_run {
+            true => 0,
+            false => self.run_row()?,
+        };
+        if !chunk.rejects.is_empty() {
+            self.write_rejects(file, file_id, run, &chunk.rejects)?;
+        }
+        if !chunk.rows.is_empty() {
+            self.stage(&chunk, file_id, run)?;
+        }
+        let state = &mut self.files[file];
+        state.outcome.rows.add(&RowCounts {
+            read: chunk.read,
+            // For now: the merge moves the rows of orders that another file
+            // holds to `duplicate`.
+            imported: chunk.rows.len() as u64,
+            rejected: chunk.rejects.len() as u64,
+            filtered: chunk.filtered,
+            ..RowCounts::default()
+        });
+        let cp = chunk.checkpoint;
+        state.outcome.bytes_read = cp.bytes.saturating_sub(state.resumed_at);
+        if self.dry_run {
+            return Ok(());
+        }
+        let (rows, mine) = (state.all_rows(), state.outcome.rows);
+        self.save_counts(file_id, &rows, Some(cp))?;
+        self.pg.exec(
+            sqlx::query(
+                "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
+                 rows_duplicate, rows_filtered) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (file_id, run_id) DO UPDATE SET
+                 rows_imported = excluded.rows_imported, rows_rejected = excluded.rows_rejected,
+                 rows_duplicate = excluded.rows_duplicate, rows_filtered = excluded.rows_filtered",
+            )
+            .bind(file_id)
+            .bind(run)
+            .bind(int(mine.imported))
+            .bind(int(mine.rejected))
+            .bind(int(mine.duplicate))
+            .bind(int(mine.filtered)),
+        )?;
+        Ok(())
+    }
+
+    /// The file's counts (and, with a chunk, its checkpoint) in `import_files`.
+    fn save_counts(&mut self, id: i64, rows: &RowCounts, cp: Option<Checkpoint>) -> Result<()> {
+        let q = match cp {
+            Some(cp) => sqlx::query(
+                "UPDATE import_files SET rows_read = $2, rows_imported = $3, rows_rejected = $4,
+                 rows_duplicate = $5, rows_filtered = $6, bytes_committed = $7,
+                 rows_committed = $8, line_committed = $9 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(int(rows.read))
+            .bind(int(rows.imported))
+            .bind(int(rows.rejected))
+            .bind(int(rows.duplicate))
+            .bind(int(rows.filtered))
+            .bind(int(cp.bytes))
+            .bind(int(cp.rows))
+            .bind(int(cp.line)),
+            None => sqlx::query(
+                "UPDATE import_files SET rows_read = $2, rows_imported = $3, rows_rejected = $4,
+                 rows_duplicate = $5, rows_filtered = $6 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(int(rows.read))
+            .bind(int(rows.imported))
+            .bind(int(rows.rejected))
+            .bind(int(rows.duplicate))
+            .bind(int(rows.filtered)),
+        };
+        self.pg.exec(q)?;
+        Ok(())
+    }
+
+    /// Copies the chunk's accepted rows into the file's staging table.
+    fn stage(&mut self, chunk: &Chunk, file_id: i64, run: i64) -> Result<()> {
+        let mut out = std::mem::take(&mut self.copy);
+        out.clear();
+        let dry = file_id < 0;
+        for row in &chunk.rows {
+            copy_int(&mut out, run);
+            out.push(b'\t');
+            copy_int(&mut out, int(row.line));
+            if dry {
+                out.push(b'\t');
+                copy_text(&mut out, chunk.key(row));
+            } else {
+                for field in 0..FIELDS.len() {
+                    out.push(b'\t');
+                    match chunk.value(row, field) {
+                        Value::Null => out.extend_from_slice(COPY_NULL),
+                        Value::Text(s) => copy_text(&mut out, s),
+                        Value::Int(n) => copy_int(&mut out, n),
+                    }
+                }
+            }
+            out.push(b'\n');
+        }
+        let columns = match dry {
+            true => "run_id, source_line, kode_pesanan".to_string(),
+            false => format!("run_id, source_line, {}", all_columns().join(", ")),
+        };
+        let sent = self.pg.copy_in(
+            &format!("COPY {} ({columns}) FROM STDIN", staging(file_id)),
+            &out,
+        );
+        self.copy = out;
+        sent?;
+        Ok(())
+    }
+
+    fn write_rejects(
+        &mut self,
+        file: usize,
+        file_id: i64,
+        run: i64,
+        rejects: &[Reject],
+    ) -> Result<()> {
+        if !self.dry_run {
+            let mut out = std::mem::take(&mut self.copy);
+            out.clear();
+            let text = |out: &mut Vec<u8>, s: Option<&str>| match s {
+                Some(s) => copy_text(out, s),
+                None => out.extend_from_slice(COPY_NULL),
+            };
+            for r in rejects {
+                copy_int(&mut out, run);
+                out.push(b'\t');
+                copy_int(&mut out, file_id);
+                out.push(b'\t');
+                copy_int(&mut out, int(r.line));
+                out.push(b'\t');
+                text(&mut out, r.column.as_deref());
+                out.push(b'\t');
+                text(&mut out, r.value.as_deref());
+                out.push(b'\t');
+                copy_text(&mut out, r.reason.code());
+                out.push(b'\t');
+                copy_text(&mut out, &r.message);
+                out.push(b'\t');
+                copy_text(&mut out, &r.raw);
+                out.push(b'\n');
+            }
+            let sent = self.pg.copy_in(
+                "COPY import_rejects (run_id, file_id, line, column_name, value, reason, message,
+                 raw) FROM STDIN",
+                &out,
+            );
+            self.copy = out;
+            sent?;
+        }
+        let state = &mut self.files[file];
+        for r in rejects {
+            if let Some(w) = &mut self.rejects_csv {
+                w.write_record([
+                    state.outcome.path.to_string_lossy().as_ref(),
+                    &r.line.to_string(),
+                    r.column.as_deref().unwrap_or(""),
+                    r.value.as_deref().unwrap_or(""),
+                    r.reason.code(),
+                    &r.message,
+                    &r.raw,
+                ])
+                .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
+            }
+            if state.outcome.rejects.len() < REJECTS_SHOWN {
+                state.outcome.rejects.push(r.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, file: usize, end: FileEnd, elapsed: Duration) -> Result<()> {
+        self.files[file].outcome.elapsed = elapsed;
+        let id = self.files[file].id;
+        match end {
+            FileEnd::Complete => {
+                let id = id.context("a file ended that never began")?;
+                self.merge(file, id)?;
+                self.files[file].outcome.status = FileStatus::Imported;
+                self.finish_file(file, id)?;
+            }
+            FileEnd::Skipped => self.files[file].outcome.status = FileStatus::Skipped,
+            FileEnd::Failed(error) => {
+                let id = match id {
+                    Some(id) => {
+                        self.remove_file(id)?;
+                        id
+                    }
+                    None => self.insert_file(file, FileStatus::Failed, Some(&error))?,
+                };
+                let state = &mut self.files[file];
+                if let Some(hash) = &state.hash {
+                    self.hashes_in_run.remove(hash);
+                }
+                state.id = Some(id);
+                state.staged = false;
+                state.outcome.status = FileStatus::Failed;
+                state.outcome.error = Some(error);
+                for rows in [&mut state.outcome.rows, &mut state.earlier] {
+                    *rows = RowCounts {
+                        read: rows.read,
+                        failed: rows.read,
+                        ..RowCounts::default()
+                    };
+                }
+                state.outcome.orders = OrderCounts::default();
+                self.finish_file(file, id)?;
+            }
+            FileEnd::Interrupted => self.files[file].outcome.status = FileStatus::Interrupted,
+        }
+        Ok(())
+    }
+
+    /// Moves a complete file's staged rows into the data tables, in the
+    /// transaction that records it imported; see the module documentation.
+    fn merge(&mut self, file: usize, id: i64) -> Result<()> {
+        let table = staging(id);
+        let update = self.opts.on_duplicate == OnDuplicate::Update;
+        // Orders that exist already: in the data tables, and for a dry run
+        // also those its own earlier files would have created.
+        let existing = match (self.dry_run, self.tables) {
+            (false, _) => "SELECT kode_pesanan FROM dropship_purchases",
+            (true, true) => {
+                "SELECT kode_pesanan FROM dropship_purchases UNION ALL SELECT kode_pesanan FROM dry_orders"
+            }
+            (true, false) => "SELECT kode_pesanan FROM dry_orders",
+        };
+        // Per run that staged rows: orders new and existing (by the run of
+        // their first row), and rows of existing orders.
+        let counted = self.pg.all(sqlx::query(&format!(
+            "WITH firsts AS (SELECT DISTINCT ON (kode_pesanan) kode_pesanan, run_id FROM {table}
+                             ORDER BY kode_pesanan, source_line),
+                  existing AS ({existing}),
+                  o AS (SELECT f.run_id,
+                               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM existing e
+                                   WHERE e.kode_pesanan = f.kode_pesanan)) AS created,
+                               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM existing e
+                                   WHERE e.kode_pesanan = f.kode_pesanan)) AS held
+                        FROM firsts f GROUP BY f.run_id),
+                  r AS (SELECT t.run_id, count(*) AS held_rows FROM {table} t
+                        WHERE EXISTS (SELECT 1 FROM existing e WHERE e.kode_pesanan = t.kode_pesanan)
+                        GROUP BY t.run_id)
+             SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0), coalesce(o.held, 0),
+                    coalesce(r.held_rows, 0)
+             FROM o FULL JOIN r ON o.run_id = r.run_id"
+        )))?;
+        let this_run = self.run_id.unwrap_or(0);
+        let mut earlier_moved = 0u64;
+        for row in &counted {
+            let (run, created, held, held_rows): (i64, i64, i64, i64) = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
+            let (created, held, held_rows) = (created as u64, held as u64, held_rows as u64);
+            let mut orders = OrderCounts {
+                created,
+                ..OrderCounts::default()
+            };
+            let moved = match update {
+                true => {
+                    orders.updated = held;
+                    0
+                }
+                false => {
+                    orders.duplicate = held;
+                    held_rows
+                }
+            };
+            if run == this_run || self.dry_run {
+                let o = &mut self.files[file].outcome;
+                o.orders.add(&orders);
+                o.rows.imported -= moved.min(o.rows.imported);
+                o.rows.duplicate += moved;
+            } else {
+                earlier_moved += moved;
+                self.pg.exec(
+                    sqlx::query(
+                        "UPDATE import_runs SET rows_imported = greatest(rows_imported - $2, 0),
+                         rows_duplicate = rows_duplicate + $2,
+                         orders_created = orders_created + $3, orders_updated = orders_updated + $4,
+                         orders_duplicate = orders_duplicate + $5 WHERE id = $1",
+                    )
+                    .bind(run)
+                    .bind(int(moved))
+                    .bind(int(orders.created))
+                    .bind(int(orders.updated))
+                    .bind(int(orders.duplicate)),
+                )?;
+            }
+        }
+        let state = &mut self.files[file];
+        state.earlier.imported -= earlier_moved.min(state.earlier.imported);
+        state.earlier.duplicate += earlier_moved;
+        if self.dry_run {
+            self.pg.batch(&format!(
+                "INSERT INTO dry_orders SELECT DISTINCT kode_pesanan FROM {table}
+                 ON CONFLICT DO NOTHING; DROP TABLE {table}"
+            ))?;
+            return Ok(());
+        }
+        let orders = order_columns();
+        let lines = line_columns();
+        let order_list = orders.join(", ");
+        let firsts = format!(
+            "SELECT DISTINCT ON (kode_pesanan) {order_list}, source_line FROM {table}
+             ORDER BY kode_pesanan, source_line"
+        );
+        if update {
+            // The lines of the orders this file replaces go; it writes its own.
+            self.pg.batch(&format!(
+                "DELETE FROM dropship_purchase_details
+                 WHERE kode_pesanan IN (SELECT kode_pesanan FROM {table})"
+            ))?;
+            let set = orders
+                .iter()
+                .filter(|c| **c != "kode_pesanan")
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.pg.exec(
+                sqlx::query(&format!(
+                    "INSERT INTO dropship_purchases ({order_list}, import_file_id, source_line)
+                 SELECT {order_list}, $1, source_line FROM ({firsts}) f
+                 ON CONFLICT (kode_pesanan) DO UPDATE SET {set},
+                 import_file_id = excluded.import_file_id, source_line = excluded.source_line"
+                ))
+                .bind(id),
+            )?;
+            self.pg.exec(
+                sqlx::query(&format!(
+                    "INSERT INTO dropship_purchase_details ({0}, import_file_id, source_line)
+                 SELECT {0}, $1, source_line FROM {table} ORDER BY source_line",
+                    lines.join(", ")
+                ))
+                .bind(id),
+            )?;
+        } else {
+            self.pg.exec(
+                sqlx::query(&format!(
+                    "INSERT INTO dropship_purchases ({order_list}, import_file_id, source_line)
+                 SELECT {order_list}, $1, source_line FROM ({firsts}) f
+                 ON CONFLICT (kode_pesanan) DO NOTHING"
+                ))
+                .bind(id),
+            )?;
+            self.pg.exec(
+                sqlx::query(&format!(
+                    "INSERT INTO dropship_purchase_details ({0}, import_file_id, source_line)
+                 SELECT {1}, $1, t.source_line FROM {table} t
+                 WHERE EXISTS (SELECT 1 FROM dropship_purchases p
+                               WHERE p.kode_pesanan = t.kode_pesanan AND p.import_file_id = $1)
+                 ORDER BY t.source_line",
+                    lines.join(", "),
+                    prefixed(&lines, "t.")
+                ))
+                .bind(id),
+            )?;
+        }
+        self.pg.batch(&format!("DROP TABLE {table}"))?;
+        // Imported for good: never rolled back, nothing to recount.
+        self.pg
+            .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id))?;
+        self.files[file].staged = false;
+        Ok(())
+    }
+
+    fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let state = &self.files[file];
+        let (o, rows) = (&state.outcome, state.all_rows());
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_files SET state = $2, rows_read = $3, rows_imported = $4,
+                 rows_rejected = $5, rows_duplicate = $6, rows_filtered = $7, rows_failed = $8,
+                 error = $9, finished_at = clock_timestamp() WHERE id = $1",
+            )
+            .bind(id)
+            .bind(o.status.as_str())
+            .bind(int(rows.read))
+            .bind(int(rows.imported))
+            .bind(int(rows.rejected))
+            .bind(int(rows.duplicate))
+            .bind(int(rows.filtered))
+            .bind(int(rows.failed))
+            .bind(o.error.clone()),
+        )?;
+        Ok(())
+    }
+
+    /// Records the end of the run, with its skipped files.
+    pub fn finish(&mut self, record: &RunRecord) -> Result<()> {
+        self.commit()?;
+        if let Some(w) = &mut self.rejects_csv {
+            w.flush()
+                .map_err(|e| rejects_error(&self.opts.rejects_csv, e))?;
+        }
+        if self.dry_run {
+            return Ok(());
+        }
+        let Some(run_id) = self.run_id else {
+            return Ok(());
+        };
+        self.pg.batch("BEGIN")?;
+        self.in_transaction = true;
+        for file in 0..self.files.len() {
+            let f = &self.files[file];
+            if f.outcome.status == FileStatus::Skipped && f.id.is_none() {
+                let id = self.insert_file(file, FileStatus::Skipped, None)?;
+                self.files[file].id = Some(id);
+                self.finish_file(file, id)?;
+            }
+        }
+        self.record_totals()?;
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_runs SET finished_at = clock_timestamp(), state = $2,
+                 elapsed_ms = $3, peak_rss_bytes = $4, rows_per_sec = $5, bytes_per_sec = $6,
+                 user_cpu_ms = $7, system_cpu_ms = $8 WHERE id = $1",
+            )
+            .bind(run_id)
+            .bind(record.state)
+            .bind(int(record.elapsed_ms))
+            .bind(int(record.peak_rss_bytes))
+            .bind(int(record.rows_per_sec))
+            .bind(int(record.bytes_per_sec))
+            .bind(int(record.user_cpu_ms))
+            .bind(int(record.system_cpu_ms)),
+        )?;
+        self.commit()
+    }
+
+    /// The files that killed runs left `in_progress` (for a dry run, leaving
+    /// out those of a run that is still going).
+    fn load_leftovers(&mut self) -> Result<Vec<LeftOver>> {
+        let live = self.dry_run && schema::is_held(&mut self.pg, &self.schema)?;
+        let rows = self.pg.all(sqlx::query(&format!(
+            "SELECT id, run_id, path, content_hash, size_bytes, channel, real_path,
+                    bytes_committed, rows_committed, line_committed, rows_read, rows_imported,
+                    rows_rejected, rows_duplicate, rows_filtered, rows_failed
+             FROM import_files WHERE state = 'in_progress' {}",
+            match live {
+                true =>
+                    "AND run_id NOT IN (SELECT max(id) FROM import_runs WHERE state = 'running')",
+                false => "",
+            }
+        )))?;
+        rows.iter()
+            .map(|r| {
+                let path: String = r.try_get(2)?;
+                let real_path: Option<String> = r.try_get::<Option<String>, _>(6)?.or_else(|| {
+                    std::fs::canonicalize(&path)
+                        .ok()
+                        .map(|p| p.to_string_lossy().into_owned())
+                });
+                Ok(LeftOver {
+                    id: r.try_get(0)?,
+                    run_id: r.try_get(1)?,
+                    path,
+                    real_path,
+                    hash: r.try_get(3)?,
+                    size: r.try_get::<Option<i64>, _>(4)?.map(|n| n as u64),
+                    channel: r.try_get(5)?,
+                    checkpoint: Checkpoint {
+                        bytes: r.try_get::<i64, _>(7)? as u64,
+                        rows: r.try_get::<i64, _>(8)? as u64,
+                        line: r.try_get::<i64, _>(9)? as u64,
+                    },
+                    rows: counts(r, 10)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Six counts from consecutive columns, in the order read, imported,
+/// rejected, duplicate, filtered, failed.
+fn counts(r: &sqlx::postgres::PgRow, first: usize) -> Result<RowCounts> {
+    let n = |i: usize| -> Result<u64> { Ok(r.try_get::<i64, _>(first + i)? as u64) };
+    Ok(RowCounts {
+        read: n(0)?,
+        imported: n(1)?,
+        rejected: n(2)?,
+        duplicate: n(3)?,
+        filtered: n(4)?,
+        failed: n(5)?,
+    })
+}
