@@ -169,7 +169,6 @@ impl Target {
         };
 
         let socket = options.get_socket().is_some() || options.get_host().starts_with('/');
-        let sslmode_set = get("sslmode").is_some() || env("PGSSLMODE").is_some();
         if socket {
             options = options.ssl_mode(PgSslMode::Disable);
         } else {
@@ -195,14 +194,8 @@ impl Target {
             }
         }
 
-        let display = display.unwrap_or_else(|| {
-            render(
-                &options,
-                get("sslmode")
-                    .or_else(|| env("PGSSLMODE"))
-                    .filter(|_| sslmode_set),
-            )
-        });
+        let display = display
+            .unwrap_or_else(|| render(&options, get("sslmode").or_else(|| env("PGSSLMODE"))));
         Ok(Target {
             options,
             display,
