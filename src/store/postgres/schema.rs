@@ -94,12 +94,12 @@ CREATE TABLE dropship_purchases (
     waktu_pengiriman timestamptz,
     provinsi text,
     kota text,
-    import_file_id bigint NOT NULL REFERENCES import_files(id),
+    import_file_id bigint NOT NULL,
     source_line bigint NOT NULL
 );
 CREATE TABLE dropship_purchase_details (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kode_pesanan text NOT NULL REFERENCES dropship_purchases(kode_pesanan),
+    kode_pesanan text NOT NULL,        -- the order's (not enforced, as in SQLite)
     sku text NOT NULL,
     nama_produk text,
     harga_produk_sen bigint NOT NULL,
@@ -108,7 +108,7 @@ CREATE TABLE dropship_purchase_details (
     harga_produk_channel_sen bigint,
     total_harga_produk_channel_sen bigint,
     potensi_keuntungan_sen bigint,
-    import_file_id bigint NOT NULL REFERENCES import_files(id),
+    import_file_id bigint NOT NULL,
     source_line bigint NOT NULL
 );
 CREATE INDEX dropship_purchase_details_by_order ON dropship_purchase_details(kode_pesanan);
@@ -166,7 +166,8 @@ pub fn inspect(pg: &mut Pg, schema: &str) -> Result<Found> {
         let version = version.unwrap_or(0);
         if version > VERSION {
             bail!(
-                "schema {schema} of {} was written by a newer dropship-import (schema version                  {version}, this one knows {VERSION}): upgrade dropship-import",
+                "schema {schema} of {} was written by a newer dropship-import (schema version \
+                 {version}, this one knows {VERSION}): upgrade dropship-import",
                 pg.shown
             );
         }
@@ -179,7 +180,8 @@ pub fn inspect(pg: &mut Pg, schema: &str) -> Result<Found> {
             .try_get(0)?;
         if exists {
             bail!(
-                "table {schema}.{table} in {} was not created by dropship-import; it is left                  untouched: choose another schema with --schema",
+                "table {schema}.{table} in {} was not created by dropship-import; it is left \
+                 untouched: choose another schema with --schema",
                 pg.shown
             );
         }
@@ -262,7 +264,8 @@ pub fn claim(pg: &mut Pg, schema: &str) -> Result<()> {
     };
     let holder = holder.unwrap_or_else(|| "another run is importing into it".into());
     bail!(
-        "{} (schema {schema}) is busy: {holder}; wait for it to end, or stop it (it resumes          where it stopped)",
+        "{} (schema {schema}) is busy: {holder}; wait for it to end, or stop it (it resumes \
+                 where it stopped)",
         pg.shown
     )
 }
