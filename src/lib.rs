@@ -28,6 +28,7 @@ pub mod rows;
 pub mod schema;
 pub mod settings;
 pub mod status;
+pub mod store;
 pub mod write;
 
 use report::Exit;

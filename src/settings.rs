@@ -65,7 +65,12 @@ pub struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
+    /// A SQLite path or a PostgreSQL connection string.
     pub path: Option<PathBuf>,
+    /// A synonym of `path`.
+    pub url: Option<PathBuf>,
+    /// PostgreSQL: the schema the tables live in.
+    pub schema: Option<String>,
 }
 
 // Numbers, sizes and durations are kept as written (`toml::Value`) and
@@ -147,6 +152,9 @@ pub struct Settings {
     #[serde(with = "humantime_serde_secs")]
     pub check_interval: Duration,
     pub force_gc_threshold: f64,
+    /// `[database] schema`, when the config names one (PostgreSQL).
+    #[serde(skip)]
+    pub schema: Option<String>,
     #[serde(skip)]
     pub rules: Rules,
     #[serde(skip)]
@@ -298,7 +306,16 @@ impl Settings {
             Some(ProgressArg::None) => ProgressMode::None,
         };
         crate::columns::Names::new(&config.columns).map_err(usage)?;
-        let db = match (args.db, config.database.path) {
+        let database = config.database;
+        let named = match (database.path, database.url) {
+            (Some(_), Some(_)) => {
+                return Err(usage(
+                    "database.path and database.url are the same setting: give one",
+                ));
+            }
+            (path, url) => path.or(url),
+        };
+        let db = match (args.db, named) {
             (None, Some(db)) if db.as_os_str().is_empty() => {
                 return Err(usage("database.path: the database path is empty"));
             }
@@ -330,6 +347,7 @@ impl Settings {
             max_memory_bytes: max_memory_mb * 1_000_000,
             check_interval,
             force_gc_threshold,
+            schema: database.schema,
             rules: Rules {
                 decimal_separator,
                 timezone,
