@@ -125,11 +125,17 @@ impl Pg {
     }
 
     fn run_at(&self, db: &str, schema: &str, args: &[&str]) -> Out {
+        let mut all = args.to_vec();
+        all.extend(["--db", db, "--schema", schema]);
+        self.run_plain(&all)
+    }
+
+    /// Runs `dropship-import ARGS` in the test's folder.
+    fn run_plain(&self, args: &[&str]) -> Out {
         let out = assert_cmd::Command::cargo_bin("dropship-import")
             .unwrap()
             .current_dir(self.dir.path())
             .args(args)
-            .args(["--db", db, "--schema", schema])
             .env_remove("DROPSHIP_DB")
             .timeout(Duration::from_secs(60))
             .output()
@@ -444,6 +450,41 @@ fn a_key_value_connection_string_works_too() {
     let url = url_to_key_values(&pg.url);
     let out = pg.run_at(&url, &pg.schema, &["status", "--json"]);
     assert_eq!(out.expect_code(0).json().as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn the_database_and_schema_come_from_the_config() {
+    let Some(mut pg) = Pg::new("the_database_and_schema_come_from_the_config") else {
+        return;
+    };
+    pg.three_runs();
+    let config = format!(
+        "[database]\nurl = \"{}\"\nschema = \"{}\"\n",
+        pg.url, pg.schema
+    );
+    std::fs::write(pg.dir.path().join("importer.toml"), config).unwrap();
+    let out = pg.run_plain(&["status", "--json"]);
+    assert_eq!(out.expect_code(0).json().as_array().unwrap().len(), 3);
+    let r = pg
+        .run_plain(&[
+            "recommend",
+            "--file-count",
+            "1",
+            "--avg-file-size",
+            "1MB",
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(r["history_runs"], 2);
+    // --schema wins over the config.
+    let out = pg.run_plain(&["status", "--schema", "pgreads_no_such_schema"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("nothing imported yet"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `postgres://user@host:port/db` → `host=host port=port dbname=db user=user`.
