@@ -15,6 +15,10 @@ mod pg_target;
 mod postgres;
 mod sqlite;
 
+// The PostgreSQL connection (parse, show without password, connect): to
+// become `use crate::store::postgres::connect;` when that module lands.
+use pg_target as connect;
+
 use crate::report::FileCounts;
 use crate::write::RowCounts;
 use anyhow::{Context, Result};
@@ -39,7 +43,7 @@ const LIBPQ_KEYS: [&str; 8] = [
 pub enum Place {
     Sqlite(PathBuf),
     Postgres {
-        target: Box<pg_target::Target>,
+        target: Box<connect::Target>,
         schema: String,
     },
 }
@@ -59,7 +63,7 @@ impl Place {
             );
         }
         Ok(Place::Postgres {
-            target: Box::new(pg_target::Target::parse(&text)?),
+            target: Box::new(connect::Target::parse(&text)?),
             schema: schema.to_string(),
         })
     }

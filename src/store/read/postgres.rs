@@ -10,7 +10,7 @@
 //! is live while some session holds it. The lock is looked up in
 //! `pg_locks`, never taken: a reader must not make an import wait.
 
-use super::pg_target::{Target, runtime};
+use super::connect::{Target, runtime};
 use super::{FileRecord, FinishedRun, PartialFile, Queries, ReadError, RunRecord, count};
 use crate::report::FileCounts;
 use crate::write::RowCounts;
