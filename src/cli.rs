@@ -70,9 +70,15 @@ pub struct StatusArgs {
     #[arg(value_name = "RUN_ID")]
     pub run_id: Option<String>,
 
-    /// SQLite database to read [default: dropship.db]
-    #[arg(long, value_name = "PATH")]
+    /// Database to read: a SQLite path, or a PostgreSQL URL
+    /// (postgres://user@host/db) or key=value string [default: dropship.db]
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
+
+    /// PostgreSQL: the schema the tables live in [default: public, or
+    /// [database] schema in the config]
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
 
     /// Config file [default: ./importer.toml when present]
     #[arg(short, long, value_name = "PATH")]
@@ -106,9 +112,15 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "SIZE", requires = "file_count")]
     pub avg_file_size: Option<String>,
 
-    /// SQLite database whose earlier runs give the throughput [default: dropship.db]
-    #[arg(long, value_name = "PATH")]
+    /// Database whose earlier runs give the throughput: a SQLite path, or a
+    /// PostgreSQL URL or key=value string [default: dropship.db]
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
+
+    /// PostgreSQL: the schema the tables live in [default: public, or
+    /// [database] schema in the config]
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
 
     /// Config file [default: ./importer.toml when present]
     #[arg(short, long, value_name = "PATH")]

@@ -65,6 +65,7 @@ pub struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
+    /// A SQLite path or a PostgreSQL connection string.
     pub path: Option<PathBuf>,
     /// A synonym of `path`, for connection strings.
     pub url: Option<PathBuf>,
@@ -453,6 +454,25 @@ pub fn parse_delimiter(text: &str) -> Result<Option<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_may_be_named_url_but_only_once() {
+        let config = |text: &str| -> Config { toml::from_str(text).unwrap() };
+        let s = Settings::merge(
+            ImportArgs::default(),
+            config("[database]\nurl = \"postgres://h/db\"\nschema = \"shop\"\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.db, PathBuf::from("postgres://h/db"));
+        assert_eq!(s.schema.as_deref(), Some("shop"));
+        let both = Settings::merge(
+            ImportArgs::default(),
+            config("[database]\npath = \"a.db\"\nurl = \"b.db\"\n"),
+            None,
+        );
+        assert!(both.is_err());
+    }
 
     fn merged(toml_text: &str, args: ImportArgs) -> anyhow::Result<Settings> {
         let config: Config = toml::from_str(toml_text)?;

@@ -5,6 +5,7 @@
 //! whole when it is complete.
 
 pub mod postgres;
+pub mod read;
 
 use crate::progress::Progress;
 use crate::write::{FileOutcome, Msg, RunRecord};

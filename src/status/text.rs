@@ -1,0 +1,406 @@
+//! Text output: the tables and lines a person reads.
+
+use super::*;
+
+pub(super) fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<String> {
+    Ok(if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    })
+}
+
+pub(super) fn write_list(out: &mut dyn Write, db: &str, runs: &[RunView]) -> Result<()> {
+    // Paths and messages come from files and users: none reaches the
+    // terminal raw.
+    let out = &mut crate::escape::Lines(out);
+    if runs.is_empty() {
+        writeln!(out, "no runs in {db}")?;
+        return Ok(());
+    }
+    // PostgreSQL runs may be on several machines.
+    let hosts = runs.iter().any(|r| r.host.is_some());
+    let mut columns = vec![("ID", Align::Right)];
+    if hosts {
+        columns.push(("HOST", Align::Left));
+    }
+    columns.extend([
+        ("STARTED", Align::Left),
+        ("DURATION", Align::Right),
+        ("OK", Align::Right),
+        ("SKIPPED", Align::Right),
+        ("FAILED", Align::Right),
+        ("IMPORTED", Align::Right),
+        ("REJECTED", Align::Right),
+        ("DUPLICATE", Align::Right),
+        ("PEAK MEM", Align::Right),
+        ("ROWS/S", Align::Right),
+        ("STATE", Align::Left),
+    ]);
+    let mut table = Table::new(&columns);
+    for r in runs {
+        let mut row = vec![r.id.to_string()];
+        if hosts {
+            row.push(r.host.clone().unwrap_or_default());
+        }
+        row.extend([
+            local_time(&r.started_at, false),
+            duration_text(r),
+            r.files.imported.to_string(),
+            r.files.skipped.to_string(),
+            r.files.failed.to_string(),
+            r.rows.imported.to_string(),
+            r.rows.rejected.to_string(),
+            r.rows.duplicate.to_string(),
+            opt(r.peak_rss_bytes.map(human_bytes)),
+            opt(r.rows_per_sec.map(|n| n.to_string())),
+            r.state.as_str().to_string(),
+        ]);
+        table.row(row);
+    }
+    table.write(out)?;
+    Ok(())
+}
+
+/// Names the partial files under the list of runs, if there are any.
+pub(super) fn write_partial(out: &mut dyn Write, files: &[read::PartialFile]) -> Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\npartial files left by killed runs (their rows stay until the same file is imported again):"
+    )?;
+    for f in files {
+        let of_size = match f.size_bytes {
+            Some(size) => format!(" of {}", human_bytes(size)),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "  {}: run {}, {} rows committed, up to line {} ({}{of_size})",
+            crate::escape::escaped(&f.path),
+            f.run_id,
+            f.rows_committed,
+            f.line_committed,
+            human_bytes(f.bytes_committed)
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn duration_text(r: &RunView) -> String {
+    match (r.elapsed_ms, &r.state) {
+        (Some(ms), RunState::Running) => format!("{} so far", human_ms(ms)),
+        (Some(ms), _) => human_ms(ms),
+        (None, _) => "-".into(),
+    }
+}
+
+pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
+    let out = &mut crate::escape::Lines(out);
+    let r = &d.run.run;
+    writeln!(out, "run {}: {}", r.id, r.state.as_str())?;
+    let field =
+        |out: &mut dyn Write, name: &str, value: &str| writeln!(out, "  {name:<11} {value}");
+    field(out, "started", &local_time(&r.started_at, true))?;
+    if let Some(f) = &r.finished_at {
+        field(out, "finished", &local_time(f, true))?;
+    }
+    field(out, "elapsed", &duration_text(r))?;
+    let done = r.files.imported + r.files.skipped + r.files.failed;
+    let mut files = format!(
+        "{} in the run: {} imported, {} skipped, {} failed",
+        r.files.total, r.files.imported, r.files.skipped, r.files.failed
+    );
+    let unfinished = r.files.total.saturating_sub(done);
+    if r.finished_at.is_none() && unfinished > 0 {
+        let begun = d.files.len() as u64 - done.min(d.files.len() as u64);
+        let what = if r.state == RunState::Running {
+            "in progress"
+        } else {
+            "interrupted"
+        };
+        files.push_str(&format!(
+            ", {begun} {what}, {} not started",
+            unfinished.saturating_sub(begun)
+        ));
+    }
+    field(out, "files", &files)?;
+    let rows = &r.rows;
+    field(
+        out,
+        "rows",
+        &format!(
+            "read {}: imported {}, rejected {}, duplicate {}, filtered {}, failed {}",
+            rows.read, rows.imported, rows.rejected, rows.duplicate, rows.filtered, rows.failed
+        ),
+    )?;
+    field(out, "peak memory", &opt(r.peak_rss_bytes.map(human_bytes)))?;
+    let throughput = match (r.rows_per_sec, r.bytes_per_sec) {
+        (Some(rows), Some(bytes)) => format!("{rows} rows/s, {}/s", human_bytes(bytes)),
+        (Some(rows), None) => format!("{rows} rows/s"),
+        _ => "-".into(),
+    };
+    field(out, "throughput", &throughput)?;
+    if let Some(p) = &d.progress {
+        field(out, "progress", &progress_text(p))?;
+        field(out, "eta", &eta_text(p))?;
+    }
+    field(
+        out,
+        "process",
+        &match &d.run.run.host {
+            Some(host) => format!(
+                "pid {} on {host}, dropship-import {}",
+                d.run.pid, d.run.version
+            ),
+            None => format!("pid {}, dropship-import {}", d.run.pid, d.run.version),
+        },
+    )?;
+    let (inputs, options) = options_summary(&d.run.options);
+    if !inputs.is_empty() {
+        field(out, "inputs", &inputs)?;
+    }
+    field(out, "options", &options)?;
+    writeln!(out)?;
+
+    if d.files.is_empty() {
+        writeln!(out, "no files recorded yet")?;
+        return Ok(());
+    }
+    let show_progress = d.files.iter().any(|f| f.progress_percent.is_some());
+    let show_eta = d.progress.is_some();
+    let mut columns = vec![
+        ("PATH", Align::Left),
+        ("STATE", Align::Left),
+        ("SIZE", Align::Right),
+    ];
+    if show_progress {
+        columns.push(("DONE", Align::Right));
+    }
+    if show_eta {
+        columns.push(("ETA", Align::Right));
+    }
+    columns.extend([
+        ("READ", Align::Right),
+        ("IMPORTED", Align::Right),
+        ("REJECTED", Align::Right),
+        ("DUPLICATE", Align::Right),
+        ("FILTERED", Align::Right),
+        ("FAILED", Align::Right),
+        ("ERROR", Align::Left),
+    ]);
+    let mut table = Table::new(&columns);
+    for f in &d.files {
+        let mut row = vec![
+            f.path.clone(),
+            f.state.clone(),
+            opt(f.size_bytes.map(human_bytes)),
+        ];
+        if show_progress {
+            row.push(match (f.progress_percent, f.state.as_str()) {
+                (Some(p), _) => format!("{p:.1}%"),
+                (None, "in_progress" | "interrupted") => "?".into(),
+                (None, _) => String::new(),
+            });
+        }
+        if show_eta {
+            row.push(match (f.eta_secs, f.state.as_str()) {
+                (Some(s), _) => human_secs(s),
+                (None, "in_progress") => "?".into(),
+                (None, _) => String::new(),
+            });
+        }
+        let c = &f.rows;
+        row.extend([
+            c.read.to_string(),
+            c.imported.to_string(),
+            c.rejected.to_string(),
+            c.duplicate.to_string(),
+            c.filtered.to_string(),
+            c.failed.to_string(),
+            f.error.clone().unwrap_or_default(),
+        ]);
+        table.row(row);
+    }
+    table.write(out)?;
+    if let Some(p) = &d.progress
+        && p.files_not_started > 0
+    {
+        writeln!(
+            out,
+            "... and {} not started yet (not in the database until they begin)",
+            plural(p.files_not_started, "file")
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn progress_text(p: &Progress) -> String {
+    let share = p
+        .percent_estimate
+        .map(|pct| format!("~{pct:.1}%"))
+        .unwrap_or_else(|| "?".into());
+    format!(
+        "{share} ({} of ~{} committed)",
+        human_bytes(p.bytes_done),
+        human_bytes(p.bytes_total_estimate)
+    )
+}
+
+/// The ETA, and what it rests on: it is an estimate and says so.
+pub(super) fn eta_text(p: &Progress) -> String {
+    let Some(eta) = p.eta_secs else {
+        return "unknown yet (no committed checkpoint to measure a rate by)".into();
+    };
+    let mut basis = vec![format!(
+        "{}/s, the rate since the run started",
+        human_bytes(p.bytes_per_sec.unwrap_or(0))
+    )];
+    if p.files_not_started > 0 {
+        basis.push(format!(
+            "{} not started, guessed at {} each",
+            plural(p.files_not_started, "file"),
+            human_bytes(p.assumed_bytes_per_file_not_started)
+        ));
+    }
+    if p.files_unmeasurable > 0 {
+        basis.push(format!(
+            "{} counted as not begun",
+            plural(p.files_unmeasurable, "compressed file")
+        ));
+    }
+    format!("{} (estimate: {})", human_secs(eta), basis.join("; "))
+}
+
+/// `1 file`, `2 files`.
+pub(super) fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The inputs, and the options that shape a run, from the recorded settings.
+pub(super) fn options_summary(options: &serde_json::Value) -> (String, String) {
+    use serde_json::Value;
+    let Value::Object(map) = options else {
+        return (String::new(), options.to_string());
+    };
+    let inputs = match map.get("inputs") {
+        Some(Value::Array(items)) => {
+            let names: Vec<String> = items.iter().map(plain).collect();
+            if names.len() > 4 {
+                format!("{} and {} more", names[..4].join(" "), names.len() - 4)
+            } else {
+                names.join(" ")
+            }
+        }
+        _ => String::new(),
+    };
+    let sizes = ["max_file_size", "max_memory_bytes"];
+    let keys = [
+        "jobs",
+        "chunk_size",
+        "max_file_size",
+        "on_duplicate",
+        "max_errors",
+        "force",
+        "memory_optimization",
+        "max_memory_bytes",
+    ];
+    let parts: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            let v = map.get(*k)?;
+            let text = match v.as_u64() {
+                Some(n) if sizes.contains(k) => human_bytes(n),
+                _ => plain(v),
+            };
+            Some(format!("{k} {text}"))
+        })
+        .collect();
+    (inputs, parts.join(", "))
+}
+
+/// A JSON value without quotes around strings.
+pub(super) fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn opt(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Align {
+    Left,
+    Right,
+}
+
+/// Columns padded to their widest cell, two spaces apart.
+pub(super) struct Table {
+    pub(super) columns: Vec<(&'static str, Align)>,
+    pub(super) rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub(super) fn new(columns: &[(&'static str, Align)]) -> Table {
+        Table {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row; a cell's control characters (a line break in a file
+    /// name included) are escaped, so each row stays one line.
+    pub(super) fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| crate::escape::escaped(&c).into_owned())
+                .collect(),
+        );
+    }
+
+    pub(super) fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let width = |i: usize| {
+            self.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([self.columns[i].0.len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..self.columns.len()).map(width).collect();
+        let header: Vec<String> = self.columns.iter().map(|c| c.0.to_string()).collect();
+        for cells in std::iter::once(&header).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, (_, align)) in self.columns.iter().enumerate() {
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                match align {
+                    Align::Right => {
+                        line.extend(std::iter::repeat_n(' ', pad));
+                        line.push_str(cell);
+                    }
+                    Align::Left => {
+                        line.push_str(cell);
+                        line.extend(std::iter::repeat_n(' ', pad));
+                    }
+                }
+            }
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
