@@ -5,7 +5,9 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Csv, Env, FromCell, lit, LINE_INDEX, csv, gzip, line, line_index_exists, replace_bytes};
+use common::{
+    Backend, Csv, Env, FromCell, LINE_INDEX, csv, gzip, line, line_index_exists, lit, replace_bytes,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -735,20 +737,27 @@ both! {
     }
 }
 
-#[test]
-fn timezone_setting_changes_the_stored_offset() {
-    let env = Env::new();
-    env.write("importer.toml", "[import]\ntimezone = \"+08:00\"\n");
-    env.write("a.csv", csv(&[line("DS-1")]));
-    env.run(&["a.csv"]).expect_code(0);
-    assert_eq!(
-        env.order_text("DS-1", "waktu_pesanan_terbuat").as_deref(),
-        Some("2025-01-01T10:00:00+08:00")
-    );
-    assert_eq!(
-        env.order_text("DS-1", "waktu_pengiriman").as_deref(),
-        Some("2025-01-02T14:30:00+08:00")
-    );
+both! {
+    /// SQLite keeps the text with the configured offset; PostgreSQL keeps
+    /// the same instant (`timestamptz`), read back here at +07:00.
+    fn timezone_setting_changes_the_stored_offset(b) {
+        let env = Env::on(b);
+        env.write("importer.toml", "[import]\ntimezone = \"+08:00\"\n");
+        env.write("a.csv", csv(&[line("DS-1")]));
+        env.run(&["a.csv"]).expect_code(0);
+        let (created, shipped) = match b {
+            Backend::Sqlite => ("2025-01-01T10:00:00+08:00", "2025-01-02T14:30:00+08:00"),
+            Backend::Postgres => ("2025-01-01T09:00:00+07:00", "2025-01-02T13:30:00+07:00"),
+        };
+        assert_eq!(
+            env.order_text("DS-1", "waktu_pesanan_terbuat").as_deref(),
+            Some(created)
+        );
+        assert_eq!(
+            env.order_text("DS-1", "waktu_pengiriman").as_deref(),
+            Some(shipped)
+        );
+    }
 }
 
 both! {

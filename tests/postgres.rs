@@ -13,8 +13,6 @@ mod common;
 
 use common::db::{Pg, ident, pg_admin_exec, unique_name};
 use common::{Backend, Env, FromCell, Run, csv, line, lit};
-use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,27 +45,38 @@ fn big_csv(prefix: &str, n: usize) -> String {
     csv(&lines)
 }
 
-/// A run of the binary in the background.
+/// A run of the binary in the background, its output going to files.
 struct Bg {
     child: Option<Child>,
     args: Vec<String>,
+    out: std::path::PathBuf,
+    err: std::path::PathBuf,
 }
 
 impl Bg {
     fn spawn(env: &Env, args: &[&str]) -> Bg {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (out, err) = (
+            env.path(&format!("bg-{n}.out")),
+            env.path(&format!("bg-{n}.err")),
+        );
         let args = env.full_args(args);
         let child = Command::new(BIN)
             .current_dir(env.dir.path())
             .env_remove("DROPSHIP_DB")
+            .env_remove("RUST_LOG")
             .args(&args)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
             .spawn()
             .expect("start dropship-import");
         Bg {
             child: Some(child),
             args,
+            out,
+            err,
         }
     }
 
@@ -86,11 +95,16 @@ impl Bg {
     }
 
     fn wait(mut self) -> Run {
-        let child = self.child.take().unwrap();
+        let mut child = self.child.take().unwrap();
         // SIGCONT in case a failing test left it stopped.
         // SAFETY: kill(2) on the pid of our own unreaped child.
         unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
-        let out = child.wait_with_output().expect("wait for dropship-import");
+        let status = child.wait().expect("wait for dropship-import");
+        let out = std::process::Output {
+            status,
+            stdout: std::fs::read(&self.out).unwrap_or_default(),
+            stderr: std::fs::read(&self.err).unwrap_or_default(),
+        };
         Run::of(std::mem::take(&mut self.args), out)
     }
 }
@@ -135,7 +149,10 @@ fn start_and_freeze(env: &Env, file: &str) -> (Bg, i64) {
             .and_then(|rows| rows.first().map(|r| i64::from_cell(&r[0])));
         id.is_some()
     });
-    assert!(seen, "the run ended before it was seen part-way (file too small?)");
+    assert!(
+        seen,
+        "the run ended before it was seen part-way (file too small?)"
+    );
     bg.signal(libc::SIGSTOP);
     (bg, id.expect("run id"))
 }
@@ -170,7 +187,10 @@ fn dry_run_creates_no_schema_table_or_row() {
     assert_eq!(run.file_status("a.csv"), "skipped");
     assert_eq!(run.file_rows("b.csv"), [2, 1, 0, 1, 0, 0]);
     assert_eq!(env.table_counts(), before);
-    assert_eq!(env.query("SELECT * FROM import_runs ORDER BY id"), runs_before);
+    assert_eq!(
+        env.query("SELECT * FROM import_runs ORDER BY id"),
+        runs_before
+    );
     assert_eq!(env.orders(), ["DS-1", "DS-2"]);
 }
 
@@ -181,55 +201,51 @@ fn a_dry_run_holds_no_lock_a_real_run_would_wait_for() {
     env.write("seed.csv", csv(&[line("DS-0")]));
     env.run(&["seed.csv"]).expect_code(0);
 
-    // A dry run reading a pipe is held part-way for as long as the test
-    // keeps the pipe open.
-    let fifo = env.path("slow.csv");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
-    // SAFETY: mkfifo(3) on a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-    let mut dry = Bg::spawn(&env, &["--dry-run", "--progress", "none", "slow.csv"]);
-    let mut pipe = None;
-    let opened = poll_while_alive(&mut dry, || {
-        pipe = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags_nonblock()
-            .open(&fifo)
-            .ok();
-        pipe.is_some()
-    });
-    assert!(opened, "the dry run never opened its input");
-    let mut pipe = pipe.unwrap();
-    let text = csv(&[line("DS-1"), line("DS-2")]);
-    let (head, rest) = text.split_at(text.find('\n').unwrap() + 1);
-    pipe.write_all(head.as_bytes()).unwrap();
+    // A dry run frozen part-way: past its small first file (its log line
+    // is out), inside the big one.
+    env.write("a-small.csv", csv(&[line("SMALL-1")]));
+    env.write("b-big.csv", big_csv("BIG", 100_000));
+    let mut dry = Bg::spawn(
+        &env,
+        &[
+            "--dry-run",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--progress",
+            "log",
+            "a-small.csv",
+            "b-big.csv",
+        ],
+    );
+    let log = dry.err.clone();
+    let seen = poll_while_alive(&mut dry, || log_names(&log, "a-small.csv"));
+    assert!(
+        seen && dry.alive(),
+        "the dry run ended before it was caught part-way"
+    );
+    dry.signal(libc::SIGSTOP);
 
     // Meanwhile a real run on the same schema does its whole job.
-    env.write("a.csv", csv(&[line("DS-9")]));
-    let run = env.run(&["a.csv"]);
+    env.write("c.csv", csv(&[line("DS-9")]));
+    let run = env.run(&["c.csv"]);
     run.expect_code(0);
     assert_eq!(run.rows(), [1, 1, 0, 0, 0, 0]);
-    assert!(dry.alive(), "the dry run should still be reading its pipe");
 
-    // Blocking write now that the reader is there.
-    pipe.write_all(rest.as_bytes()).unwrap();
-    drop(pipe);
+    dry.signal(libc::SIGCONT);
     let done = dry.wait();
     done.expect_code(0);
-    assert_eq!(done.rows(), [2, 2, 0, 0, 0, 0]);
+    assert_eq!(done.rows(), [100_001, 100_001, 0, 0, 0, 0]);
     assert_eq!(env.orders(), ["DS-0", "DS-9"]);
 }
 
-trait NonBlock {
-    fn custom_flags_nonblock(&mut self) -> &mut Self;
-}
-
-impl NonBlock for std::fs::OpenOptions {
-    /// Opening a pipe's write end without a reader fails at once (ENXIO)
-    /// instead of blocking.
-    fn custom_flags_nonblock(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_NONBLOCK)
-    }
+/// Whether the log at `path` already has a line about `name`.
+fn log_names(path: &std::path::Path, name: &str) -> bool {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains(name))
 }
 
 // ---------------------------------------------------------------------------
@@ -280,7 +296,12 @@ fn a_second_run_on_the_same_schema_leaves_a_claimed_file_to_the_first() {
     env.write("small.csv", csv(&[line("OTHER-1")]));
     let second = env.run(&["-j", "1", "copy/big.csv", "small.csv"]);
     assert_ne!(second.code, 1, "the second run refused:\n{}", second.stderr);
-    assert_eq!(second.file_status("big.csv"), "skipped", "{}", second.stdout);
+    assert_eq!(
+        second.file_status("big.csv"),
+        "skipped",
+        "{}",
+        second.stdout
+    );
     let why = second.file("big.csv").to_string();
     assert!(why.contains(&format!("claimed by run {run_id}")), "{why}");
     assert_eq!(second.file_status("small.csv"), "imported");
@@ -329,20 +350,35 @@ impl Role {
         let name = unique_name("pgtests_pw");
         let password = format!("Pw-{}-zq9Secret", std::process::id());
         pg_admin_exec(&format!(
-            "CREATE ROLE {} LOGIN PASSWORD {}; GRANT CREATE ON DATABASE test TO {0}",
+            "CREATE ROLE {} LOGIN PASSWORD {};
+             DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO %I',
+                                        current_database(), {}); END $$",
             ident(&name),
-            lit(&password)
+            lit(&password),
+            lit(&name)
         ));
         Role { name, password }
+    }
+
+    /// The admin URL with this role and its password as the user.
+    fn url(&self) -> String {
+        let admin = common::db::pg_admin_url().expect("PostgreSQL reachable");
+        let (scheme, rest) = admin.split_once("://").expect("a URL");
+        let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+        format!("{scheme}://{}:{}@{rest}", self.name, self.password)
     }
 }
 
 impl Drop for Role {
     fn drop(&mut self) {
-        let r = ident(&self.name);
+        let (r, name) = (ident(&self.name), self.name.clone());
         let _ = std::panic::catch_unwind(|| {
             pg_admin_exec(&format!(
-                "DROP OWNED BY {r} CASCADE; REVOKE ALL ON DATABASE test FROM {r}; DROP ROLE {r}"
+                "DROP OWNED BY {r} CASCADE;
+                 DO $$ BEGIN EXECUTE format('REVOKE ALL ON DATABASE %I FROM %I',
+                                            current_database(), {}); END $$;
+                 DROP ROLE {r}",
+                lit(&name)
             ))
         });
     }
@@ -353,13 +389,15 @@ fn the_password_never_shows() {
     let Some(env) = pg_env() else { return };
     let role = Role::new();
     let schema = pg(&env).schema.clone();
-    let url = format!(
-        "postgres://{}:{}@127.0.0.1:5432/test",
-        role.name, role.password
-    );
+    let url = role.url();
     let run_with = |args: &[&str]| -> Run {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.extend(["--db".into(), url.clone(), "--schema".into(), schema.clone()]);
+        all.extend([
+            "--db".into(),
+            url.clone(),
+            "--schema".into(),
+            schema.clone(),
+        ]);
         let out = env.cmd().args(&all).output().expect("run dropship-import");
         Run::of(all, out)
     };
@@ -370,7 +408,10 @@ fn the_password_never_shows() {
         );
     };
 
-    env.write("a.csv", csv(&[line("DS-1"), line("DS-2").set("Qty", "two")]));
+    env.write(
+        "a.csv",
+        csv(&[line("DS-1"), line("DS-2").set("Qty", "two")]),
+    );
     let run = run_with(&["--progress", "log", "a.csv"]);
     run.expect_code(3);
     hidden("import stdout", &run.stdout);
@@ -409,7 +450,10 @@ fn the_password_never_shows() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     hidden("connection error", &String::from_utf8_lossy(&out.stderr));
-    hidden("connection error stdout", &String::from_utf8_lossy(&out.stdout));
+    hidden(
+        "connection error stdout",
+        &String::from_utf8_lossy(&out.stdout),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -477,7 +521,10 @@ fn status_and_recommend_read_the_runs_in_postgres() {
     env.write("a.csv", csv(&[line("DS-1")]));
     let first = env.run(&["a.csv"]);
     first.expect_code(0);
-    env.write("b.csv", csv(&[line("DS-2"), line("DS-3").set("Qty", "two")]));
+    env.write(
+        "b.csv",
+        csv(&[line("DS-2"), line("DS-3").set("Qty", "two")]),
+    );
     let second = env.run(&["b.csv"]);
     second.expect_code(3);
 

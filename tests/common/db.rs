@@ -51,6 +51,7 @@ impl Backend {
 /// Generates `mod NAME { fn sqlite(); fn postgres(); }` tests from one
 /// body taking a [`Backend`]; the PostgreSQL one skips (printing why) when
 /// no server answers and `DROPSHIP_TEST_PG` is unset.
+#[allow(unused_macros)]
 macro_rules! both {
     ($(#[$attr:meta])* fn $name:ident($b:ident) $body:block) => {
         mod $name {
@@ -201,7 +202,8 @@ pub enum Db {
 pub struct Pg {
     pub url: String,
     pub schema: String,
-    conn: RefCell<Option<(tokio::runtime::Runtime, PgConnection)>>,
+    // The connection first: it goes before its runtime.
+    conn: RefCell<Option<(PgConnection, tokio::runtime::Runtime)>>,
 }
 
 impl Pg {
@@ -232,9 +234,9 @@ impl Pg {
                     .map_err(|e| e.to_string())?;
                 Ok::<_, String>(conn)
             })?;
-            *slot = Some((rt, conn));
+            *slot = Some((conn, rt));
         }
-        let (rt, conn) = slot.as_mut().expect("connected");
+        let (conn, rt) = slot.as_mut().expect("connected");
         let out = rt.block_on(async {
             let rows = sqlx::raw_sql(sql)
                 .fetch_all(&mut *conn)
@@ -474,8 +476,7 @@ impl FromCell for u64 {
 impl FromCell for f64 {
     fn from_cell(cell: &Option<String>) -> f64 {
         let s = cell.as_deref().expect("a number, not NULL");
-        s.parse()
-            .unwrap_or_else(|_| panic!("not a number: {s:?}"))
+        s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
     }
 }
 
