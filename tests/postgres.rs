@@ -12,7 +12,7 @@
 mod common;
 
 use common::db::{Pg, ident, pg_admin_exec, unique_name};
-use common::{Backend, Env, FromCell, Run, csv, line, lit};
+use common::{Backend, Db, Env, FromCell, Run, csv, line, lit};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -726,4 +726,58 @@ fn the_summary_names_the_database_without_secrets_and_the_run_records_the_host()
     };
     assert!(!host.is_empty());
     assert!(pid > 0);
+}
+
+// ---------------------------------------------------------------------------
+// The harness itself
+
+#[test]
+fn the_harness_reads_postgres_values_as_sqlite_text_and_drops_its_schema() {
+    let Some(env) = pg_env() else { return };
+    let schema = pg(&env).schema.clone();
+    assert!(schema.len() <= 63, "{schema}");
+    assert_eq!(schema, schema.to_lowercase());
+    env.database.execute(&format!(
+        "CREATE SCHEMA {s};
+         CREATE TABLE {s}.t (at timestamptz, n bigint, q integer, x text, b boolean);
+         INSERT INTO {s}.t VALUES ('2025-01-01T10:00:00+07:00', 9150000, 2, NULL, true),
+                                  ('2025-01-02T14:30:00+08:00', -5, 1, 'it''s', false)",
+        s = ident(&schema)
+    ));
+    assert_eq!(
+        env.query("SELECT at, n, q, x FROM t ORDER BY n DESC"),
+        [
+            [
+                Some("2025-01-01T10:00:00+07:00".to_string()),
+                Some("9150000".to_string()),
+                Some("2".to_string()),
+                None
+            ],
+            [
+                Some("2025-01-02T13:30:00+07:00".to_string()),
+                Some("-5".to_string()),
+                Some("1".to_string()),
+                Some("it's".to_string())
+            ]
+        ]
+    );
+    assert_eq!(
+        env.column::<bool>("SELECT b FROM t ORDER BY n"),
+        [false, true]
+    );
+    assert_eq!(env.count("t"), 2);
+    assert!(
+        env.database
+            .try_query("SELECT * FROM no_such_table")
+            .is_err()
+    );
+    assert!(!env.database.exists(), "no import_runs table yet");
+
+    drop(env);
+    let admin = Db::postgres();
+    let left: i64 = admin.one(&format!(
+        "SELECT count(*) FROM pg_namespace WHERE nspname = {}",
+        lit(&schema)
+    ));
+    assert_eq!(left, 0, "schema {schema} left behind");
 }
