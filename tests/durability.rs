@@ -3022,7 +3022,7 @@ both! {
         let work = Work::new(&Spec {
             files: 4,
             rows: 12_000,
-            seed: 0xB07_4_DB,
+            seed: 0x00B0_74DB,
             bad_share: 0.02,
             dup_share: 0.05,
         });
