@@ -29,10 +29,11 @@
 //! while the test looks (a stopped process keeps its locks), or kept from
 //! committing by a write lock the test holds.
 
+#[macro_use]
 mod common;
 use common::generate;
 
-use common::{Env, csv, line, line_index_exists};
+use common::{Db, Env, FromCell, csv, line, line_index_exists};
 use generate::{Format, GenFile, Money, Spec};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -2975,4 +2976,96 @@ fn soak_failing_files_sharing_orders_under_four_jobs_take_nothing_from_good_ones
 #[test]
 fn soak_failing_files_sharing_orders_under_four_jobs_in_update_mode() {
     soak(Meddle::SecondRun, Duplicates::Update, 4, 3, 0x50A4_0008);
+}
+
+// ---------------------------------------------------------------------------
+// kill -9 and resume, on SQLite and on PostgreSQL alike
+
+/// Orders, lines and rejects, each with the path of the file that owns it:
+/// what two databases must agree on after the same files.
+fn data_image(db: &Db) -> [common::db::Rows; 3] {
+    [
+        db.query(
+            "SELECT p.kode_pesanan, f.path, p.source_line, p.waktu_pesanan_terbuat,
+                    p.total_transaksi_sen, p.biaya_lainnya_sen, p.nama_toko, p.waktu_pengiriman
+             FROM dropship_purchases p LEFT JOIN import_files f ON f.id = p.import_file_id
+             ORDER BY 1",
+        ),
+        db.query(
+            "SELECT d.kode_pesanan, f.path, d.source_line, d.sku, d.nama_produk, d.qty,
+                    d.harga_produk_sen, d.total_harga_produk_sen, d.potensi_keuntungan_sen
+             FROM dropship_purchase_details d LEFT JOIN import_files f ON f.id = d.import_file_id
+             ORDER BY 1, 2, 3, 4",
+        ),
+        db.query(
+            "SELECT f.path, r.line, r.column_name, r.value, r.reason
+             FROM import_rejects r JOIN import_files f ON f.id = r.file_id
+             ORDER BY 1, 2",
+        ),
+    ]
+}
+
+/// Rows committed so far in files still in progress (None before any).
+fn committed_in_progress(db: &Db) -> Option<i64> {
+    db.try_query(
+        "SELECT COALESCE(SUM(rows_committed), 0) FROM import_files WHERE state = 'in_progress'",
+    )
+    .ok()
+    .and_then(|rows| rows.first().map(|r| i64::from_cell(&r[0])))
+}
+
+both! {
+    /// Killed part-way through a file twice (the second time right after
+    /// resuming it), then run to the end: the same orders, lines and
+    /// rejects as one uninterrupted run, and every file imported.
+    fn kill_9_mid_file_twice_then_resume_ends_equal_to_a_clean_run(b) {
+        let work = Work::new(&Spec {
+            files: 4,
+            rows: 12_000,
+            seed: 0x00B0_74DB,
+            bad_share: 0.02,
+            dup_share: 0.05,
+        });
+        let args = |db: &Db| -> Vec<String> {
+            let mut a = strings(&[
+                FILES, "-j", "1", "--chunk-size", "50", "--progress", "none",
+            ]);
+            a.extend(db.args());
+            a
+        };
+        let clean = Db::of(b, &work.path("clean.db"));
+        work.run(&args(&clean)).expect_complete("clean run");
+        let want = data_image(&clean);
+        assert!(!want[1].is_empty(), "the clean run imported nothing");
+
+        let db = Db::of(b, &work.path("killed.db"));
+        let mut kills = 0;
+        for round in 0..2 {
+            let mut proc = work.spawn(&args(&db));
+            let before = committed_in_progress(&db).unwrap_or(0);
+            let caught = poll_until(&mut proc, "a commit part-way through a file", || {
+                committed_in_progress(&db).is_some_and(|n| n > before)
+            });
+            if caught {
+                proc.signal(libc::SIGKILL);
+                kills += 1;
+            }
+            let done = proc.wait();
+            if !caught {
+                done.expect_complete(&format!("round {round}: run that ended before the kill"));
+            }
+        }
+        assert!(kills > 0, "nothing was killed: the files are too small");
+        work.run(&args(&db))
+            .expect_complete("the run after the kills");
+        let got = data_image(&db);
+        for (what, (w, g)) in ["orders", "lines", "rejects"].iter().zip(want.iter().zip(&got)) {
+            assert_eq!(w.len(), g.len(), "{what}: clean {} rows, resumed {}", w.len(), g.len());
+            assert!(w == g, "{what} differ from the clean run");
+        }
+        let imported: i64 = db.one(
+            "SELECT count(DISTINCT path) FROM import_files WHERE state = 'imported'",
+        );
+        assert_eq!(imported, 4, "every file ends imported");
+    }
 }

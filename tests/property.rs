@@ -17,8 +17,12 @@
 
 #[path = "../examples/generate.rs"]
 mod generate;
+#[macro_use]
+#[path = "common/db.rs"]
+mod db;
 
 use assert_cmd::Command;
+use db::{Backend, Db as Database, FromCell, lit};
 use generate::{Format, GenFile, Money, Spec};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
@@ -113,14 +117,21 @@ impl Run {
     }
 }
 
-/// `dropship-import files -j JOBS --db out.db --progress none`, run inside `dir`
+/// The database of one case: `out.db` in `dir`, or a fresh PostgreSQL schema.
+fn database(dir: &Path, backend: Backend) -> Database {
+    Database::of(backend, &dir.join("out.db"))
+}
+
+/// `dropship-import files -j JOBS --db DB --progress none`, run inside `dir`
 /// (never in the repository, which holds an importer.toml).
-fn run_import(dir: &Path, jobs: usize) -> Run {
+fn run_import(dir: &Path, jobs: usize, db: &Database) -> Run {
     let out = Command::cargo_bin(BIN)
         .expect("the dropship-import binary")
         .current_dir(dir)
+        .env_remove("DROPSHIP_DB")
         .args([FILES_DIR, "-j", &jobs.to_string()])
-        .args(["--db", "out.db", "--progress", "none"])
+        .args(db.args())
+        .args(["--progress", "none"])
         .timeout(Duration::from_secs(120))
         .output()
         .expect("run dropship-import");
@@ -181,115 +192,81 @@ struct Db {
 /// A missing `import_files` row shows as this file name.
 const NO_FILE: &str = "<no import_files row>";
 
-fn read_db(dir: &Path) -> Db {
-    let conn = Connection::open(dir.join("out.db")).expect("open out.db");
-    let path_name = |p: Option<String>| p.map_or_else(|| NO_FILE.to_string(), |p| file_name(&p));
+fn read_db(conn: &Database) -> Db {
+    let path_name =
+        |p: &Option<String>| p.as_deref().map_or_else(|| NO_FILE.to_string(), file_name);
 
     let mut orders = BTreeMap::new();
-    let mut stmt = conn
-        .prepare(
-            "SELECT p.kode_pesanan, f.path FROM dropship_purchases p
-             LEFT JOIN import_files f ON f.id = p.import_file_id",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })
-        .unwrap();
-    for row in rows {
-        let (kode, path) = row.unwrap();
-        let prev = orders.insert(kode.clone(), path_name(path));
+    for r in conn.query(
+        "SELECT p.kode_pesanan, f.path FROM dropship_purchases p
+         LEFT JOIN import_files f ON f.id = p.import_file_id",
+    ) {
+        let kode = String::from_cell(&r[0]);
+        let prev = orders.insert(kode.clone(), path_name(&r[1]));
         assert!(prev.is_none(), "order {kode} stored twice");
     }
 
     let mut lines = Vec::new();
     let mut files_per_order: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut stmt = conn
-        .prepare(
-            "SELECT d.kode_pesanan, d.source_line, f.path FROM dropship_purchase_details d
-             LEFT JOIN import_files f ON f.id = d.import_file_id",
-        )
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })
-        .unwrap();
-    for row in rows {
-        let (kode, line, path) = row.unwrap();
-        let name = path_name(path);
+    for r in conn.query(
+        "SELECT d.kode_pesanan, d.source_line, f.path FROM dropship_purchase_details d
+         LEFT JOIN import_files f ON f.id = d.import_file_id",
+    ) {
+        let (kode, line) = (String::from_cell(&r[0]), u64::from_cell(&r[1]));
+        let name = path_name(&r[2]);
         files_per_order
             .entry(kode.clone())
             .or_default()
             .insert(name.clone());
-        lines.push((kode, u64::try_from(line).expect("source_line >= 0"), name));
+        lines.push((kode, line, name));
     }
     lines.sort();
 
-    let mut stmt = conn
-        .prepare(
+    let repeated_line_keys = conn
+        .query(
             "SELECT kode_pesanan, sku, source_line, import_file_id, COUNT(*)
              FROM dropship_purchase_details
              GROUP BY kode_pesanan, sku, source_line, import_file_id
              HAVING COUNT(*) > 1 LIMIT 20",
         )
-        .unwrap();
-    let repeated_line_keys = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        .into_iter()
+        .map(|r| {
+            (
+                String::from_cell(&r[0]),
+                String::from_cell(&r[1]),
+                i64::from_cell(&r[2]),
+                i64::from_cell(&r[3]),
+                i64::from_cell(&r[4]),
+            )
         })
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
+        .collect();
 
-    let mut stmt = conn
-        .prepare(
+    let mut rejects = conn
+        .query(
             "SELECT f.path, r.line, r.reason FROM import_rejects r
              LEFT JOIN import_files f ON f.id = r.file_id",
         )
-        .unwrap();
-    let mut rejects = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .unwrap()
-        .map(|row| {
-            let (path, line, reason) = row.unwrap();
+        .into_iter()
+        .map(|r| {
             (
-                path_name(path),
-                u64::try_from(line).expect("line >= 0"),
-                reason,
+                path_name(&r[0]),
+                u64::from_cell(&r[1]),
+                String::from_cell(&r[2]),
             )
         })
         .collect::<Vec<_>>();
     rejects.sort();
 
-    let (qty_sum, total_sum) = conn
-        .query_row(
-            "SELECT COALESCE(SUM(qty), 0), COALESCE(SUM(total_harga_produk_sen), 0)
-             FROM dropship_purchase_details",
-            [],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-        )
-        .unwrap();
+    let sums = &conn.query(
+        "SELECT COALESCE(SUM(qty), 0), COALESCE(SUM(total_harga_produk_sen), 0)
+         FROM dropship_purchase_details",
+    )[0];
+    let (qty_sum, total_sum) = (i64::from_cell(&sums[0]), i64::from_cell(&sums[1]));
 
-    let count = |table: &str| -> i64 {
-        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
     let table_counts = [
-        count("dropship_purchases"),
-        count("dropship_purchase_details"),
-        count("import_rejects"),
+        conn.count("dropship_purchases"),
+        conn.count("dropship_purchase_details"),
+        conn.count("import_rejects"),
     ];
 
     Db {
@@ -472,8 +449,28 @@ fn stored_text(v: ValueRef<'_>) -> Option<String> {
 /// Every stored column of every order, line and reject against what the
 /// generator recorded for the row it came from: dates as ISO text with the
 /// offset, text, every money column in sen, the reject's column and value.
-fn check_values(dir: &Path, files: &[GenFile], db: &Db, ctx: &str) {
-    let conn = Connection::open(dir.join("out.db")).expect("open out.db");
+fn check_values(conn: &Database, files: &[GenFile], db: &Db, ctx: &str) {
+    // The one row of `sql`, each value as the generator writes it (SQLite:
+    // a REAL shows as such, so money stored as a float is caught).
+    let row = |sql: &str| -> Result<Vec<Option<String>>, String> {
+        let rows = match conn {
+            Database::Sqlite(path) => {
+                let c = Connection::open(path).map_err(|e| e.to_string())?;
+                let n = c.prepare(sql).map_err(|e| e.to_string())?.column_count();
+                c.query_row(sql, [], |r| {
+                    Ok(vec![
+                        (0..n).map(|i| stored_text(r.get_ref(i).unwrap())).collect(),
+                    ])
+                })
+                .map_err(|e| e.to_string())?
+            }
+            Database::Postgres(_) => conn.try_query(sql)?,
+        };
+        match rows.len() {
+            1 => Ok(rows.into_iter().next().unwrap()),
+            n => Err(format!("{n} rows")),
+        }
+    };
     let rows_of: BTreeMap<String, &GenFile> = files.iter().map(|f| (gen_name(f), f)).collect();
     let row_at = |file: &str, line: u64| -> &generate::GenRow {
         rows_of[file]
@@ -499,19 +496,13 @@ fn check_values(dir: &Path, files: &[GenFile], db: &Db, ctx: &str) {
             .find(|r| r.bad.is_none() && &r.kode_pesanan == kode)
             .unwrap_or_else(|| panic!("{ctx}: {owner} has no accepted row of {kode}"));
         let want = values(first).order;
-        let got: Vec<(&str, Option<String>)> = conn
-            .query_row(
-                &select(&want, "dropship_purchases", "kode_pesanan = ?1"),
-                [kode],
-                |r| {
-                    Ok(want
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (c, _))| (*c, stored_text(r.get_ref(i).unwrap())))
-                        .collect())
-                },
-            )
-            .unwrap_or_else(|e| panic!("{ctx}: order {kode}: {e}"));
+        let got: Vec<(&str, Option<String>)> = row(&select(
+            &want,
+            "dropship_purchases",
+            &format!("kode_pesanan = {}", lit(kode)),
+        ))
+        .map(|v| want.iter().map(|(c, _)| *c).zip(v).collect())
+        .unwrap_or_else(|e| panic!("{ctx}: order {kode}: {e}"));
         assert_eq!(got, want, "{ctx}: order {kode} (owned by {owner})");
         checked[0] += 1;
     }
@@ -519,48 +510,30 @@ fn check_values(dir: &Path, files: &[GenFile], db: &Db, ctx: &str) {
     // Lines: each is the row of its file on its source line.
     for (kode, line, file) in &db.lines {
         let want = values(row_at(file, *line)).line;
-        let got: Vec<(&str, Option<String>)> = conn
-            .query_row(
-                &select(
-                    &want,
-                    "dropship_purchase_details",
-                    "kode_pesanan = ?1 AND source_line = ?2 AND import_file_id =
-                     (SELECT id FROM import_files WHERE path LIKE '%' || ?3)",
-                ),
-                rusqlite::params![kode, *line as i64, format!("/{file}")],
-                |r| {
-                    Ok(want
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (c, _))| (*c, stored_text(r.get_ref(i).unwrap())))
-                        .collect())
-                },
-            )
-            .unwrap_or_else(|e| panic!("{ctx}: line {line} of {file}: {e}"));
+        let got: Vec<(&str, Option<String>)> = row(&select(
+            &want,
+            "dropship_purchase_details",
+            &format!(
+                "kode_pesanan = {} AND source_line = {line} AND import_file_id =
+                 (SELECT id FROM import_files WHERE path LIKE '%' || {})",
+                lit(kode),
+                lit(&format!("/{file}"))
+            ),
+        ))
+        .map(|v| want.iter().map(|(c, _)| *c).zip(v).collect())
+        .unwrap_or_else(|e| panic!("{ctx}: line {line} of {file}: {e}"));
         assert_eq!(got, want, "{ctx}: line {line} of {file} (order {kode})");
         checked[1] += 1;
     }
 
     // Rejects: the column at fault and the value as written.
-    let mut stmt = conn
-        .prepare(
-            "SELECT f.path, r.line, r.column_name, r.value FROM import_rejects r
-             JOIN import_files f ON f.id = r.file_id",
-        )
-        .unwrap();
-    let stored = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .unwrap();
-    for (path, line, column, value) in stored {
+    let stored = conn.query(
+        "SELECT f.path, r.line, r.column_name, r.value FROM import_rejects r
+         JOIN import_files f ON f.id = r.file_id",
+    );
+    for r in stored {
+        let (path, line) = (String::from_cell(&r[0]), i64::from_cell(&r[1]));
+        let (column, value) = (r[2].clone(), r[3].clone());
         let file = file_name(&path);
         let row = row_at(&file, line as u64);
         let (want_column, want_value) = values(row)
@@ -638,16 +611,23 @@ fn assert_file_list(run: &Run, names: &[String], status: &str, ctx: &str) {
 }
 
 /// A second identical run: exit 0, every file skipped, the database unchanged.
-fn check_second_run(dir: &Path, jobs: usize, names: &[String], before: &Db, ctx: &str) {
+fn check_second_run(
+    dir: &Path,
+    conn: &Database,
+    jobs: usize,
+    names: &[String],
+    before: &Db,
+    ctx: &str,
+) {
     let ctx = format!("{ctx}, second run");
-    let run = run_import(dir, jobs);
+    let run = run_import(dir, jobs, conn);
     assert_exit(&run, 0, &ctx);
     assert_file_list(&run, names, "skipped", &ctx);
     let rows = run.rows();
     rows.assert_conserved(&ctx);
     assert_eq!(rows.imported, 0, "{ctx}: rows.imported");
     assert_eq!(rows.rejected, 0, "{ctx}: rows.rejected");
-    let after = read_db(dir);
+    let after = read_db(conn);
     assert_eq!(after.table_counts, before.table_counts, "{ctx}: row counts");
     assert!(after.orders == before.orders, "{ctx}: orders changed");
     assert!(after.lines == before.lines, "{ctx}: lines changed");
@@ -663,14 +643,15 @@ fn check_no_repeated_line_keys(db: &Db, ctx: &str) {
 }
 
 /// `-j 1`: everything is defined, so everything is compared exactly.
-fn check_jobs_1(spec: &Spec, format: &Format) {
-    let ctx = format!("-j 1, {spec:?}, {format:?}");
+fn check_jobs_1(spec: &Spec, format: &Format, backend: Backend) {
+    let ctx = format!("-j 1, {backend:?}, {spec:?}, {format:?}");
     let tmp = tempfile::tempdir().unwrap();
+    let conn = database(tmp.path(), backend);
     let files = generate_into(tmp.path(), spec, format);
     let facts = facts(&files);
     let exp = expect_jobs_1(&files);
 
-    let run = run_import(tmp.path(), 1);
+    let run = run_import(tmp.path(), 1, &conn);
     let any_bad = !facts.rejects.is_empty();
     assert_exit(&run, if any_bad { 3 } else { 0 }, &ctx);
     assert_file_list(&run, &facts.names, "imported", &ctx);
@@ -682,7 +663,7 @@ fn check_jobs_1(spec: &Spec, format: &Format) {
         assert_eq!(c, exp.per_file[&name], "{ctx}: per_file rows of {name}");
     }
 
-    let db = read_db(tmp.path());
+    let db = read_db(&conn);
     let orders: Vec<(String, String)> = db
         .orders
         .iter()
@@ -707,15 +688,16 @@ fn check_jobs_1(spec: &Spec, format: &Format) {
         &db.rejects,
     );
     check_no_repeated_line_keys(&db, &ctx);
-    check_values(tmp.path(), &files, &db, &ctx);
+    check_values(&conn, &files, &db, &ctx);
 
-    check_second_run(tmp.path(), 1, &facts.names, &db, &ctx);
+    check_second_run(tmp.path(), &conn, 1, &facts.names, &db, &ctx);
 }
 
 /// `-j 4`: which file owns a repeated order is not defined; check what is.
-fn check_jobs_4(spec: &Spec, format: &Format) {
-    let ctx = format!("-j 4, {spec:?}, {format:?}");
+fn check_jobs_4(spec: &Spec, format: &Format, backend: Backend) {
+    let ctx = format!("-j 4, {backend:?}, {spec:?}, {format:?}");
     let tmp = tempfile::tempdir().unwrap();
+    let conn = database(tmp.path(), backend);
     let files = generate_into(tmp.path(), spec, format);
     let facts = facts(&files);
     if spec.dup_share > 0.0 {
@@ -730,12 +712,12 @@ fn check_jobs_4(spec: &Spec, format: &Format) {
         );
     }
 
-    let run = run_import(tmp.path(), 4);
+    let run = run_import(tmp.path(), 4, &conn);
     let any_bad = !facts.rejects.is_empty();
     assert_exit(&run, if any_bad { 3 } else { 0 }, &ctx);
     assert_file_list(&run, &facts.names, "imported", &ctx);
 
-    let db = read_db(tmp.path());
+    let db = read_db(&conn);
     let mut db_lines_per_file: BTreeMap<&str, u64> = BTreeMap::new();
     for (_, _, f) in &db.lines {
         *db_lines_per_file.entry(f.as_str()).or_default() += 1;
@@ -825,9 +807,9 @@ fn check_jobs_4(spec: &Spec, format: &Format) {
         &db.rejects,
     );
 
-    check_values(tmp.path(), &files, &db, &ctx);
+    check_values(&conn, &files, &db, &ctx);
 
-    check_second_run(tmp.path(), 4, &facts.names, &db, &ctx);
+    check_second_run(tmp.path(), &conn, 4, &facts.names, &db, &ctx);
 }
 
 // ---------------------------------------------------------------------------
@@ -869,12 +851,43 @@ proptest! {
         spec in spec_strategy(),
         format in format_strategy(),
     ) {
-        check_jobs_1(&spec, &format);
+        check_jobs_1(&spec, &format, Backend::Sqlite);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        // PostgreSQL: fewer cases, each on a schema of its own.
+        cases: 4,
+        max_shrink_iters: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn jobs_1_matches_independent_expectation_postgres(
+        spec in spec_strategy(),
+        format in format_strategy(),
+    ) {
+        if let Some(backend) = Backend::postgres() {
+            check_jobs_1(&spec, &format, backend);
+        }
     }
 }
 
 #[test]
 fn jobs_4_keeps_what_is_defined() {
+    jobs_4_keeps_what_is_defined_on(Backend::Sqlite);
+}
+
+#[test]
+fn jobs_4_keeps_what_is_defined_postgres() {
+    if let Some(backend) = Backend::postgres() {
+        jobs_4_keeps_what_is_defined_on(backend);
+    }
+}
+
+fn jobs_4_keeps_what_is_defined_on(backend: Backend) {
     let specs = [
         Spec {
             files: 7,
@@ -915,6 +928,6 @@ fn jobs_4_keeps_what_is_defined() {
         },
     ];
     for (spec, format) in specs.iter().zip(&formats) {
-        check_jobs_4(spec, format);
+        check_jobs_4(spec, format, backend);
     }
 }

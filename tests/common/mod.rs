@@ -4,9 +4,12 @@
 
 #![allow(dead_code)]
 
+#[macro_use]
+pub mod db;
+
 use assert_cmd::Command;
+pub use db::{Backend, Db, FromCell, lit};
 use rusqlite::Connection;
-use rusqlite::types::FromSql;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -197,16 +200,29 @@ pub fn csv(lines: &[Line]) -> String {
     Csv::new(lines).render()
 }
 
-/// A fresh temporary working folder; every command runs inside it.
+/// A fresh temporary working folder; every command runs inside it. Its
+/// database is `dropship.db` in the folder, or for [`Env::on`] with
+/// PostgreSQL a schema of its own, which [`Env::run`] points the binary at.
 pub struct Env {
     pub dir: TempDir,
+    pub database: Db,
 }
 
 impl Env {
     pub fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Env::on(Backend::Sqlite)
+    }
+
+    /// A folder whose runs write to `backend`: `dropship.db` (SQLite, the
+    /// default, named by no option) or a fresh PostgreSQL schema.
+    pub fn on(backend: Backend) -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Db::of(backend, &dir.path().join("dropship.db"));
+        Env { dir, database }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -227,31 +243,42 @@ impl Env {
         let mut cmd = Command::cargo_bin("dropship-import").expect("binary built");
         cmd.current_dir(self.dir.path())
             .env_remove("RUST_LOG")
+            .env_remove("DROPSHIP_DB")
             .timeout(Duration::from_secs(30));
         cmd
     }
 
-    /// Runs the binary with `args` in this folder.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = self.cmd().args(args).output().expect("run dropship-import");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-        let run = Run {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            code: out.status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-            json,
-        };
-        if !run.json.is_null() {
-            run.assert_counts_add_up();
+    /// `args` with this folder's database named: unchanged for SQLite
+    /// (`dropship.db` is the default), `--db URL --schema S` added for
+    /// PostgreSQL (before a `--`, if any).
+    pub fn full_args(&self, args: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        if self.is_postgres() {
+            let at = out.iter().position(|a| a == "--").unwrap_or(out.len());
+            let tail = out.split_off(at);
+            out.extend(self.database.args());
+            out.extend(tail);
         }
-        run
+        out
     }
 
-    /// The database the binary wrote (default `dropship.db`).
+    /// Runs the binary with `args` in this folder, on its database.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let args = self.full_args(args);
+        let out = self
+            .cmd()
+            .args(&args)
+            .output()
+            .expect("run dropship-import");
+        Run::of(args, out)
+    }
+
+    /// The SQLite database the binary wrote (default `dropship.db`).
     pub fn db(&self) -> Connection {
+        assert!(
+            !self.is_postgres(),
+            "env.db() is SQLite only: use env.query() to read PostgreSQL"
+        );
         self.db_at("dropship.db")
     }
 
@@ -261,15 +288,27 @@ impl Env {
         Connection::open(path).expect("open database")
     }
 
-    /// The single value of a query on `dropship.db`.
-    pub fn one<T: FromSql>(&self, sql: &str) -> T {
-        self.db()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    /// Every row of `sql` on this folder's database, as text.
+    #[track_caller]
+    pub fn query(&self, sql: &str) -> db::Rows {
+        self.database.query(sql)
     }
 
+    /// The single value of a query on this folder's database.
+    #[track_caller]
+    pub fn one<T: FromCell>(&self, sql: &str) -> T {
+        self.database.one(sql)
+    }
+
+    /// The first column of every row of `sql`.
+    #[track_caller]
+    pub fn column<T: FromCell>(&self, sql: &str) -> Vec<T> {
+        self.database.column(sql)
+    }
+
+    #[track_caller]
     pub fn count(&self, table: &str) -> i64 {
-        self.one(&format!("SELECT count(*) FROM {table}"))
+        self.database.count(table)
     }
 
     /// The counts of every table a run may change.
@@ -288,93 +327,73 @@ impl Env {
 
     /// Every stored reject, in line order.
     pub fn rejects(&self) -> Vec<StoredReject> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare(
-                "SELECT line, column_name, value, reason, message, raw FROM import_rejects
-                 ORDER BY file_id, line",
-            )
-            .unwrap();
-        stmt.query_map([], |r| {
-            Ok(StoredReject {
-                line: r.get(0)?,
-                column: r.get(1)?,
-                value: r.get(2)?,
-                reason: r.get(3)?,
-                message: r.get(4)?,
-                raw: r.get(5)?,
-            })
+        self.query(
+            "SELECT line, column_name, value, reason, message, raw FROM import_rejects
+             ORDER BY file_id, line",
+        )
+        .into_iter()
+        .map(|r| StoredReject {
+            line: i64::from_cell(&r[0]),
+            column: r[1].clone(),
+            value: r[2].clone(),
+            reason: String::from_cell(&r[3]),
+            message: String::from_cell(&r[4]),
+            raw: r[5].clone(),
         })
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+        .collect()
+    }
+
+    fn order_value<T: FromCell>(&self, kode: &str, column: &str) -> Option<T> {
+        let rows = self.query(&format!(
+            "SELECT {column} FROM dropship_purchases WHERE kode_pesanan = {}",
+            lit(kode)
+        ));
+        assert_eq!(rows.len(), 1, "order {kode}: {} rows", rows.len());
+        Option::<T>::from_cell(&rows[0][0])
+    }
+
+    /// A column of the first line of an order.
+    fn line_value<T: FromCell>(&self, kode: &str, column: &str) -> Option<T> {
+        let rows = self.query(&format!(
+            "SELECT {column} FROM dropship_purchase_details WHERE kode_pesanan = {}
+             ORDER BY id",
+            lit(kode)
+        ));
+        assert!(!rows.is_empty(), "order {kode} has no line");
+        Option::<T>::from_cell(&rows[0][0])
     }
 
     /// One text column of an order (NULL as `None`).
     pub fn order_text(&self, kode: &str, column: &str) -> Option<String> {
-        self.db()
-            .query_row(
-                &format!("SELECT {column} FROM dropship_purchases WHERE kode_pesanan = ?1"),
-                [kode],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("order {kode} column {column}: {e}"))
+        self.order_value(kode, column)
     }
 
     /// One integer column of an order (NULL as `None`).
     pub fn order_int(&self, kode: &str, column: &str) -> Option<i64> {
-        self.db()
-            .query_row(
-                &format!("SELECT {column} FROM dropship_purchases WHERE kode_pesanan = ?1"),
-                [kode],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("order {kode} column {column}: {e}"))
+        self.order_value(kode, column)
     }
 
     /// One integer column of the only line of an order.
     pub fn line_int(&self, kode: &str, column: &str) -> Option<i64> {
-        self.db()
-            .query_row(
-                &format!("SELECT {column} FROM dropship_purchase_details WHERE kode_pesanan = ?1"),
-                [kode],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("line of {kode} column {column}: {e}"))
+        self.line_value(kode, column)
     }
 
     pub fn line_text(&self, kode: &str, column: &str) -> Option<String> {
-        self.db()
-            .query_row(
-                &format!("SELECT {column} FROM dropship_purchase_details WHERE kode_pesanan = ?1"),
-                [kode],
-                |r| r.get(0),
-            )
-            .unwrap_or_else(|e| panic!("line of {kode} column {column}: {e}"))
+        self.line_value(kode, column)
     }
 
     /// The SKUs of an order's lines, in line order.
     pub fn skus(&self, kode: &str) -> Vec<String> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT sku FROM dropship_purchase_details WHERE kode_pesanan = ?1 ORDER BY source_line")
-            .unwrap();
-        stmt.query_map([kode], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        self.column(&format!(
+            "SELECT sku FROM dropship_purchase_details WHERE kode_pesanan = {}
+             ORDER BY source_line",
+            lit(kode)
+        ))
     }
 
     /// All order keys, sorted.
     pub fn orders(&self) -> Vec<String> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT kode_pesanan FROM dropship_purchases ORDER BY kode_pesanan")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        self.column("SELECT kode_pesanan FROM dropship_purchases ORDER BY kode_pesanan")
     }
 }
 
@@ -400,6 +419,25 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of `args` that gave `out`; checks that its counts add up.
+    pub fn of(args: Vec<String>, out: std::process::Output) -> Run {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        let run = Run {
+            args,
+            code: out.status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+            json,
+        };
+        // An import summary (not `status` or `recommend` output).
+        if run.json.get("per_file").is_some() {
+            run.assert_counts_add_up();
+        }
+        run
+    }
+
     /// Panics, showing the run, unless it exited with `code`.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Run {

@@ -1,0 +1,783 @@
+//! What holds only for PostgreSQL (SPEC.md "PostgreSQL", "Several importers,
+//! one database"): no trace of a dry run, tables the tool did not create left
+//! alone, two runs at once, the password kept out of every output, the ways
+//! of naming the database, `status` and `recommend` on it, column types, and
+//! the promises of SQLite checked again against a server.
+//!
+//! Each test has a schema of its own in the database of `DROPSHIP_TEST_PG`
+//! (default `postgres://root@127.0.0.1:5432/test`); without a server the
+//! tests are skipped, saying how to run them.
+
+#[macro_use]
+mod common;
+
+use common::db::{Pg, ident, pg_admin_exec, unique_name};
+use common::{Backend, Db, Env, FromCell, Run, csv, line, lit};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dropship-import");
+
+/// A folder whose runs write to a fresh schema; `None` when the test is
+/// skipped (no server and `DROPSHIP_TEST_PG` unset).
+fn pg_env() -> Option<Env> {
+    Backend::postgres().map(Env::on)
+}
+
+fn pg(env: &Env) -> &Pg {
+    env.database.pg()
+}
+
+/// Tables of the env's schema, sorted.
+fn tables(env: &Env) -> Vec<String> {
+    env.column(&format!(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = {} ORDER BY 1",
+        lit(&pg(env).schema)
+    ))
+}
+
+/// `n` lines, one order each: a file big enough to catch its run part-way.
+fn big_csv(prefix: &str, n: usize) -> String {
+    let lines: Vec<_> = (0..n)
+        .map(|i| line(&format!("{prefix}-{i:06}")).set("No", &(i + 1).to_string()))
+        .collect();
+    csv(&lines)
+}
+
+/// A run of the binary in the background, its output going to files.
+struct Bg {
+    child: Option<Child>,
+    args: Vec<String>,
+    out: std::path::PathBuf,
+    err: std::path::PathBuf,
+}
+
+impl Bg {
+    fn spawn(env: &Env, args: &[&str]) -> Bg {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (out, err) = (
+            env.path(&format!("bg-{n}.out")),
+            env.path(&format!("bg-{n}.err")),
+        );
+        let args = env.full_args(args);
+        let child = Command::new(BIN)
+            .current_dir(env.dir.path())
+            .env_remove("DROPSHIP_DB")
+            .env_remove("RUST_LOG")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("start dropship-import");
+        Bg {
+            child: Some(child),
+            args,
+            out,
+            err,
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().expect("running").id() as i32
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on the pid of our own unreaped child.
+        let rc = unsafe { libc::kill(self.pid(), sig) };
+        assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.as_mut().unwrap().try_wait(), Ok(None))
+    }
+
+    fn wait(mut self) -> Run {
+        let mut child = self.child.take().unwrap();
+        // SIGCONT in case a failing test left it stopped.
+        // SAFETY: kill(2) on the pid of our own unreaped child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+        let status = child.wait().expect("wait for dropship-import");
+        let out = std::process::Output {
+            status,
+            stdout: std::fs::read(&self.out).unwrap_or_default(),
+            stderr: std::fs::read(&self.err).unwrap_or_default(),
+        };
+        Run::of(std::mem::take(&mut self.args), out)
+    }
+}
+
+impl Drop for Bg {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `cond` until it holds (true) or `bg` ends first (false).
+fn poll_while_alive(bg: &mut Bg, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        if !bg.alive() {
+            return cond();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("nothing seen in 120 s");
+}
+
+/// Starts an import of a big file, waits until it has committed rows of it
+/// and freezes it; its run id. The claim is then held by a live run.
+fn start_and_freeze(env: &Env, file: &str) -> (Bg, i64) {
+    let mut bg = Bg::spawn(env, &["--chunk-size", "50", "-j", "1", file]);
+    let db = &env.database;
+    let mut id = None;
+    let seen = poll_while_alive(&mut bg, || {
+        id = db
+            .try_query(
+                "SELECT r.id FROM import_runs r JOIN import_files f ON f.run_id = r.id
+                 WHERE r.state = 'running' AND f.state = 'in_progress' AND f.rows_committed > 0",
+            )
+            .ok()
+            .and_then(|rows| rows.first().map(|r| i64::from_cell(&r[0])));
+        id.is_some()
+    });
+    assert!(
+        seen,
+        "the run ended before it was seen part-way (file too small?)"
+    );
+    bg.signal(libc::SIGSTOP);
+    (bg, id.expect("run id"))
+}
+
+// ---------------------------------------------------------------------------
+// --dry-run
+
+#[test]
+fn dry_run_creates_no_schema_table_or_row() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1"), line("DS-2")]));
+    let run = env.run(&["--dry-run", "a.csv"]);
+    run.expect_code(0);
+    assert!(run.json["run_id"].is_null(), "{}", run.stdout);
+    assert_eq!(run.rows(), [2, 2, 0, 0, 0, 0]);
+    assert!(!pg(&env).schema_exists(), "a dry run created the schema");
+
+    // An existing, empty schema gets no table either.
+    env.database
+        .execute(&format!("CREATE SCHEMA {}", ident(&pg(&env).schema)));
+    env.run(&["--dry-run", "a.csv"]).expect_code(0);
+    assert_eq!(tables(&env), Vec::<String>::new());
+
+    // Against imported data: it reports what a real run would and writes nothing.
+    env.run(&["a.csv"]).expect_code(0);
+    let before = env.table_counts();
+    let runs_before = env.query("SELECT * FROM import_runs ORDER BY id");
+    env.write("b.csv", csv(&[line("DS-2").set("SKU", "B"), line("DS-3")]));
+    let run = env.run(&["--dry-run", "a.csv", "b.csv"]);
+    run.expect_code(0);
+    assert!(run.json["run_id"].is_null());
+    assert_eq!(run.file_status("a.csv"), "skipped");
+    assert_eq!(run.file_rows("b.csv"), [2, 1, 0, 1, 0, 0]);
+    assert_eq!(env.table_counts(), before);
+    assert_eq!(
+        env.query("SELECT * FROM import_runs ORDER BY id"),
+        runs_before
+    );
+    assert_eq!(env.orders(), ["DS-1", "DS-2"]);
+}
+
+#[test]
+fn a_dry_run_holds_no_lock_a_real_run_would_wait_for() {
+    let Some(env) = pg_env() else { return };
+    // The real run comes first so that the dry run meets existing tables.
+    env.write("seed.csv", csv(&[line("DS-0")]));
+    env.run(&["seed.csv"]).expect_code(0);
+
+    // A dry run frozen part-way: past its small first file (its log line
+    // is out), inside the big one.
+    env.write("a-small.csv", csv(&[line("SMALL-1")]));
+    env.write("b-big.csv", big_csv("BIG", 100_000));
+    let mut dry = Bg::spawn(
+        &env,
+        &[
+            "--dry-run",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--progress",
+            "log",
+            "a-small.csv",
+            "b-big.csv",
+        ],
+    );
+    let log = dry.err.clone();
+    let seen = poll_while_alive(&mut dry, || log_names(&log, "a-small.csv"));
+    assert!(
+        seen && dry.alive(),
+        "the dry run ended before it was caught part-way"
+    );
+    dry.signal(libc::SIGSTOP);
+
+    // Meanwhile a real run on the same schema does its whole job.
+    env.write("c.csv", csv(&[line("DS-9")]));
+    let run = env.run(&["c.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.rows(), [1, 1, 0, 0, 0, 0]);
+
+    dry.signal(libc::SIGCONT);
+    let done = dry.wait();
+    done.expect_code(0);
+    assert_eq!(done.rows(), [100_001, 100_001, 0, 0, 0, 0]);
+    assert_eq!(env.orders(), ["DS-0", "DS-9"]);
+}
+
+/// Whether the log at `path` already has a line about `name`.
+fn log_names(path: &std::path::Path, name: &str) -> bool {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains(name))
+}
+
+// ---------------------------------------------------------------------------
+// Tables the tool did not create
+
+#[test]
+fn a_dropship_purchases_table_the_tool_did_not_create_is_left_alone() {
+    let Some(env) = pg_env() else { return };
+    let s = ident(&pg(&env).schema);
+    env.database.execute(&format!(
+        "CREATE SCHEMA {s};
+         CREATE TABLE {s}.dropship_purchases (kode_pesanan text PRIMARY KEY, total_transaksi numeric);
+         INSERT INTO {s}.dropship_purchases VALUES ('ERP-1', 12.5)"
+    ));
+    let columns = |env: &Env| -> Vec<Vec<Option<String>>> {
+        env.query(&format!(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_schema = {} AND table_name = 'dropship_purchases' ORDER BY ordinal_position",
+            lit(&pg(env).schema)
+        ))
+    };
+    let before = columns(&env);
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let run = env.run(&["a.csv"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("dropship_purchases"), "{}", run.stderr);
+    assert!(run.stderr.contains("--schema"), "{}", run.stderr);
+    assert_eq!(columns(&env), before);
+    assert_eq!(
+        env.query("SELECT kode_pesanan, total_transaksi::text FROM dropship_purchases"),
+        [[Some("ERP-1".to_string()), Some("12.5".to_string())]]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Two runs at once
+
+#[test]
+fn a_second_run_on_the_same_schema_leaves_a_claimed_file_to_the_first() {
+    let Some(env) = pg_env() else { return };
+    let big = big_csv("DS", 40_000);
+    env.write("big.csv", &big);
+    let (first, run_id) = start_and_freeze(&env, "big.csv");
+
+    // The same bytes under another name are the same file: claimed by a
+    // live run, so this run leaves it alone and does not refuse.
+    env.write("copy/big.csv", &big);
+    env.write("small.csv", csv(&[line("OTHER-1")]));
+    let second = env.run(&["-j", "1", "copy/big.csv", "small.csv"]);
+    assert_ne!(second.code, 1, "the second run refused:\n{}", second.stderr);
+    assert_eq!(
+        second.file_status("big.csv"),
+        "skipped",
+        "{}",
+        second.stdout
+    );
+    let why = second.file("big.csv").to_string();
+    assert!(why.contains(&format!("claimed by run {run_id}")), "{why}");
+    assert_eq!(second.file_status("small.csv"), "imported");
+    assert_eq!(second.file_rows("big.csv")[1], 0);
+
+    first.signal(libc::SIGCONT);
+    let done = first.wait();
+    done.expect_code(0);
+    assert_eq!(env.count("dropship_purchases"), 40_001);
+    assert_eq!(env.count("dropship_purchase_details"), 40_001);
+}
+
+#[test]
+fn runs_on_two_schemas_do_not_wait_for_each_other() {
+    let Some(env) = pg_env() else { return };
+    let big = big_csv("DS", 40_000);
+    env.write("big.csv", &big);
+    let (first, _) = start_and_freeze(&env, "big.csv");
+
+    // The same file into another schema of the same database, while the
+    // first run is frozen holding its claim.
+    let other = Env::on(Backend::Postgres);
+    other.write("big.csv", &big);
+    let run = other.run(&["big.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.file_status("big.csv"), "imported");
+    assert_eq!(other.count("dropship_purchase_details"), 40_000);
+
+    first.signal(libc::SIGCONT);
+    first.wait().expect_code(0);
+    assert_eq!(env.count("dropship_purchase_details"), 40_000);
+}
+
+// ---------------------------------------------------------------------------
+// The password
+
+/// A login role with a password that may create schemas in the test
+/// database; dropped (with what it owns) on drop.
+struct Role {
+    name: String,
+    password: String,
+}
+
+impl Role {
+    fn new() -> Role {
+        let name = unique_name("pgtests_pw");
+        let password = format!("Pw-{}-zq9Secret", std::process::id());
+        pg_admin_exec(&format!(
+            "CREATE ROLE {} LOGIN PASSWORD {};
+             DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO %I',
+                                        current_database(), {}); END $$",
+            ident(&name),
+            lit(&password),
+            lit(&name)
+        ));
+        Role { name, password }
+    }
+
+    /// The admin URL with this role and its password as the user.
+    fn url(&self) -> String {
+        let admin = common::db::pg_admin_url().expect("PostgreSQL reachable");
+        let (scheme, rest) = admin.split_once("://").expect("a URL");
+        let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+        format!("{scheme}://{}:{}@{rest}", self.name, self.password)
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let (r, name) = (ident(&self.name), self.name.clone());
+        let _ = std::panic::catch_unwind(|| {
+            pg_admin_exec(&format!(
+                "DROP OWNED BY {r} CASCADE;
+                 DO $$ BEGIN EXECUTE format('REVOKE ALL ON DATABASE %I FROM %I',
+                                            current_database(), {}); END $$;
+                 DROP ROLE {r}",
+                lit(&name)
+            ))
+        });
+    }
+}
+
+#[test]
+fn the_password_never_shows() {
+    let Some(env) = pg_env() else { return };
+    let role = Role::new();
+    let schema = pg(&env).schema.clone();
+    let url = role.url();
+    let run_with = |args: &[&str]| -> Run {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend([
+            "--db".into(),
+            url.clone(),
+            "--schema".into(),
+            schema.clone(),
+        ]);
+        let out = env.cmd().args(&all).output().expect("run dropship-import");
+        Run::of(all, out)
+    };
+    let hidden = |what: &str, text: &str| {
+        assert!(
+            !text.contains(&role.password),
+            "{what} shows the password:\n{text}"
+        );
+    };
+
+    env.write(
+        "a.csv",
+        csv(&[line("DS-1"), line("DS-2").set("Qty", "two")]),
+    );
+    let run = run_with(&["--progress", "log", "a.csv"]);
+    run.expect_code(3);
+    hidden("import stdout", &run.stdout);
+    hidden("import stderr", &run.stderr);
+    let database = run.json["database"].as_str().unwrap_or_default();
+    hidden("summary database", database);
+    assert!(database.contains("127.0.0.1"), "database: {database:?}");
+    let options: Vec<String> = env.column("SELECT options FROM import_runs");
+    hidden("import_runs.options", &options.join("\n"));
+    let everything = env.query("SELECT * FROM import_runs");
+    hidden("import_runs", &format!("{everything:?}"));
+
+    let run_id = run.json["run_id"].to_string();
+    for args in [
+        vec!["status"],
+        vec!["status", "--json"],
+        vec!["status", run_id.as_str()],
+        vec!["status", run_id.as_str(), "--json"],
+        vec!["recommend", "a.csv"],
+    ] {
+        let out = run_with(&args);
+        out.expect_code(0);
+        hidden(&format!("{args:?} stdout"), &out.stdout);
+        hidden(&format!("{args:?} stderr"), &out.stderr);
+    }
+
+    // An error message about the connection does not show it either.
+    let bad = format!(
+        "postgres://{}:{}@127.0.0.1:1/test",
+        role.name, role.password
+    );
+    let out = env
+        .cmd()
+        .args(["--db", &bad, "--schema", &schema, "a.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    hidden("connection error", &String::from_utf8_lossy(&out.stderr));
+    hidden(
+        "connection error stdout",
+        &String::from_utf8_lossy(&out.stdout),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Naming the database
+
+#[test]
+fn dropship_db_names_the_database_when_nothing_else_does() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let out = env
+        .cmd()
+        .env("DROPSHIP_DB", &pg(&env).url)
+        .args(["--schema", &pg(&env).schema, "a.csv"])
+        .output()
+        .unwrap();
+    let run = Run::of(vec!["DROPSHIP_DB=...".into()], out);
+    run.expect_code(0);
+    assert_eq!(env.orders(), ["DS-1"]);
+    assert!(!env.path("dropship.db").exists());
+}
+
+#[test]
+fn a_url_in_the_config_file_is_used() {
+    let Some(env) = pg_env() else { return };
+    env.write(
+        "importer.toml",
+        format!(
+            "[database]\nurl = \"{}\"\nschema = \"{}\"\n",
+            pg(&env).url,
+            pg(&env).schema
+        ),
+    );
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let out = env.cmd().arg("a.csv").output().unwrap();
+    Run::of(vec!["a.csv".into()], out).expect_code(0);
+    assert_eq!(env.orders(), ["DS-1"]);
+    assert!(!env.path("dropship.db").exists());
+}
+
+#[test]
+fn the_key_value_form_names_the_database() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let out = env
+        .cmd()
+        .args([
+            "--db",
+            "host=127.0.0.1 port=5432 dbname=test user=root",
+            "--schema",
+            &pg(&env).schema,
+            "a.csv",
+        ])
+        .output()
+        .unwrap();
+    Run::of(vec!["key=value".into()], out).expect_code(0);
+    assert_eq!(env.orders(), ["DS-1"]);
+}
+
+// ---------------------------------------------------------------------------
+// status and recommend
+
+#[test]
+fn status_and_recommend_read_the_runs_in_postgres() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let first = env.run(&["a.csv"]);
+    first.expect_code(0);
+    env.write(
+        "b.csv",
+        csv(&[line("DS-2"), line("DS-3").set("Qty", "two")]),
+    );
+    let second = env.run(&["b.csv"]);
+    second.expect_code(3);
+
+    let list = env.run(&["status", "--json"]);
+    list.expect_code(0);
+    let runs = list.json.as_array().expect("a list of runs").clone();
+    assert_eq!(runs.len(), 2, "{}", list.stdout);
+    assert_eq!(runs[0]["id"], second.json["run_id"]);
+    assert_eq!(runs[1]["id"], first.json["run_id"]);
+    assert_eq!(runs[0]["rows"], second.json["rows"]);
+
+    let text = env.run(&["status"]);
+    text.expect_code(0);
+    assert!(text.stdout.contains("partial"), "{}", text.stdout);
+
+    let id = second.json["run_id"].to_string();
+    let one = env.run(&["status", &id]);
+    one.expect_code(0);
+    assert!(
+        one.stdout.starts_with(&format!("run {id}: partial")),
+        "{}",
+        one.stdout
+    );
+    assert!(one.stdout.contains("b.csv"), "{}", one.stdout);
+    let detail = env.run(&["status", &id, "--json"]);
+    detail.expect_code(0);
+    assert_eq!(detail.json["run"]["id"], second.json["run_id"]);
+    assert_eq!(detail.json["files"][0]["state"], "imported");
+
+    let missing = env.run(&["status", "99"]);
+    missing.expect_code(1);
+
+    env.write("c.csv", csv(&[line("DS-4")]));
+    let advice = env.run(&["recommend", "--json", "c.csv"]);
+    advice.expect_code(0);
+    assert!(advice.json.is_object(), "{}", advice.stdout);
+}
+
+// ---------------------------------------------------------------------------
+// Tables and rows
+
+#[test]
+fn columns_have_the_postgres_types_of_the_spec() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1")]));
+    env.run(&["a.csv"]).expect_code(0);
+    let rows = env.query(&format!(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+         WHERE table_schema = {} ORDER BY 1, 2",
+        lit(&pg(&env).schema)
+    ));
+    let ty = |table: &str, column: &str| -> String {
+        rows.iter()
+            .find(|r| r[0].as_deref() == Some(table) && r[1].as_deref() == Some(column))
+            .and_then(|r| r[2].clone())
+            .unwrap_or_else(|| panic!("no column {table}.{column}"))
+    };
+    for table in ["dropship_purchases", "dropship_purchase_details"] {
+        let sen: Vec<&Vec<Option<String>>> = rows
+            .iter()
+            .filter(|r| r[0].as_deref() == Some(table))
+            .filter(|r| r[1].as_deref().is_some_and(|c| c.ends_with("_sen")))
+            .collect();
+        assert!(!sen.is_empty(), "{table} has no _sen column");
+        for r in sen {
+            assert_eq!(r[2].as_deref(), Some("bigint"), "{table}.{:?}", r[1]);
+        }
+    }
+    assert_eq!(ty("dropship_purchase_details", "qty"), "integer");
+    assert_eq!(ty("dropship_purchase_details", "id"), "bigint");
+    for (table, column) in [
+        ("dropship_purchases", "waktu_pesanan_terbuat"),
+        ("dropship_purchases", "waktu_pengiriman"),
+        ("import_runs", "started_at"),
+        ("import_runs", "finished_at"),
+        ("import_files", "started_at"),
+    ] {
+        assert_eq!(
+            ty(table, column),
+            "timestamp with time zone",
+            "{table}.{column}"
+        );
+    }
+    for (table, column) in [
+        ("import_runs", "id"),
+        ("import_files", "id"),
+        ("import_runs", "rows_read"),
+    ] {
+        assert_eq!(ty(table, column), "bigint", "{table}.{column}");
+    }
+    // The same instant as SPEC's text.
+    let at: String = env.one(
+        "SELECT to_char(waktu_pesanan_terbuat AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+         FROM dropship_purchases",
+    );
+    assert_eq!(at, "2025-01-01 03:00:00");
+}
+
+#[test]
+fn a_rerun_skips_the_files_already_imported() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1"), line("DS-2")]));
+    env.run(&["a.csv"]).expect_code(0);
+    let before = env.table_counts();
+    env.write("b.csv", csv(&[line("DS-3")]));
+    let run = env.run(&["a.csv", "b.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.file_status("a.csv"), "skipped");
+    assert_eq!(run.file_status("b.csv"), "imported");
+    assert_eq!(env.orders(), ["DS-1", "DS-2", "DS-3"]);
+    let run = env.run(&["a.csv", "b.csv"]);
+    run.expect_code(0);
+    assert!(run.json["run_id"].is_null(), "{}", run.stdout);
+    assert_eq!(env.count("dropship_purchase_details"), before[1] + 1);
+}
+
+#[test]
+fn a_failed_file_leaves_the_data_tables_as_if_never_read() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1").set("SKU", "OLD")]));
+    env.run(&["a.csv"]).expect_code(0);
+    let dump = |env: &Env| {
+        (
+            env.query("SELECT * FROM dropship_purchases ORDER BY kode_pesanan"),
+            env.query("SELECT * FROM dropship_purchase_details ORDER BY id"),
+        )
+    };
+    let before = dump(&env);
+    // Committed one row at a time, an update of DS-1 included, then failed.
+    env.write(
+        "b.csv",
+        csv(&[
+            line("DS-1").set("SKU", "NEW"),
+            line("DS-2"),
+            line("DS-3").set("Qty", "two"),
+            line("DS-4"),
+            line("DS-5").set("Qty", "two"),
+        ]),
+    );
+    let run = env.run(&[
+        "--chunk-size",
+        "1",
+        "--max-errors",
+        "1",
+        "--on-duplicate",
+        "update",
+        "b.csv",
+    ]);
+    run.expect_code(3);
+    assert_eq!(run.file_status("b.csv"), "failed");
+    assert_eq!(dump(&env), before);
+    let reasons: Vec<String> = env.rejects().into_iter().map(|r| r.reason).collect();
+    assert_eq!(reasons, ["invalid_integer", "invalid_integer"]);
+}
+
+#[test]
+fn on_duplicate_update_replaces_the_order_and_its_lines() {
+    let Some(env) = pg_env() else { return };
+    env.write(
+        "a.csv",
+        csv(&[
+            line("DS-1").set("SKU", "A-1"),
+            line("DS-1").set("SKU", "A-2").set("No", "2"),
+        ]),
+    );
+    env.run(&["a.csv"]).expect_code(0);
+    env.write(
+        "b.csv",
+        csv(&[line("DS-1")
+            .set("SKU", "B-1")
+            .set("Status Pesanan Terakhir", "Batal")
+            .set("Total Transaksi", "1.5")]),
+    );
+    let run = env.run(&["--on-duplicate", "update", "b.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.n("/orders/updated"), 1);
+    assert_eq!(run.file_rows("b.csv"), [1, 1, 0, 0, 0, 0]);
+    assert_eq!(env.skus("DS-1"), ["B-1"]);
+    assert_eq!(
+        env.order_text("DS-1", "status_pesanan_terakhir").as_deref(),
+        Some("Batal")
+    );
+    assert_eq!(env.order_int("DS-1", "total_transaksi_sen"), Some(150));
+    let b_id: i64 = env.one("SELECT id FROM import_files WHERE path LIKE '%b.csv'");
+    assert_eq!(env.order_int("DS-1", "import_file_id"), Some(b_id));
+}
+
+#[test]
+fn the_summary_names_the_database_without_secrets_and_the_run_records_the_host() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1")]));
+    let run = env.run(&["a.csv"]);
+    run.expect_code(0);
+    let database = run.json["database"].as_str().unwrap_or_default();
+    assert!(database.starts_with("postgres"), "{database:?}");
+    let (host, pid): (String, i64) = {
+        let r = &env.query("SELECT host, pid FROM import_runs")[0];
+        (String::from_cell(&r[0]), i64::from_cell(&r[1]))
+    };
+    assert!(!host.is_empty());
+    assert!(pid > 0);
+}
+
+// ---------------------------------------------------------------------------
+// The harness itself
+
+#[test]
+fn the_harness_reads_postgres_values_as_sqlite_text_and_drops_its_schema() {
+    let Some(env) = pg_env() else { return };
+    let schema = pg(&env).schema.clone();
+    assert!(schema.len() <= 63, "{schema}");
+    assert_eq!(schema, schema.to_lowercase());
+    env.database.execute(&format!(
+        "CREATE SCHEMA {s};
+         CREATE TABLE {s}.t (at timestamptz, n bigint, q integer, x text, b boolean);
+         INSERT INTO {s}.t VALUES ('2025-01-01T10:00:00+07:00', 9150000, 2, NULL, true),
+                                  ('2025-01-02T14:30:00+08:00', -5, 1, 'it''s', false)",
+        s = ident(&schema)
+    ));
+    assert_eq!(
+        env.query("SELECT at, n, q, x FROM t ORDER BY n DESC"),
+        [
+            [
+                Some("2025-01-01T10:00:00+07:00".to_string()),
+                Some("9150000".to_string()),
+                Some("2".to_string()),
+                None
+            ],
+            [
+                Some("2025-01-02T13:30:00+07:00".to_string()),
+                Some("-5".to_string()),
+                Some("1".to_string()),
+                Some("it's".to_string())
+            ]
+        ]
+    );
+    assert_eq!(
+        env.column::<bool>("SELECT b FROM t ORDER BY n"),
+        [false, true]
+    );
+    assert_eq!(env.count("t"), 2);
+    assert!(
+        env.database
+            .try_query("SELECT * FROM no_such_table")
+            .is_err()
+    );
+    assert!(!env.database.exists(), "no import_runs table yet");
+
+    drop(env);
+    let admin = Db::postgres();
+    let left: i64 = admin.one(&format!(
+        "SELECT count(*) FROM pg_namespace WHERE nspname = {}",
+        lit(&schema)
+    ));
+    assert_eq!(left, 0, "schema {schema} left behind");
+}
