@@ -284,34 +284,29 @@ fn a_dropship_purchases_table_the_tool_did_not_create_is_left_alone() {
 // Two runs at once
 
 #[test]
-fn a_second_run_on_the_same_schema_leaves_a_claimed_file_to_the_first() {
+fn a_second_run_on_the_same_schema_exits_1_at_once_naming_the_first() {
+    // One run per schema until runs share the work: the second is refused
+    // before it reads or writes anything.
     let Some(env) = pg_env() else { return };
     let big = big_csv("DS", 40_000);
     env.write("big.csv", &big);
     let (first, run_id) = start_and_freeze(&env, "big.csv");
 
-    // The same bytes under another name are the same file: claimed by a
-    // live run, so this run leaves it alone and does not refuse.
-    env.write("copy/big.csv", &big);
     env.write("small.csv", csv(&[line("OTHER-1")]));
-    let second = env.run(&["-j", "1", "copy/big.csv", "small.csv"]);
-    assert_ne!(second.code, 1, "the second run refused:\n{}", second.stderr);
-    assert_eq!(
-        second.file_status("big.csv"),
-        "skipped",
+    let second = env.run(&["-j", "1", "small.csv"]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("run {run_id} (pid ")),
         "{}",
-        second.stdout
+        second.stderr
     );
-    let why = second.file("big.csv").to_string();
-    assert!(why.contains(&format!("claimed by run {run_id}")), "{why}");
-    assert_eq!(second.file_status("small.csv"), "imported");
-    assert_eq!(second.file_rows("big.csv")[1], 0);
+    assert!(second.stderr.contains("busy"), "{}", second.stderr);
 
     first.signal(libc::SIGCONT);
     let done = first.wait();
     done.expect_code(0);
-    assert_eq!(env.count("dropship_purchases"), 40_001);
-    assert_eq!(env.count("dropship_purchase_details"), 40_001);
+    // Nothing of the refused run's file is in.
+    assert_eq!(env.count("dropship_purchase_details"), 40_000);
 }
 
 #[test]
