@@ -19,6 +19,7 @@ pub mod insert;
 pub mod limits;
 pub mod lock;
 pub mod memory;
+pub mod outcome;
 pub mod progress;
 pub mod read;
 pub mod recommend;

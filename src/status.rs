@@ -18,9 +18,10 @@
 
 use crate::cli::{ImportArgs, StatusArgs};
 use crate::lock;
+use crate::outcome::RowCounts;
 use crate::report::{Exit, FileCounts};
 use crate::settings::{Settings, UsageError};
-use crate::write::RowCounts;
+use crate::write::row_counts;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Serialize, Serializer};
@@ -215,7 +216,7 @@ impl RunRecord {
                 skipped: r.get(9)?,
                 failed: r.get(10)?,
             },
-            rows: RowCounts::from_columns(r, 11)?,
+            rows: row_counts(r, 11)?,
             elapsed_ms: r.get(17)?,
             peak_rss_bytes: r.get(18)?,
             rows_per_sec: r.get(19)?,
@@ -246,7 +247,7 @@ impl FileRecord {
             path: r.get(1)?,
             size_bytes: r.get(2)?,
             state: r.get(3)?,
-            rows: RowCounts::from_columns(r, 4)?,
+            rows: row_counts(r, 4)?,
             bytes_committed: r.get(10)?,
             rows_committed: r.get(11)?,
             error: r.get(12)?,
