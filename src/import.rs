@@ -120,7 +120,7 @@ fn stream(
 
     let written = std::thread::scope(|scope| {
         let writer_thread = scope.spawn(|| {
-            let result = writer.run(&rx, &progress);
+            let result = writer.run(&rx, &mut |outcome| progress.file_done(outcome));
             if result.is_err() {
                 // Stop the readers, and let any of them waiting for an answer
                 // see that none will come.

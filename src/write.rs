@@ -39,7 +39,6 @@ use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
     RowCounts, RunRecord,
 };
-use crate::progress::Progress;
 use crate::read::Msg;
 use crate::rows::{Chunk, Row, Value};
 use crate::schema;
@@ -424,9 +423,14 @@ impl Writer {
         Ok(id)
     }
 
-    /// Handles messages until every sender is gone.
-    pub fn run(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
-        self.write_all(rx, progress).map_err(|e| self.explain(e))
+    /// Handles messages until every sender is gone. `file_done` hears of
+    /// each file once its end is committed.
+    pub fn run(
+        &mut self,
+        rx: &Receiver<Msg>,
+        file_done: &mut dyn FnMut(&FileOutcome),
+    ) -> Result<()> {
+        self.write_all(rx, file_done).map_err(|e| self.explain(e))
     }
 
     /// Names the database in a write error and, for an I/O error, what the
@@ -463,7 +467,11 @@ impl Writer {
     /// `fsync` and rewrites the pages the next chunks fill further, so fewer,
     /// larger transactions are faster; a killed run reads again at most what
     /// one interval wrote (see the README).
-    fn write_all(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
+    fn write_all(
+        &mut self,
+        rx: &Receiver<Msg>,
+        file_done: &mut dyn FnMut(&FileOutcome),
+    ) -> Result<()> {
         let interval = self.opts.commit_interval;
         let mut opened = Instant::now();
         loop {
@@ -473,7 +481,7 @@ impl Writer {
                     Ok(msg) => msg,
                     Err(RecvTimeoutError::Timeout) => {
                         self.commit()?;
-                        self.show_ended(progress);
+                        self.show_ended(file_done);
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -501,10 +509,10 @@ impl Writer {
             if failed || opened.elapsed() >= interval {
                 self.commit()?;
             }
-            self.show_ended(progress);
+            self.show_ended(file_done);
         }
         self.commit()?;
-        self.show_ended(progress);
+        self.show_ended(file_done);
         // Interrupted runs too: only a run that dies leaves the index out.
         if !self.opts.dry_run {
             self.need_line_index()?;
@@ -514,12 +522,12 @@ impl Writer {
 
     /// Shows the files that ended once their end is committed: a commit
     /// that fails (a full disk) takes the end back, and then so is the line.
-    fn show_ended(&mut self, progress: &Progress) {
+    fn show_ended(&mut self, file_done: &mut dyn FnMut(&FileOutcome)) {
         if self.in_transaction {
             return;
         }
         for file in self.ended.drain(..) {
-            progress.file_done(&self.files[file].outcome);
+            file_done(&self.files[file].outcome);
         }
     }
 
