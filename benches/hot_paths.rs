@@ -13,7 +13,7 @@ use dropship_import::outcome::Begin;
 use dropship_import::read::Msg;
 use dropship_import::rows::{Chunk, Rules};
 use dropship_import::settings::OnDuplicate;
-use dropship_import::write::{WriteOptions, Writer};
+use dropship_import::store::sqlite::write::{WriteOptions, Writer};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

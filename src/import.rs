@@ -8,16 +8,15 @@
 
 use crate::columns::Names;
 use crate::inputs;
-use crate::lock;
 use crate::memory::{self, Budget};
 use crate::outcome::{OrderCounts, RunRecord};
 use crate::progress::Progress;
 use crate::read::{Msg, ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
 use crate::resources;
-use crate::schema;
 use crate::settings::{ProgressMode, Settings, UsageError};
-use crate::write::{WriteOptions, Writer};
+use crate::store::sqlite::write::{WriteOptions, Writer};
+use crate::store::sqlite::{claim, schema};
 use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 use std::io::{IsTerminal, Write};
@@ -52,7 +51,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     // writer's connections are closed (see `lock`).
     let _claim = match settings.dry_run {
         true => None,
-        false => Some(lock::claim(&settings.db)?),
+        false => Some(claim::claim(&settings.db)?),
     };
     // Declared before the writer: it tidies up after the writer is gone.
     let _tidy = TidyAfterDryRun::new(&settings);
@@ -410,7 +409,7 @@ fn beside_database(db: &std::path::Path) -> Vec<std::path::PathBuf> {
             names.push(with_suffix(&base, suffix));
         }
     }
-    names.push(lock::lock_path(db));
+    names.push(claim::lock_path(db));
     names
 }
 
@@ -428,7 +427,7 @@ impl Place {
         Place {
             file: std::fs::metadata(&path)
                 .ok()
-                .and_then(|m| lock::identity(&m)),
+                .and_then(|m| claim::identity(&m)),
             path,
         }
     }

@@ -6,7 +6,7 @@
 //! WAL mode lets it read while the writer commits; each refresh reads in one
 //! short read transaction, so a run and its files are seen at the same
 //! instant. A run recorded as `running` is only believed when its claim on
-//! the database ([`lock::is_held`]) is alive; otherwise it was killed and is
+//! the database ([`claim::is_held`]) is alive; otherwise it was killed and is
 //! shown as `interrupted`, as the next import will record it.
 //!
 //! While a run is going, `import_runs` holds only its start: its counts are
@@ -17,11 +17,11 @@
 //! the decoded text (a `.gz` file's progress cannot be told from them).
 
 use crate::cli::{ImportArgs, StatusArgs};
-use crate::lock;
 use crate::outcome::RowCounts;
 use crate::report::{Exit, FileCounts};
 use crate::settings::{Settings, UsageError};
-use crate::write::row_counts;
+use crate::store::sqlite::claim;
+use crate::store::sqlite::write::row_counts;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Serialize, Serializer};
@@ -104,8 +104,8 @@ fn open(db: &Path, follow: bool) -> Result<Connection> {
     }
     // Read-only media too: see `schema::open_read_only`.
     let conn = match follow {
-        true => crate::schema::open_read_only(db),
-        false => crate::schema::open_to_look(db),
+        true => crate::store::sqlite::schema::open_read_only(db),
+        false => crate::store::sqlite::schema::open_to_look(db),
     }
     .with_context(|| format!("cannot open {}", db.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -148,7 +148,7 @@ fn read_snapshot<T>(
         db,
         // Only the newest `running` run can be the live one: the others were
         // killed before the next run could mark them.
-        live_run: newest_running.filter(|_| lock::is_held(db)),
+        live_run: newest_running.filter(|_| claim::is_held(db)),
         now: SystemTime::now(),
     };
     let result = read(&snapshot).map_err(|e| {

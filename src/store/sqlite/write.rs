@@ -33,15 +33,15 @@
 //! and consults the real one, attached read-only, for earlier imports: the
 //! real database is never created or changed.
 
+use super::insert::Insert;
+use super::schema;
 use crate::columns::FIELDS;
-use crate::insert::Insert;
 use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
     RowCounts, RunRecord,
 };
 use crate::read::Msg;
 use crate::rows::{Chunk, Row, Value};
-use crate::schema;
 use crate::settings::OnDuplicate;
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -1680,7 +1680,7 @@ fn load_leftovers(
     } else {
         "NULL, NULL"
     };
-    let live = if prior && crate::lock::is_held(db) {
+    let live = if prior && super::claim::is_held(db) {
         format!(
             "AND run_id NOT IN (SELECT max(id) FROM {schema}.import_runs WHERE state = 'running')"
         )
