@@ -9,10 +9,11 @@ use crossbeam_channel::bounded;
 use divan::{Bencher, black_box};
 use dropship_import::columns::Names;
 use dropship_import::fields::{self, DecimalSeparator, UtcOffset};
-use dropship_import::progress::Progress;
+use dropship_import::outcome::Begin;
+use dropship_import::read::Msg;
 use dropship_import::rows::{Chunk, Rules};
-use dropship_import::settings::{OnDuplicate, ProgressMode};
-use dropship_import::write::{Begin, Msg, WriteOptions, Writer};
+use dropship_import::settings::OnDuplicate;
+use dropship_import::store::sqlite::write::{WriteOptions, Writer};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,7 +99,6 @@ fn writer_chunk(bencher: Bencher) {
         },
     )
     .expect("open writer");
-    let progress = Progress::new(ProgressMode::None, true, 1, 0);
     let (tx, rx) = bounded(2);
     let (reply, answer) = bounded(1);
     tx.send(Msg::Begin {
@@ -109,7 +109,7 @@ fn writer_chunk(bencher: Bencher) {
     })
     .expect("send");
     drop(tx);
-    writer.run(&rx, &progress).expect("begin");
+    writer.run(&rx, &mut |_| {}).expect("begin");
     assert!(matches!(answer.recv(), Ok(Begin::Proceed { .. })));
 
     let map = header_map();
@@ -128,6 +128,6 @@ fn writer_chunk(bencher: Bencher) {
             let (tx, rx) = bounded(1);
             tx.send(Msg::Chunk(chunk)).expect("send");
             drop(tx);
-            writer.run(&rx, &progress).expect("write");
+            writer.run(&rx, &mut |_| {}).expect("write");
         });
 }

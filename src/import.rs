@@ -8,16 +8,16 @@
 
 use crate::columns::Names;
 use crate::inputs;
-use crate::lock;
 use crate::memory::{self, Budget};
+use crate::outcome::{OrderCounts, RunRecord};
 use crate::progress::Progress;
-use crate::read::{ReadOptions, read_file};
+use crate::read::{Msg, ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
 use crate::resources;
-use crate::schema;
 use crate::settings::{ProgressMode, Settings, UsageError};
 use crate::store::Store;
-use crate::write::{Msg, OrderCounts, RunRecord, WriteOptions, Writer};
+use crate::store::sqlite::write::{WriteOptions, Writer};
+use crate::store::sqlite::{claim, schema};
 use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 use std::io::{IsTerminal, Write};
@@ -53,7 +53,7 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     // A PostgreSQL store claims its schema itself, on its connection.
     let _claim = match settings.dry_run || settings.postgres.is_some() {
         true => None,
-        false => Some(lock::claim(&settings.db)?),
+        false => Some(claim::claim(&settings.db)?),
     };
     // Declared before the writer: it tidies up after the writer is gone.
     let _tidy = TidyAfterDryRun::new(&settings);
@@ -123,7 +123,7 @@ fn stream(
 
     let written = std::thread::scope(|scope| {
         let writer_thread = scope.spawn(|| {
-            let result = writer.run(&rx, &progress);
+            let result = writer.run(&rx, &mut |outcome| progress.file_done(outcome));
             if result.is_err() {
                 // Stop the readers, and let any of them waiting for an answer
                 // see that none will come.
@@ -426,7 +426,7 @@ fn beside_database(db: &std::path::Path) -> Vec<std::path::PathBuf> {
             names.push(with_suffix(&base, suffix));
         }
     }
-    names.push(lock::lock_path(db));
+    names.push(claim::lock_path(db));
     names
 }
 
@@ -444,7 +444,7 @@ impl Place {
         Place {
             file: std::fs::metadata(&path)
                 .ok()
-                .and_then(|m| lock::identity(&m)),
+                .and_then(|m| claim::identity(&m)),
             path,
         }
     }

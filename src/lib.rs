@@ -1,13 +1,22 @@
-//! dropship-import: loads marketplace purchase exports (CSV) into SQLite.
+//! dropship-import: loads marketplace purchase exports (CSV) into a database.
 //!
 //! The modules follow the data: [`inputs`] finds the files, [`read`] streams
-//! each one into chunks, [`rows`] validates and maps records (with
-//! [`columns`] and [`fields`]), [`write`] owns the database (with
-//! [`schema`]), and [`report`] turns the outcome into the summary and exit
-//! code. [`import`] runs the pipeline; [`settings`] merges [`cli`] and the
-//! config file, each number checked against its range in [`limits`],
-//! before anything starts. [`lock`] keeps one run per database; text from
-//! files and users reaches a terminal through [`escape`].
+//! each one into chunks (and sends them to the store as [`read::Msg`]s),
+//! [`rows`] validates and maps records (with [`columns`] and [`fields`]),
+//! a store writes them, and [`report`] turns the outcome into the summary
+//! and exit code, with [`progress`] showing files as they finish. The words
+//! these stages share (file outcomes, row counts, rejects, checkpoints) are
+//! in [`outcome`], a leaf that imports nothing of ours. [`import`] runs the
+//! pipeline; [`settings`] merges [`cli`] and the config file, each number
+//! checked against its range in [`limits`], before anything starts;
+//! [`status`] and [`recommend`] look at a database and at files without
+//! importing. Text from files and users reaches a terminal through
+//! [`escape`].
+//!
+//! The [`store`] folder holds one module per database. Each owns its
+//! connection, migrations and SQL, consumes the readers' messages and reports
+//! finished files through a callback: [`store::sqlite`] (with its schema,
+//! writer, row inserts, and the claim that keeps one run per database file).
 
 pub mod cli;
 pub mod columns;
@@ -15,21 +24,18 @@ pub mod escape;
 pub mod fields;
 pub mod import;
 pub mod inputs;
-pub mod insert;
 pub mod limits;
-pub mod lock;
 pub mod memory;
+pub mod outcome;
 pub mod progress;
 pub mod read;
 pub mod recommend;
 pub mod report;
 pub mod resources;
 pub mod rows;
-pub mod schema;
 pub mod settings;
 pub mod status;
 pub mod store;
-pub mod write;
 
 use report::Exit;
 use std::io::Write;

@@ -6,8 +6,8 @@
 //! belongs to the JSON summary, and never a file name or message unescaped.
 
 use crate::escape::escaped;
+use crate::outcome::{FileOutcome, FileStatus};
 use crate::settings::ProgressMode;
-use crate::write::{FileOutcome, FileStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -211,7 +211,7 @@ mod tests {
             path: PathBuf::from(path),
             size: Some(1000),
             status,
-            rows: crate::write::RowCounts {
+            rows: crate::outcome::RowCounts {
                 read: 10,
                 imported: 9,
                 rejected: 1,

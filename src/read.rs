@@ -14,17 +14,39 @@
 
 use crate::columns::{HeaderMap, MissingColumns, Names};
 use crate::memory::Budget;
+use crate::outcome::{Begin, Checkpoint, FileEnd, Reason};
 use crate::progress::FileBar;
-use crate::rows::{Checkpoint, Chunk, Encoding, Reason, Rules, clip, decode};
-use crate::write::{Begin, FileEnd, Msg};
+use crate::rows::{Chunk, Encoding, Rules, clip, decode};
 use crossbeam_channel::{Sender, bounded};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use xxhash_rust::xxh3::Xxh3;
+
+/// What readers tell the writer.
+#[derive(Debug)]
+pub enum Msg {
+    /// A file's header is good; may its rows be read?
+    Begin {
+        file: usize,
+        size: u64,
+        hash: String,
+        reply: Sender<Begin>,
+    },
+    Chunk(Chunk),
+    /// A file is done (or could not be read at all).
+    End {
+        file: usize,
+        end: FileEnd,
+        elapsed: Duration,
+        /// Rows read but never sent: those of the chunk a failure cut
+        /// short. They count as read (and failed) like every other row.
+        unsent: u64,
+    },
+}
 
 const BUFFER: usize = 64 * 1024;
 

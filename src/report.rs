@@ -5,8 +5,7 @@
 //! are a `#[derive(Serialize)]` struct so the shape is visible in one place.
 
 use crate::escape::escaped;
-use crate::rows::Reject;
-use crate::write::{FileOutcome, FileStatus, OrderCounts, RowCounts};
+use crate::outcome::{FileOutcome, FileStatus, OrderCounts, Reject, RowCounts};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;

@@ -10,54 +10,10 @@
 use crate::columns::{FIELDS, HeaderMap, Kind, NUMBER_SLOTS, TEXT_SLOTS, idx};
 use crate::escape;
 use crate::fields::{self, DecimalSeparator, UtcOffset};
+use crate::outcome::{Checkpoint, Reason, Reject};
 use csv::ByteRecord;
 use serde::Serialize;
 use std::borrow::Cow;
-
-/// Why a row was rejected; stored as snake_case in `import_rejects.reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    FieldCount,
-    MissingValue,
-    InvalidInteger,
-    InvalidMoney,
-    InvalidDatetime,
-    NegativeValue,
-    TotalMismatch,
-    InvalidEncoding,
-    RecordTooLong,
-}
-
-impl Reason {
-    pub fn code(self) -> &'static str {
-        match self {
-            Reason::FieldCount => "field_count",
-            Reason::MissingValue => "missing_value",
-            Reason::InvalidInteger => "invalid_integer",
-            Reason::InvalidMoney => "invalid_money",
-            Reason::InvalidDatetime => "invalid_datetime",
-            Reason::NegativeValue => "negative_value",
-            Reason::TotalMismatch => "total_mismatch",
-            Reason::InvalidEncoding => "invalid_encoding",
-            Reason::RecordTooLong => "record_too_long",
-        }
-    }
-}
-
-/// A rejected row, with what is needed to find and fix it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reject {
-    pub line: u64,
-    /// The header as written in the file; `None` when the whole row is at fault.
-    pub column: Option<String>,
-    pub value: Option<String>,
-    pub reason: Reason,
-    pub message: String,
-    /// The record as CSV.
-    #[serde(skip)]
-    pub raw: String,
-}
 
 /// How text bytes are turned into UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -124,17 +80,6 @@ pub enum Value<'a> {
     Null,
     Text(&'a str),
     Int(i64),
-}
-
-/// Where a file's reading stands after the rows of a chunk: enough to resume.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Bytes of the (decoded) stream consumed, BOM included.
-    pub bytes: u64,
-    /// Records read so far.
-    pub rows: u64,
-    /// The physical line the reader stands on.
-    pub line: u64,
 }
 
 /// Rows read from one file, travelling together to the writer.

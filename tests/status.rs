@@ -369,7 +369,7 @@ fn a_running_run_shows_progress_and_an_estimated_eta() {
     let db = env.path("dropship.db");
     let id = fake_running_run(&db, SystemTime::now() - Duration::from_secs(10));
     // Hold the database as a live import does.
-    let claim = dropship_import::lock::claim(&db).unwrap();
+    let claim = dropship_import::store::sqlite::claim::claim(&db).unwrap();
     let out = status(&env, &[&id.to_string(), "--json"]);
     out.expect_code(0);
     let d = out.json();

@@ -29,10 +29,10 @@ use text::*;
 use units::*;
 
 use crate::cli::{ImportArgs, StatusArgs};
+use crate::outcome::RowCounts;
 use crate::report::{Exit, FileCounts};
 use crate::settings::{Settings, UsageError};
 use crate::store::read::{self, FileRecord, Looks, Place, RunRecord};
-use crate::write::RowCounts;
 use anyhow::Result;
 use serde::{Serialize, Serializer};
 use std::io::{IsTerminal, Write};

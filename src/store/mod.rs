@@ -1,29 +1,32 @@
 //! The stores: each owns its connection, its migrations and its SQL, takes
 //! the readers' messages and reports each finished file to the callback it
-//! is handed. SQLite writes row by row and decides each row's order as it
-//! comes; PostgreSQL stages a file's rows with `COPY` and merges the file
-//! whole when it is complete.
+//! is handed. [`sqlite`] writes row by row and decides each row's order as
+//! it comes; [`postgres`] stages a file's rows with `COPY` and merges the
+//! file whole when it is complete. [`read`] is where `status`,
+//! `recommend` and a refused claim read either of them.
 
 pub mod postgres;
 pub mod read;
+pub mod sqlite;
 
-use crate::progress::Progress;
-use crate::write::{FileOutcome, Msg, RunRecord};
+use crate::outcome::{FileOutcome, RunRecord};
+use crate::read::Msg;
 use anyhow::Result;
 use crossbeam_channel::Receiver;
 
 /// The database a run writes.
 pub enum Store {
-    Sqlite(crate::write::Writer),
+    Sqlite(sqlite::write::Writer),
     Postgres(postgres::write::Writer),
 }
 
 impl Store {
-    /// Handles the readers' messages until every sender is gone.
-    pub fn run(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
+    /// Handles the readers' messages until every sender is gone, calling
+    /// `done` for each file whose end is committed.
+    pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
         match self {
-            Store::Sqlite(w) => w.run(rx, progress),
-            Store::Postgres(w) => w.run(rx, &mut |o| progress.file_done(o)),
+            Store::Sqlite(w) => w.run(rx, done),
+            Store::Postgres(w) => w.run(rx, done),
         }
     }
 

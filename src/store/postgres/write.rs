@@ -21,12 +21,14 @@
 
 use super::{COPY_NULL, Pg, copy_int, copy_text, ident, schema};
 use crate::columns::{FIELDS, Kind, idx};
-use crate::rows::{Checkpoint, Chunk, Reject, Value};
-use crate::settings::OnDuplicate;
-use crate::write::{
-    Begin, FileEnd, FileOutcome, FileStatus, LeftOver, Msg, OrderCounts, REJECTS_SHOWN, RowCounts,
-    RunRecord, WriteOptions, covers, normal_channel, rejects_error,
+use crate::outcome::{
+    Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
+    RowCounts, RunRecord,
 };
+use crate::read::Msg;
+use crate::rows::{Chunk, Value};
+use crate::settings::OnDuplicate;
+use crate::store::sqlite::write::{LeftOver, WriteOptions, covers, normal_channel, rejects_error};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use sqlx::Row as _;

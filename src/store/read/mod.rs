@@ -18,8 +18,8 @@ mod sqlite;
 // become `use crate::store::postgres::connect;` when that module lands.
 use crate::store::postgres::connect;
 
+use crate::outcome::RowCounts;
 use crate::report::FileCounts;
-use crate::write::RowCounts;
 use anyhow::{Context, Result};
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -29,9 +29,6 @@ use std::time::Duration;
 /// (WAL recovery, a writer in rollback-journal mode), a PostgreSQL server
 /// slow to connect or to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The libpq keys that make a `key=value` string a PostgreSQL connection
-/// string rather than a file name.
 
 /// Where the runs are recorded: a SQLite file, or a schema of a PostgreSQL
 /// database.

@@ -12,8 +12,8 @@
 
 use super::connect::{Target, runtime};
 use super::{FileRecord, FinishedRun, PartialFile, Queries, ReadError, RunRecord, count};
+use crate::outcome::RowCounts;
 use crate::report::FileCounts;
-use crate::write::RowCounts;
 use anyhow::{Context, Result, anyhow};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Executor, Row};

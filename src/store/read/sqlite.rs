@@ -3,9 +3,8 @@
 //! held ([`lock::is_held`]).
 
 use super::{FileRecord, FinishedRun, Looks, PartialFile, Queries, ReadError, RunRecord};
-use crate::lock;
 use crate::report::FileCounts;
-use crate::write::RowCounts;
+use crate::store::sqlite::claim as lock;
 use anyhow::{Result, bail};
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
@@ -29,8 +28,8 @@ impl Reader {
         // Read-only media too: see `schema::open_read_only`.
         let conn = super::cannot_open(
             match looks {
-                Looks::Repeatedly => crate::schema::open_read_only(path),
-                Looks::Once => crate::schema::open_to_look(path),
+                Looks::Repeatedly => crate::store::sqlite::schema::open_read_only(path),
+                Looks::Once => crate::store::sqlite::schema::open_to_look(path),
             },
             shown,
         )?;
@@ -92,7 +91,7 @@ fn run_record(r: &Row) -> rusqlite::Result<RunRecord> {
             skipped: r.get(9)?,
             failed: r.get(10)?,
         },
-        rows: RowCounts::from_columns(r, 11)?,
+        rows: crate::store::sqlite::write::row_counts(r, 11)?,
         elapsed_ms: r.get(17)?,
         peak_rss_bytes: r.get(18)?,
         rows_per_sec: r.get(19)?,
@@ -106,7 +105,7 @@ fn file_record(r: &Row) -> rusqlite::Result<FileRecord> {
         path: r.get(1)?,
         size_bytes: r.get(2)?,
         state: r.get(3)?,
-        rows: RowCounts::from_columns(r, 4)?,
+        rows: crate::store::sqlite::write::row_counts(r, 4)?,
         bytes_committed: r.get(10)?,
         rows_committed: r.get(11)?,
         error: r.get(12)?,

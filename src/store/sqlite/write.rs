@@ -33,164 +33,53 @@
 //! and consults the real one, attached read-only, for earlier imports: the
 //! real database is never created or changed.
 
+use super::insert::Insert;
+use super::schema;
 use crate::columns::FIELDS;
-use crate::insert::Insert;
-use crate::progress::Progress;
-use crate::rows::{Checkpoint, Chunk, Reject, Row, Value};
-use crate::schema;
+use crate::outcome::{
+    Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
+    RowCounts, RunRecord,
+};
+use crate::read::Msg;
+use crate::rows::{Chunk, Row, Value};
 use crate::settings::OnDuplicate;
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use rusqlite::types::{ToSqlOutput, ValueRef};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
-use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// What readers tell the writer.
-#[derive(Debug)]
-pub enum Msg {
-    /// A file's header is good; may its rows be read?
-    Begin {
-        file: usize,
-        size: u64,
-        hash: String,
-        reply: Sender<Begin>,
-    },
-    Chunk(Chunk),
-    /// A file is done (or could not be read at all).
-    End {
-        file: usize,
-        end: FileEnd,
-        elapsed: Duration,
-        /// Rows read but never sent: those of the chunk a failure cut
-        /// short. They count as read (and failed) like every other row.
-        unsent: u64,
-    },
+/// Reads the six counts from consecutive columns of a query, starting at
+/// `first`, in the order read, imported, rejected, duplicate, filtered,
+/// failed (the order of `import_runs` and `import_files`).
+pub fn row_counts(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RowCounts> {
+    Ok(RowCounts {
+        read: r.get(first)?,
+        imported: r.get(first + 1)?,
+        rejected: r.get(first + 2)?,
+        duplicate: r.get(first + 3)?,
+        filtered: r.get(first + 4)?,
+        failed: r.get(first + 5)?,
+    })
 }
 
-/// The writer's answer to [`Msg::Begin`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Begin {
-    /// Read the file, from its start or, when a killed run left it part-way,
-    /// from the checkpoint it committed (with the rows it had rejected, which
-    /// count against `max_errors`).
-    Proceed {
-        resume: Option<Checkpoint>,
-        rejected: u64,
-    },
-    /// The same bytes were imported before: do not read.
-    Skip,
-}
-
-/// How a file ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileEnd {
-    Complete,
-    Skipped,
-    Failed(String),
-    /// The run is stopping; what was committed stays for the next run.
-    Interrupted,
-}
-
-/// The state of a file in the summary and in `import_files`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileStatus {
-    InProgress,
-    Imported,
-    Skipped,
-    Failed,
-    /// The run stopped before this file was done; the next run resumes it.
-    /// (In `import_files` such a file stays `in_progress`.)
-    Interrupted,
-}
-
-impl FileStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileStatus::InProgress => "in_progress",
-            FileStatus::Imported => "imported",
-            FileStatus::Skipped => "skipped",
-            FileStatus::Failed => "failed",
-            FileStatus::Interrupted => "interrupted",
-        }
+/// A file's state in `import_files.state`: its snake_case name.
+impl ToSql for FileStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(
+            self.as_str().as_bytes(),
+        )))
     }
 }
 
-/// Where every row read went. `read` is always the sum of the others.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RowCounts {
-    pub read: u64,
-    pub imported: u64,
-    pub rejected: u64,
-    pub duplicate: u64,
-    pub filtered: u64,
-    pub failed: u64,
-}
-
-impl RowCounts {
-    /// Reads the six counts from consecutive columns of a query, starting at
-    /// `first`, in the order read, imported, rejected, duplicate, filtered,
-    /// failed (the order of `import_runs` and `import_files`).
-    pub fn from_columns(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RowCounts> {
-        Ok(RowCounts {
-            read: r.get(first)?,
-            imported: r.get(first + 1)?,
-            rejected: r.get(first + 2)?,
-            duplicate: r.get(first + 3)?,
-            filtered: r.get(first + 4)?,
-            failed: r.get(first + 5)?,
-        })
+impl FromSql for FileStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        FileStatus::from_name(text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown file state {text:?}").into()))
     }
-
-    pub fn add(&mut self, other: &RowCounts) {
-        self.read += other.read;
-        self.imported += other.imported;
-        self.rejected += other.rejected;
-        self.duplicate += other.duplicate;
-        self.filtered += other.filtered;
-        self.failed += other.failed;
-    }
-}
-
-/// What happened to orders.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct OrderCounts {
-    pub created: u64,
-    pub updated: u64,
-    pub duplicate: u64,
-}
-
-impl OrderCounts {
-    pub fn add(&mut self, other: &OrderCounts) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.duplicate += other.duplicate;
-    }
-}
-
-/// How many rejects of a file the summary shows.
-pub const REJECTS_SHOWN: usize = 5;
-
-/// The writer's record of one file of the run.
-#[derive(Debug)]
-pub struct FileOutcome {
-    pub path: PathBuf,
-    pub size: Option<u64>,
-    pub status: FileStatus,
-    pub rows: RowCounts,
-    pub orders: OrderCounts,
-    pub error: Option<String>,
-    /// The first [`REJECTS_SHOWN`] rejects.
-    pub rejects: Vec<Reject>,
-    pub elapsed: Duration,
-    /// Bytes read from the file in this run, for throughput.
-    pub bytes_read: u64,
-    /// The line this run resumed the file from, when a killed run had
-    /// committed part of it; `rows` then counts only what this run read.
-    pub resumed_from_line: Option<u64>,
 }
 
 /// Where an order stands for the file being written.
@@ -534,9 +423,14 @@ impl Writer {
         Ok(id)
     }
 
-    /// Handles messages until every sender is gone.
-    pub fn run(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
-        self.write_all(rx, progress).map_err(|e| self.explain(e))
+    /// Handles messages until every sender is gone. `file_done` hears of
+    /// each file once its end is committed.
+    pub fn run(
+        &mut self,
+        rx: &Receiver<Msg>,
+        file_done: &mut dyn FnMut(&FileOutcome),
+    ) -> Result<()> {
+        self.write_all(rx, file_done).map_err(|e| self.explain(e))
     }
 
     /// Names the database in a write error and, for an I/O error, what the
@@ -573,7 +467,11 @@ impl Writer {
     /// `fsync` and rewrites the pages the next chunks fill further, so fewer,
     /// larger transactions are faster; a killed run reads again at most what
     /// one interval wrote (see the README).
-    fn write_all(&mut self, rx: &Receiver<Msg>, progress: &Progress) -> Result<()> {
+    fn write_all(
+        &mut self,
+        rx: &Receiver<Msg>,
+        file_done: &mut dyn FnMut(&FileOutcome),
+    ) -> Result<()> {
         let interval = self.opts.commit_interval;
         let mut opened = Instant::now();
         loop {
@@ -583,7 +481,7 @@ impl Writer {
                     Ok(msg) => msg,
                     Err(RecvTimeoutError::Timeout) => {
                         self.commit()?;
-                        self.show_ended(progress);
+                        self.show_ended(file_done);
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -611,10 +509,10 @@ impl Writer {
             if failed || opened.elapsed() >= interval {
                 self.commit()?;
             }
-            self.show_ended(progress);
+            self.show_ended(file_done);
         }
         self.commit()?;
-        self.show_ended(progress);
+        self.show_ended(file_done);
         // Interrupted runs too: only a run that dies leaves the index out.
         if !self.opts.dry_run {
             self.need_line_index()?;
@@ -624,12 +522,12 @@ impl Writer {
 
     /// Shows the files that ended once their end is committed: a commit
     /// that fails (a full disk) takes the end back, and then so is the line.
-    fn show_ended(&mut self, progress: &Progress) {
+    fn show_ended(&mut self, file_done: &mut dyn FnMut(&FileOutcome)) {
         if self.in_transaction {
             return;
         }
         for file in self.ended.drain(..) {
-            progress.file_done(&self.files[file].outcome);
+            file_done(&self.files[file].outcome);
         }
     }
 
@@ -857,7 +755,7 @@ impl Writer {
                     "SELECT rows_read, rows_imported, rows_rejected, rows_duplicate,
                      rows_filtered, rows_failed FROM import_files WHERE id = ?1",
                 )?
-                .query_row([left.id], |r| RowCounts::from_columns(r, 0))?;
+                .query_row([left.id], |r| row_counts(r, 0))?;
             let run = self.run_row()?;
             let state = &self.files[file];
             self.conn
@@ -923,7 +821,7 @@ impl Writer {
                 state.outcome.path.to_string_lossy(),
                 state.outcome.size,
                 state.hash,
-                status.as_str(),
+                status,
                 error,
                 now(),
                 self.opts.channel,
@@ -1442,7 +1340,7 @@ impl Writer {
             )?
             .execute(params![
                 id,
-                o.status.as_str(),
+                o.status,
                 rows.read,
                 rows.imported,
                 rows.rejected,
@@ -1782,7 +1680,7 @@ fn load_leftovers(
     } else {
         "NULL, NULL"
     };
-    let live = if prior && crate::lock::is_held(db) {
+    let live = if prior && super::claim::is_held(db) {
         format!(
             "AND run_id NOT IN (SELECT max(id) FROM {schema}.import_runs WHERE state = 'running')"
         )
@@ -1817,7 +1715,7 @@ fn load_leftovers(
                     rows: r.get(8)?,
                     line: r.get(9)?,
                 },
-                rows: RowCounts::from_columns(r, 10)?,
+                rows: row_counts(r, 10)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -1847,22 +1745,6 @@ fn prior_has_file_columns(conn: &Connection) -> Result<bool> {
         [],
         |r| r.get(0),
     )?)
-}
-
-/// The totals of a run, as stored in `import_runs`.
-#[derive(Debug, Clone)]
-pub struct RunRecord {
-    pub state: &'static str,
-    /// Imported, skipped, failed.
-    pub files: [u64; 3],
-    pub rows: RowCounts,
-    pub orders: OrderCounts,
-    pub elapsed_ms: u64,
-    pub peak_rss_bytes: u64,
-    pub rows_per_sec: u64,
-    pub bytes_per_sec: u64,
-    pub user_cpu_ms: u64,
-    pub system_cpu_ms: u64,
 }
 
 /// Writing the `--rejects` file failed (disk full, ...): an error of that

@@ -46,14 +46,14 @@ impl Drop for Claim {
 /// The file beside a database that describes its holder, found through
 /// symlinks, so two names of one database usually share it.
 pub fn lock_path(db: &Path) -> PathBuf {
-    crate::schema::beside(db, ".lock")
+    super::schema::beside(db, ".lock")
 }
 
 /// Claims `db` for this process, or fails naming the run that holds it. A
 /// missing database file is created empty (SQLite takes an empty file as a
 /// new database).
 pub fn claim(db: &Path) -> Result<Claim> {
-    crate::schema::check_place(db)?;
+    super::schema::check_place(db)?;
     let file = open_for_claim(db)?;
     // A few quick tries: `status` probes the claim for an instant. A holder
     // that cannot be named has just ended (or not yet described itself):
@@ -269,7 +269,7 @@ fn newest_running_run(db: &Path, pid: Option<u32>) -> Option<(i64, i64, String)>
     wal.push("-wal");
     let immutable = !Path::new(&wal).exists();
     let conn = rusqlite::Connection::open_with_flags(
-        crate::schema::read_only_uri(db, immutable),
+        super::schema::read_only_uri(db, immutable),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
             | rusqlite::OpenFlags::SQLITE_OPEN_URI
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
