@@ -678,9 +678,18 @@ both! {
             Some(-150_000)
         );
         assert_eq!(env.line_int("DS-5", "harga_produk_sen"), Some(0));
-        let kind: String =
-            env.one("SELECT typeof(harga_produk_sen) FROM dropship_purchase_details LIMIT 1");
-        assert_eq!(kind, "integer");
+        let (sql, want) = match b {
+            Backend::Sqlite => (
+                "SELECT typeof(harga_produk_sen) FROM dropship_purchase_details LIMIT 1",
+                "integer",
+            ),
+            Backend::Postgres => (
+                "SELECT pg_typeof(harga_produk_sen)::text FROM dropship_purchase_details LIMIT 1",
+                "bigint",
+            ),
+        };
+        let kind: String = env.one(sql);
+        assert_eq!(kind, want);
     }
 }
 

@@ -907,6 +907,10 @@ impl Writer {
             }
             (true, false) => "SELECT kode_pesanan FROM dry_orders",
         };
+        // The planner needs the staging table's size and keys to join it
+        // well, and the sorts below a little more memory than the default.
+        self.pg
+            .batch(&format!("ANALYZE {table}; SET LOCAL work_mem = '64MB'"))?;
         // Per run that staged rows: orders new and existing (by the run of
         // their first row), and rows of existing orders.
         let counted = self.pg.all(sqlx::query(&format!(
