@@ -898,34 +898,37 @@ impl Writer {
     fn merge(&mut self, file: usize, id: i64) -> Result<()> {
         let table = staging(id);
         let update = self.opts.on_duplicate == OnDuplicate::Update;
-        // Orders that exist already: in the data tables, and for a dry run
-        // also those its own earlier files would have created.
-        let existing = match (self.dry_run, self.tables) {
-            (false, _) => "SELECT kode_pesanan FROM dropship_purchases",
-            (true, true) => {
-                "SELECT kode_pesanan FROM dropship_purchases UNION ALL SELECT kode_pesanan FROM dry_orders"
+        // Whether an order exists already: in the data tables, and for a
+        // dry run also among those its own earlier files would have created.
+        let held = match (self.dry_run, self.tables) {
+            (false, _) | (true, true) => {
+                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan)"
             }
-            (true, false) => "SELECT kode_pesanan FROM dry_orders",
+            (true, false) => "false",
+        };
+        let held = match self.dry_run {
+            true => format!(
+                "{held} OR EXISTS (SELECT 1 FROM dry_orders d WHERE d.kode_pesanan = f.kode_pesanan)"
+            ),
+            false => held.to_string(),
         };
         // The planner needs the staging table's size and keys to join it
         // well, and the sorts below a little more memory than the default.
         self.pg
             .batch(&format!("ANALYZE {table}; SET LOCAL work_mem = '64MB'"))?;
-        // Per run that staged rows: orders new and existing (by the run of
-        // their first row), and rows of existing orders.
+        // Per run that staged rows: orders new and held (by the run of their
+        // first row), and rows of held orders.
         let counted = self.pg.all(sqlx::query(&format!(
-            "WITH firsts AS (SELECT DISTINCT ON (kode_pesanan) kode_pesanan, run_id FROM {table}
-                             ORDER BY kode_pesanan, source_line),
-                  existing AS ({existing}),
-                  o AS (SELECT f.run_id,
-                               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM existing e
-                                   WHERE e.kode_pesanan = f.kode_pesanan)) AS created,
-                               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM existing e
-                                   WHERE e.kode_pesanan = f.kode_pesanan)) AS held
-                        FROM firsts f GROUP BY f.run_id),
-                  r AS (SELECT t.run_id, count(*) AS held_rows FROM {table} t
-                        WHERE EXISTS (SELECT 1 FROM existing e WHERE e.kode_pesanan = t.kode_pesanan)
-                        GROUP BY t.run_id)
+            "WITH keyed AS MATERIALIZED (
+                 SELECT f.kode_pesanan, f.run_id, {held} AS held
+                 FROM (SELECT DISTINCT ON (kode_pesanan) kode_pesanan, run_id FROM {table}
+                       ORDER BY kode_pesanan, source_line) f),
+             o AS (SELECT run_id, count(*) FILTER (WHERE NOT held) AS created,
+                          count(*) FILTER (WHERE held) AS held
+                   FROM keyed GROUP BY run_id),
+             r AS (SELECT t.run_id, count(*) AS held_rows
+                   FROM {table} t JOIN keyed k ON k.kode_pesanan = t.kode_pesanan
+                   WHERE k.held GROUP BY t.run_id)
              SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0), coalesce(o.held, 0),
                     coalesce(r.held_rows, 0)
              FROM o FULL JOIN r ON o.run_id = r.run_id"
