@@ -34,6 +34,7 @@ pub mod report;
 pub mod resources;
 pub mod rows;
 pub mod settings;
+pub mod source;
 pub mod status;
 pub mod store;
 

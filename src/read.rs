@@ -1,7 +1,7 @@
 //! Read and parse: one worker streams one file into chunks for the writer.
 //!
-//! A file is hashed, opened (gzip is recognised by its magic bytes and
-//! decompressed as it streams), its BOM dropped, its delimiter found from the
+//! A file is hashed, opened as a [`Source`] (gzip is recognised by its magic
+//! bytes and decompressed as it streams), its BOM dropped, its delimiter found from the
 //! header line, its header mapped; then its records are validated into
 //! [`Chunk`]s of `chunk_size` records (fewer under memory pressure, see
 //! [`crate::memory`]) that cross the bounded channel to the
@@ -16,12 +16,12 @@ use crate::columns::{HeaderMap, MissingColumns, Names};
 use crate::memory::Budget;
 use crate::outcome::{Begin, Checkpoint, FileEnd, Reason};
 use crate::progress::FileBar;
-use crate::rows::{Chunk, Encoding, Rules, clip, decode};
+use crate::rows::{Chunk, Rules, clip};
+use crate::source::{self, BUFFER, Source};
 use crossbeam_channel::{Sender, bounded};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use xxhash_rust::xxh3::Xxh3;
@@ -47,8 +47,6 @@ pub enum Msg {
         unsent: u64,
     },
 }
-
-const BUFFER: usize = 64 * 1024;
 
 /// What every reader needs, shared by all of them.
 #[derive(Debug)]
@@ -126,15 +124,15 @@ fn read_inner(
         return Err(Stop::Failed("empty file".into()));
     }
     let hash = hash_file(path).map_err(|e| Stop::Failed(format!("cannot read: {e}")))?;
-    let consumed = Arc::new(AtomicU64::new(0));
-    let mut source = open_source(path, consumed.clone())?;
-    if looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
-        return Err(Stop::Failed(UTF16.into()));
+    let mut source = open_source(path)?;
+    let mut on_disk = source.on_disk();
+    if source::looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
+        return Err(Stop::Failed(source::UTF16.into()));
     }
-    let bom = skip_bom(&mut source).map_err(|e| read_error(1, e))?;
+    let bom = source.skip_bom().map_err(|e| read_error(1, e))?;
     let delimiter = match opts.delimiter {
         Some(d) => d,
-        None => sniff_delimiter(source.fill_buf().map_err(|e| read_error(1, e))?),
+        None => source::sniff_delimiter(source.fill_buf().map_err(|e| read_error(1, e))?),
     };
     let mut records = Records::new(source, delimiter, bom, 0, opts);
     let mut record = csv::ByteRecord::new();
@@ -154,13 +152,7 @@ fn read_inner(
             Next::Record(_) => break,
         }
     }
-    let headers: Vec<String> = record
-        .iter()
-        .map(|h| match decode(h, Encoding::Auto) {
-            Some(s) => s.trim().to_string(),
-            None => String::from_utf8_lossy(h).trim().to_string(),
-        })
-        .collect();
+    let headers = source::header_names(&record);
     let map: HeaderMap = opts
         .names
         .map(&headers)
@@ -183,8 +175,8 @@ fn read_inner(
         None | Some(Checkpoint { rows: 0, .. }) => (records, 0),
         Some(cp) => {
             drop(records);
-            consumed.store(0, Ordering::Relaxed);
-            let mut source = open_source(path, consumed.clone())?;
+            let mut source = open_source(path)?;
+            on_disk = source.on_disk();
             let skipped = io::copy(&mut (&mut source).take(cp.bytes), &mut io::sink())
                 .map_err(|e| read_error(cp.line, e))?;
             if skipped != cp.bytes {
@@ -223,7 +215,7 @@ fn read_inner(
             rejected += chunk.rejects.len() as u64;
             target = opts.budget.chunk_size();
             let full = std::mem::replace(&mut chunk, Chunk::new(file, target));
-            send_chunk(full, &mut records, rows, tx, progress, &consumed)?;
+            send_chunk(full, &mut records, rows, tx, progress, &on_disk)?;
             *unsent = 0;
             if opts.max_errors > 0 && rejected > opts.max_errors {
                 return Ok(too_many_rejects(opts.max_errors));
@@ -234,7 +226,7 @@ fn read_inner(
         }
     }
     rejected += chunk.rejects.len() as u64;
-    send_chunk(chunk, &mut records, rows, tx, progress, &consumed)?;
+    send_chunk(chunk, &mut records, rows, tx, progress, &on_disk)?;
     *unsent = 0;
     if opts.max_errors > 0 && rejected > opts.max_errors {
         return Ok(too_many_rejects(opts.max_errors));
@@ -254,25 +246,6 @@ fn too_many_rejects(max: u64) -> FileEnd {
 
 fn read_error(line: u64, e: io::Error) -> Stop {
     Stop::Failed(format!("read error near line {line}: {e}"))
-}
-
-/// The failure of a file that is UTF-16 text.
-pub const UTF16: &str = "looks like UTF-16; save it as UTF-8 CSV";
-
-/// Whether text starting with `head` is UTF-16: a UTF-16 byte order mark, or
-/// a NUL byte in every other place, as ASCII text in UTF-16 has.
-pub fn looks_like_utf16(head: &[u8]) -> bool {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return true;
-    }
-    let pairs: Vec<&[u8]> = head[..head.len().min(512)].chunks_exact(2).collect();
-    if pairs.len() < 2 {
-        return false;
-    }
-    let low = pairs.iter().filter(|p| p[0] != 0 && p[1] == 0).count();
-    let high = pairs.iter().filter(|p| p[0] == 0 && p[1] != 0).count();
-    // Nine in ten: a few characters outside Latin-1 break the pattern.
-    low.max(high) * 10 >= pairs.len() * 9
 }
 
 /// The missing-columns failure with the found headers shortened, so that a
@@ -296,11 +269,11 @@ fn send_chunk<R: BufRead>(
     rows: u64,
     tx: &Sender<Msg>,
     progress: &FileBar,
-    consumed: &AtomicU64,
+    on_disk: &AtomicU64,
 ) -> Result<(), Stop> {
     let (line, bytes) = records.position()?;
     chunk.checkpoint = Checkpoint { bytes, rows, line };
-    progress.set_position(consumed.load(Ordering::Relaxed), rows);
+    progress.set_position(on_disk.load(Ordering::Relaxed), rows);
     tx.send(Msg::Chunk(chunk)).map_err(|_| Stop::WriterGone)
 }
 
@@ -378,7 +351,7 @@ impl<'a, R: BufRead> Records<'a, R> {
     ) -> Records<'a, R> {
         Records {
             source,
-            parser: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            parser: source::csv_parser(delimiter),
             offset,
             newlines,
             opts,
@@ -551,88 +524,15 @@ pub fn hash_file(path: &Path) -> io::Result<String> {
     Ok(format!("{:032x}", hasher.digest128()))
 }
 
-/// Counts the bytes read from the file on disk (before decompression).
-struct Counting<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Opens the file as a stream of CSV bytes, decompressing gzip.
-fn open_source(path: &Path, count: Arc<AtomicU64>) -> Result<Box<dyn BufRead + Send>, Stop> {
-    let mut file = File::open(path).map_err(|e| Stop::Failed(format!("cannot open: {e}")))?;
-    let mut magic = [0u8; 2];
-    let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    let raw = Counting {
-        inner: File::open(path).map_err(|e| Stop::Failed(format!("cannot open: {e}")))?,
-        count,
-    };
-    Ok(if gz {
-        Box::new(BufReader::with_capacity(
-            BUFFER,
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUFFER, raw)),
-        ))
-    } else {
-        Box::new(BufReader::with_capacity(BUFFER, raw))
-    })
-}
-
-/// Drops a UTF-8 byte order mark; returns its length.
-fn skip_bom(source: &mut dyn BufRead) -> io::Result<u64> {
-    let head = source.fill_buf()?;
-    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        source.consume(3);
-        return Ok(3);
-    }
-    Ok(0)
-}
-
-/// The delimiter of the header line: whichever of `,` `;` tab appears most
-/// outside quotes (`,` on a tie or when none does).
-pub fn sniff_delimiter(head: &[u8]) -> u8 {
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    // Empty lines before the header (also of only spaces or delimiters) are
-    // not the header.
-    let blank = |line: &&[u8]| {
-        line.iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'\r'))
-    };
-    let start = head
-        .split(|&b| b == b'\n')
-        .take_while(|line| blank(line) && line.len() < head.len())
-        .map(|line| line.len() + 1)
-        .sum::<usize>()
-        .min(head.len());
-    for &b in &head[start..] {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' | b'\r' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
-        }
-    }
-    let candidates = [b',', b';', b'\t'];
-    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
-    if counts[best] == 0 {
-        b','
-    } else {
-        candidates[best]
-    }
+/// Opens the file as a stream of CSV text, decompressing gzip.
+fn open_source(path: &Path) -> Result<Source, Stop> {
+    Source::open(path).map_err(|e| Stop::Failed(format!("cannot open: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufReader;
 
     fn options(max_record_size: u64, max_file_size: u64) -> ReadOptions {
         ReadOptions {
@@ -688,10 +588,7 @@ mod tests {
     #[test]
     fn records_are_what_the_csv_crate_reads() {
         let input = "a,\"b,\"\"c\"\"\nd\",e\r\n\r\nx\"y,\"\"\n,,\n \"q\" ,z\n\"open";
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(input.as_bytes());
+        let mut csv = source::csv_reader(b',', input.as_bytes());
         let want: Vec<csv::ByteRecord> = csv.byte_records().map(Result::unwrap).collect();
         let opts = options(1 << 20, u64::MAX);
         let mut records = Records::new(input.as_bytes(), b',', 0, 0, &opts);
@@ -804,36 +701,5 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(data).unwrap();
         gz.finish().unwrap()
-    }
-
-    #[test]
-    fn recognises_utf16() {
-        let utf16le: Vec<u8> = "No,Kode Pesanan\n"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes)
-            .collect();
-        let utf16be: Vec<u8> = "No,Kode Pesanan\n"
-            .encode_utf16()
-            .flat_map(u16::to_be_bytes)
-            .collect();
-        assert!(looks_like_utf16(&utf16le));
-        assert!(looks_like_utf16(&utf16be));
-        assert!(looks_like_utf16(b"\xff\xfeN"));
-        assert!(looks_like_utf16(b"\xfe\xff"));
-        assert!(!looks_like_utf16(b"No,Kode Pesanan\n"));
-        assert!(!looks_like_utf16("Caf\u{e9},x\n".as_bytes()));
-        assert!(!looks_like_utf16(b"a"));
-        assert!(!looks_like_utf16(b""));
-    }
-
-    #[test]
-    fn sniffs_delimiters() {
-        assert_eq!(sniff_delimiter(b"No,Kode;x\n"), b',');
-        assert_eq!(sniff_delimiter(b"No;Kode;\"a,b,c\"\n1,2,3,4"), b';');
-        assert_eq!(sniff_delimiter(b"No\tKode\tSKU"), b'\t');
-        assert_eq!(sniff_delimiter(b"Kode"), b',');
-        assert_eq!(sniff_delimiter(b"\r\n\nNo;Kode;SKU\n"), b';');
-        assert_eq!(sniff_delimiter(b"  \n,,,,\r\nNo;Kode;SKU\n"), b';');
-        assert_eq!(sniff_delimiter(b",,,,"), b',');
     }
 }
