@@ -37,6 +37,7 @@ pub mod settings;
 pub mod source;
 pub mod status;
 pub mod store;
+pub mod units;
 
 use report::Exit;
 use std::io::Write;

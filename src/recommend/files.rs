@@ -179,8 +179,8 @@ pub(super) fn look_at(path: &Path, sampler: &Sampler) -> Looked {
                 format!(
                     "{} is larger than max_file_size ({}): the import would fail this file \
                      (raise --max-file-size or streaming_import.max_file_size)",
-                    human_bytes(size),
-                    human_limit(sampler.max_file_size)
+                    si_size(size),
+                    limit_size(sampler.max_file_size)
                 ),
             ),
         );
@@ -220,8 +220,8 @@ pub(super) fn look_at(path: &Path, sampler: &Sampler) -> Looked {
             format!(
                 "{about}{} once decompressed is larger than max_file_size ({}): the import \
                  would fail this file (raise --max-file-size or streaming_import.max_file_size)",
-                human_bytes(sample.csv_bytes),
-                human_limit(sampler.max_file_size)
+                si_size(sample.csv_bytes),
+                limit_size(sampler.max_file_size)
             ),
         ));
         looked.sample = None;
@@ -475,8 +475,8 @@ pub(super) fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked 
             format!(
                 "{} longer than max_record_size ({}) in the sampled part ({at}, {what}): \
                  the import rejects such records as record_too_long and reads on",
-                plural(oversized, "record"),
-                human_limit(sampler.max_record_size)
+                plural_thousands(oversized, "record"),
+                limit_size(sampler.max_record_size)
             ),
         ));
     }
@@ -551,7 +551,7 @@ pub(super) fn header_limits(
         format!(
             "a record of {}{bytes} bytes, longer than max_record_size ({})",
             if cut { "over " } else { "" },
-            human_limit(max_record_size)
+            limit_size(max_record_size)
         )
     } else {
         return None;
@@ -636,8 +636,8 @@ impl Planned {
                         message: format!(
                             "files of {} are larger than max_file_size ({}): the import would fail them \
                              (raise --max-file-size or streaming_import.max_file_size)",
-                            human_bytes(avg_size),
-                            human_limit(settings.max_file_size)
+                            si_size(avg_size),
+                            limit_size(settings.max_file_size)
                         ),
                     });
                 }
