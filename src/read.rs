@@ -79,7 +79,7 @@ pub fn read_file(
     let mut unsent = 0;
     let end = match read_inner(file, path, opts, tx, stop, progress, &mut unsent) {
         Ok(end) => end,
-        Err(Stop::Failed(error)) => FileEnd::Failed(error),
+        Err(Stop::Failed(failure)) => FileEnd::Failed(failure.to_string()),
         Err(Stop::WriterGone) => return,
     };
     let _ = tx.send(Msg::End {
@@ -91,9 +91,58 @@ pub fn read_file(
 }
 
 enum Stop {
-    Failed(String),
+    Failed(FileFailure),
     /// The writer has stopped (it reports why); nothing more to send.
     WriterGone,
+}
+
+impl From<FileFailure> for Stop {
+    fn from(failure: FileFailure) -> Stop {
+        Stop::Failed(failure)
+    }
+}
+
+/// Why a file failed. Its text is what the summary shows after
+/// `path: failed:` and what the database records as the file's error.
+#[derive(Debug, thiserror::Error)]
+pub enum FileFailure {
+    #[error("not a file")]
+    NotAFile,
+    #[error("not found")]
+    NotFound,
+    #[error("cannot read: {0}")]
+    Unreadable(io::Error),
+    #[error("cannot open: {0}")]
+    CannotOpen(io::Error),
+    #[error("{size} bytes is larger than max_file_size ({max} bytes)")]
+    TooLarge { size: u64, max: u64 },
+    /// Its text, once decompressed, passed `max_file_size`.
+    #[error("larger than max_file_size ({max} bytes) once decompressed: stopped near line {line}")]
+    TooLargeDecompressed { max: u64, line: u64 },
+    #[error("empty file")]
+    Empty,
+    #[error("{}", source::UTF16)]
+    Utf16,
+    /// Nothing but blank lines.
+    #[error("empty file: no header row")]
+    NoHeader,
+    /// The first line that is not blank is a record too large to read.
+    #[error("no header row: line {line} is {what}")]
+    HeaderTooLarge { line: u64, what: String },
+    #[error("{0}")]
+    MissingColumns(MissingColumns),
+    #[error("read error near line {line}: {error}")]
+    ReadError { line: u64, error: io::Error },
+    /// Resuming: the file ends before the checkpoint an earlier run made.
+    #[error("shorter than the {bytes} bytes an earlier run committed")]
+    ShorterThanCheckpoint { bytes: u64 },
+    #[error("more than {max} rejected rows (max_errors)")]
+    TooManyRejects { max: u64 },
+    /// Its size or modification time is not what it was when it was opened.
+    #[error("changed while being read")]
+    Changed,
+    #[error("vanished while being read")]
+    Vanished,
 }
 
 fn read_inner(
@@ -107,27 +156,28 @@ fn read_inner(
 ) -> Result<FileEnd, Stop> {
     let meta = match std::fs::metadata(path) {
         Ok(m) if m.is_file() => m,
-        Ok(_) => return Err(Stop::Failed("not a file".into())),
+        Ok(_) => return Err(FileFailure::NotAFile.into()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(Stop::Failed("not found".into()));
+            return Err(FileFailure::NotFound.into());
         }
-        Err(e) => return Err(Stop::Failed(format!("cannot read: {e}"))),
+        Err(e) => return Err(FileFailure::Unreadable(e).into()),
     };
     let size = meta.len();
     if size > opts.max_file_size {
-        return Err(Stop::Failed(format!(
-            "{size} bytes is larger than max_file_size ({} bytes)",
-            opts.max_file_size
-        )));
+        return Err(FileFailure::TooLarge {
+            size,
+            max: opts.max_file_size,
+        }
+        .into());
     }
     if size == 0 {
-        return Err(Stop::Failed("empty file".into()));
+        return Err(FileFailure::Empty.into());
     }
-    let hash = hash_file(path).map_err(|e| Stop::Failed(format!("cannot read: {e}")))?;
+    let hash = hash_file(path).map_err(FileFailure::Unreadable)?;
     let mut source = open_source(path)?;
     let mut on_disk = source.on_disk();
     if source::looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
-        return Err(Stop::Failed(source::UTF16.into()));
+        return Err(FileFailure::Utf16.into());
     }
     let bom = source.skip_bom().map_err(|e| read_error(1, e))?;
     let delimiter = match opts.delimiter {
@@ -140,13 +190,13 @@ fn read_inner(
     // are not the header.
     loop {
         match records.next(&mut record)? {
-            Next::End => return Err(Stop::Failed("empty file: no header row".into())),
+            Next::End => return Err(FileFailure::NoHeader.into()),
             Next::Oversized(o) => {
-                return Err(Stop::Failed(format!(
-                    "no header row: line {} is {}",
-                    o.line,
-                    o.what(opts.max_record_size)
-                )));
+                return Err(FileFailure::HeaderTooLarge {
+                    line: o.line,
+                    what: o.what(opts.max_record_size),
+                }
+                .into());
             }
             Next::Record(_) if is_blank(&record) => {}
             Next::Record(_) => break,
@@ -156,7 +206,7 @@ fn read_inner(
     let map: HeaderMap = opts
         .names
         .map(&headers)
-        .map_err(|missing| Stop::Failed(short_missing(missing).to_string()))?;
+        .map_err(|missing| FileFailure::MissingColumns(short_missing(missing)))?;
 
     let (reply_tx, reply_rx) = bounded(1);
     tx.send(Msg::Begin {
@@ -180,10 +230,7 @@ fn read_inner(
             let skipped = io::copy(&mut (&mut source).take(cp.bytes), &mut io::sink())
                 .map_err(|e| read_error(cp.line, e))?;
             if skipped != cp.bytes {
-                return Err(Stop::Failed(format!(
-                    "shorter than the {} bytes an earlier run committed",
-                    cp.bytes
-                )));
+                return Err(FileFailure::ShorterThanCheckpoint { bytes: cp.bytes }.into());
             }
             let passed = cp.line.saturating_sub(1);
             (
@@ -235,17 +282,17 @@ fn read_inner(
         Ok(now) if now.len() == size && now.modified().ok() == meta.modified().ok() => {
             Ok(FileEnd::Complete)
         }
-        Ok(_) => Err(Stop::Failed("changed while being read".into())),
-        Err(_) => Err(Stop::Failed("vanished while being read".into())),
+        Ok(_) => Err(FileFailure::Changed.into()),
+        Err(_) => Err(FileFailure::Vanished.into()),
     }
 }
 
 fn too_many_rejects(max: u64) -> FileEnd {
-    FileEnd::Failed(format!("more than {max} rejected rows (max_errors)"))
+    FileEnd::Failed(FileFailure::TooManyRejects { max }.to_string())
 }
 
-fn read_error(line: u64, e: io::Error) -> Stop {
-    Stop::Failed(format!("read error near line {line}: {e}"))
+fn read_error(line: u64, error: io::Error) -> Stop {
+    FileFailure::ReadError { line, error }.into()
 }
 
 /// The missing-columns failure with the found headers shortened, so that a
@@ -363,12 +410,11 @@ impl<'a, R: BufRead> Records<'a, R> {
 
     fn check_size(&self) -> Result<(), Stop> {
         if self.offset > self.opts.max_file_size {
-            return Err(Stop::Failed(format!(
-                "larger than max_file_size ({} bytes) once decompressed: \
-                 stopped near line {}",
-                self.opts.max_file_size,
-                self.newlines + 1
-            )));
+            return Err(FileFailure::TooLargeDecompressed {
+                max: self.opts.max_file_size,
+                line: self.newlines + 1,
+            }
+            .into());
         }
         Ok(())
     }
@@ -526,7 +572,7 @@ pub fn hash_file(path: &Path) -> io::Result<String> {
 
 /// Opens the file as a stream of CSV text, decompressing gzip.
 fn open_source(path: &Path) -> Result<Source, Stop> {
-    Source::open(path).map_err(|e| Stop::Failed(format!("cannot open: {e}")))
+    Source::open(path).map_err(|e| FileFailure::CannotOpen(e).into())
 }
 
 #[cfg(test)]
@@ -558,7 +604,7 @@ mod tests {
                     out.push((String::from_utf8_lossy(&record[0]).into_owned(), line))
                 }
                 Ok(Next::Oversized(o)) => out.push(("TOO LONG".into(), o.line)),
-                Err(Stop::Failed(e)) => return Err(e),
+                Err(Stop::Failed(e)) => return Err(e.to_string()),
                 Err(Stop::WriterGone) => return Err("gone".into()),
             }
         }
@@ -688,7 +734,7 @@ mod tests {
             match records.next(&mut record) {
                 Ok(Next::End) => panic!("no error"),
                 Ok(_) => {}
-                Err(Stop::Failed(e)) => break e,
+                Err(Stop::Failed(e)) => break e.to_string(),
                 Err(Stop::WriterGone) => panic!(),
             }
         };
@@ -701,5 +747,65 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(data).unwrap();
         gz.finish().unwrap()
+    }
+
+    #[test]
+    fn failures_read_as_they_always_have() {
+        let e = || io::Error::other("disk on fire");
+        let cases: Vec<(FileFailure, &str)> = vec![
+            (FileFailure::NotAFile, "not a file"),
+            (FileFailure::NotFound, "not found"),
+            (FileFailure::Unreadable(e()), "cannot read: disk on fire"),
+            (FileFailure::CannotOpen(e()), "cannot open: disk on fire"),
+            (
+                FileFailure::TooLarge { size: 20, max: 10 },
+                "20 bytes is larger than max_file_size (10 bytes)",
+            ),
+            (
+                FileFailure::TooLargeDecompressed { max: 10, line: 3 },
+                "larger than max_file_size (10 bytes) once decompressed: stopped near line 3",
+            ),
+            (FileFailure::Empty, "empty file"),
+            (
+                FileFailure::Utf16,
+                "looks like UTF-16; save it as UTF-8 CSV",
+            ),
+            (FileFailure::NoHeader, "empty file: no header row"),
+            (
+                FileFailure::HeaderTooLarge {
+                    line: 2,
+                    what: "a record of more than 4096 fields".into(),
+                },
+                "no header row: line 2 is a record of more than 4096 fields",
+            ),
+            (
+                FileFailure::ReadError {
+                    line: 7,
+                    error: e(),
+                },
+                "read error near line 7: disk on fire",
+            ),
+            (
+                FileFailure::ShorterThanCheckpoint { bytes: 99 },
+                "shorter than the 99 bytes an earlier run committed",
+            ),
+            (
+                FileFailure::TooManyRejects { max: 5 },
+                "more than 5 rejected rows (max_errors)",
+            ),
+            (FileFailure::Changed, "changed while being read"),
+            (FileFailure::Vanished, "vanished while being read"),
+        ];
+        for (failure, text) in cases {
+            assert_eq!(failure.to_string(), text);
+        }
+        let missing = MissingColumns {
+            missing: vec!["Kode Pesanan"],
+            found: vec!["No".into()],
+        };
+        assert_eq!(
+            FileFailure::MissingColumns(missing.clone()).to_string(),
+            missing.to_string()
+        );
     }
 }
