@@ -34,8 +34,10 @@ pub mod report;
 pub mod resources;
 pub mod rows;
 pub mod settings;
+pub mod source;
 pub mod status;
 pub mod store;
+pub mod units;
 
 use report::Exit;
 use std::io::Write;

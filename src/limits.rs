@@ -10,6 +10,7 @@
 //! them). Of this crate it uses only [`crate::escape`].
 
 use crate::escape;
+use crate::units::exact_size;
 use std::fmt;
 use std::time::Duration;
 
@@ -82,7 +83,7 @@ impl Quantity for Bytes {
     }
 
     fn show(self) -> String {
-        show_size(self.0)
+        exact_size(self.0)
     }
 }
 
@@ -423,28 +424,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     bytes.ok_or_else(|| format!("{text:?} {TOO_LARGE}"))
 }
 
-/// A size in the largest unit that writes it exactly: `100 MiB`, `1 TiB`,
-/// `50 MB`, `1500 B`.
-pub fn show_size(n: u64) -> String {
-    const UNITS: [(u64, &str); 8] = [
-        (TIB, "TiB"),
-        (1 << 30, "GiB"),
-        (MIB, "MiB"),
-        (KIB, "KiB"),
-        (1_000_000_000_000, "TB"),
-        (1_000_000_000, "GB"),
-        (1_000_000, "MB"),
-        (1_000, "KB"),
-    ];
-    UNITS
-        .iter()
-        .find(|(unit, _)| n >= *unit && n.is_multiple_of(*unit))
-        .map_or_else(
-            || format!("{n} B"),
-            |(unit, name)| format!("{} {name}", n / unit),
-        )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,10 +448,6 @@ mod tests {
             let err = parse_size(huge).unwrap_err();
             assert!(err.ends_with(TOO_LARGE), "{huge}: {err}");
         }
-        assert_eq!(show_size(100 << 20), "100 MiB");
-        assert_eq!(show_size(TIB), "1 TiB");
-        assert_eq!(show_size(50_000_000), "50 MB");
-        assert_eq!(show_size(1), "1 B");
     }
 
     fn int(n: i64) -> toml::Value {

@@ -8,6 +8,7 @@
 use crate::escape::escaped;
 use crate::outcome::{FileOutcome, FileStatus};
 use crate::settings::ProgressMode;
+use crate::units::{seconds, si_rate};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -134,7 +135,7 @@ impl Progress {
             ),
             FileStatus::Skipped => format!("{path}: skipped, already imported"),
             _ => format!(
-                "{path}: {}{} rows: {} imported, {} rejected, {} duplicate, {} filtered ({:.1}s)",
+                "{path}: {}{} rows: {} imported, {} rejected, {} duplicate, {} filtered ({})",
                 match outcome.resumed_from_line {
                     Some(line) => format!("resumed at line {line}: "),
                     None => String::new(),
@@ -144,7 +145,7 @@ impl Progress {
                 r.rejected,
                 r.duplicate,
                 r.filtered,
-                outcome.elapsed.as_secs_f64()
+                seconds(outcome.elapsed.as_secs_f64())
             ),
         };
         match &self.display {
@@ -176,10 +177,10 @@ impl Progress {
             0.0
         };
         format!(
-            "progress: {files_done}/{} files, {done} of {} bytes, {:.1} MB/s, ETA {:.0}s",
+            "progress: {files_done}/{} files, {done} of {} bytes, {}, ETA {:.0}s",
             self.files,
             self.total_bytes,
-            rate / 1e6,
+            si_rate(rate),
             eta
         )
     }

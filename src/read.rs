@@ -1,7 +1,7 @@
 //! Read and parse: one worker streams one file into chunks for the writer.
 //!
-//! A file is hashed, opened (gzip is recognised by its magic bytes and
-//! decompressed as it streams), its BOM dropped, its delimiter found from the
+//! A file is hashed, opened as a [`Source`] (gzip is recognised by its magic
+//! bytes and decompressed as it streams), its BOM dropped, its delimiter found from the
 //! header line, its header mapped; then its records are validated into
 //! [`Chunk`]s of `chunk_size` records (fewer under memory pressure, see
 //! [`crate::memory`]) that cross the bounded channel to the
@@ -16,12 +16,12 @@ use crate::columns::{HeaderMap, MissingColumns, Names};
 use crate::memory::Budget;
 use crate::outcome::{Begin, Checkpoint, FileEnd, Reason};
 use crate::progress::FileBar;
-use crate::rows::{Chunk, Encoding, Rules, clip, decode};
+use crate::rows::{Chunk, Rules, clip};
+use crate::source::{self, BUFFER, Source};
 use crossbeam_channel::{Sender, bounded};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use xxhash_rust::xxh3::Xxh3;
@@ -47,8 +47,6 @@ pub enum Msg {
         unsent: u64,
     },
 }
-
-const BUFFER: usize = 64 * 1024;
 
 /// What every reader needs, shared by all of them.
 #[derive(Debug)]
@@ -81,7 +79,7 @@ pub fn read_file(
     let mut unsent = 0;
     let end = match read_inner(file, path, opts, tx, stop, progress, &mut unsent) {
         Ok(end) => end,
-        Err(Stop::Failed(error)) => FileEnd::Failed(error),
+        Err(Stop::Failed(failure)) => FileEnd::Failed(failure.to_string()),
         Err(Stop::WriterGone) => return,
     };
     let _ = tx.send(Msg::End {
@@ -93,9 +91,58 @@ pub fn read_file(
 }
 
 enum Stop {
-    Failed(String),
+    Failed(FileFailure),
     /// The writer has stopped (it reports why); nothing more to send.
     WriterGone,
+}
+
+impl From<FileFailure> for Stop {
+    fn from(failure: FileFailure) -> Stop {
+        Stop::Failed(failure)
+    }
+}
+
+/// Why a file failed. Its text is what the summary shows after
+/// `path: failed:` and what the database records as the file's error.
+#[derive(Debug, thiserror::Error)]
+pub enum FileFailure {
+    #[error("not a file")]
+    NotAFile,
+    #[error("not found")]
+    NotFound,
+    #[error("cannot read: {0}")]
+    Unreadable(io::Error),
+    #[error("cannot open: {0}")]
+    CannotOpen(io::Error),
+    #[error("{size} bytes is larger than max_file_size ({max} bytes)")]
+    TooLarge { size: u64, max: u64 },
+    /// Its text, once decompressed, passed `max_file_size`.
+    #[error("larger than max_file_size ({max} bytes) once decompressed: stopped near line {line}")]
+    TooLargeDecompressed { max: u64, line: u64 },
+    #[error("empty file")]
+    Empty,
+    #[error("{}", source::UTF16)]
+    Utf16,
+    /// Nothing but blank lines.
+    #[error("empty file: no header row")]
+    NoHeader,
+    /// The first line that is not blank is a record too large to read.
+    #[error("no header row: line {line} is {what}")]
+    HeaderTooLarge { line: u64, what: String },
+    #[error("{0}")]
+    MissingColumns(MissingColumns),
+    #[error("read error near line {line}: {error}")]
+    ReadError { line: u64, error: io::Error },
+    /// Resuming: the file ends before the checkpoint an earlier run made.
+    #[error("shorter than the {bytes} bytes an earlier run committed")]
+    ShorterThanCheckpoint { bytes: u64 },
+    #[error("more than {max} rejected rows (max_errors)")]
+    TooManyRejects { max: u64 },
+    /// Its size or modification time is not what it was when it was opened.
+    #[error("changed while being read")]
+    Changed,
+    #[error("vanished while being read")]
+    Vanished,
 }
 
 fn read_inner(
@@ -109,32 +156,33 @@ fn read_inner(
 ) -> Result<FileEnd, Stop> {
     let meta = match std::fs::metadata(path) {
         Ok(m) if m.is_file() => m,
-        Ok(_) => return Err(Stop::Failed("not a file".into())),
+        Ok(_) => return Err(FileFailure::NotAFile.into()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(Stop::Failed("not found".into()));
+            return Err(FileFailure::NotFound.into());
         }
-        Err(e) => return Err(Stop::Failed(format!("cannot read: {e}"))),
+        Err(e) => return Err(FileFailure::Unreadable(e).into()),
     };
     let size = meta.len();
     if size > opts.max_file_size {
-        return Err(Stop::Failed(format!(
-            "{size} bytes is larger than max_file_size ({} bytes)",
-            opts.max_file_size
-        )));
+        return Err(FileFailure::TooLarge {
+            size,
+            max: opts.max_file_size,
+        }
+        .into());
     }
     if size == 0 {
-        return Err(Stop::Failed("empty file".into()));
+        return Err(FileFailure::Empty.into());
     }
-    let hash = hash_file(path).map_err(|e| Stop::Failed(format!("cannot read: {e}")))?;
-    let consumed = Arc::new(AtomicU64::new(0));
-    let mut source = open_source(path, consumed.clone())?;
-    if looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
-        return Err(Stop::Failed(UTF16.into()));
+    let hash = hash_file(path).map_err(FileFailure::Unreadable)?;
+    let mut source = open_source(path)?;
+    let mut on_disk = source.on_disk();
+    if source::looks_like_utf16(source.fill_buf().map_err(|e| read_error(1, e))?) {
+        return Err(FileFailure::Utf16.into());
     }
-    let bom = skip_bom(&mut source).map_err(|e| read_error(1, e))?;
+    let bom = source.skip_bom().map_err(|e| read_error(1, e))?;
     let delimiter = match opts.delimiter {
         Some(d) => d,
-        None => sniff_delimiter(source.fill_buf().map_err(|e| read_error(1, e))?),
+        None => source::sniff_delimiter(source.fill_buf().map_err(|e| read_error(1, e))?),
     };
     let mut records = Records::new(source, delimiter, bom, 0, opts);
     let mut record = csv::ByteRecord::new();
@@ -142,29 +190,23 @@ fn read_inner(
     // are not the header.
     loop {
         match records.next(&mut record)? {
-            Next::End => return Err(Stop::Failed("empty file: no header row".into())),
+            Next::End => return Err(FileFailure::NoHeader.into()),
             Next::Oversized(o) => {
-                return Err(Stop::Failed(format!(
-                    "no header row: line {} is {}",
-                    o.line,
-                    o.what(opts.max_record_size)
-                )));
+                return Err(FileFailure::HeaderTooLarge {
+                    line: o.line,
+                    what: o.what(opts.max_record_size),
+                }
+                .into());
             }
             Next::Record(_) if is_blank(&record) => {}
             Next::Record(_) => break,
         }
     }
-    let headers: Vec<String> = record
-        .iter()
-        .map(|h| match decode(h, Encoding::Auto) {
-            Some(s) => s.trim().to_string(),
-            None => String::from_utf8_lossy(h).trim().to_string(),
-        })
-        .collect();
+    let headers = source::header_names(&record);
     let map: HeaderMap = opts
         .names
         .map(&headers)
-        .map_err(|missing| Stop::Failed(short_missing(missing).to_string()))?;
+        .map_err(|missing| FileFailure::MissingColumns(short_missing(missing)))?;
 
     let (reply_tx, reply_rx) = bounded(1);
     tx.send(Msg::Begin {
@@ -183,15 +225,12 @@ fn read_inner(
         None | Some(Checkpoint { rows: 0, .. }) => (records, 0),
         Some(cp) => {
             drop(records);
-            consumed.store(0, Ordering::Relaxed);
-            let mut source = open_source(path, consumed.clone())?;
+            let mut source = open_source(path)?;
+            on_disk = source.on_disk();
             let skipped = io::copy(&mut (&mut source).take(cp.bytes), &mut io::sink())
                 .map_err(|e| read_error(cp.line, e))?;
             if skipped != cp.bytes {
-                return Err(Stop::Failed(format!(
-                    "shorter than the {} bytes an earlier run committed",
-                    cp.bytes
-                )));
+                return Err(FileFailure::ShorterThanCheckpoint { bytes: cp.bytes }.into());
             }
             let passed = cp.line.saturating_sub(1);
             (
@@ -223,7 +262,7 @@ fn read_inner(
             rejected += chunk.rejects.len() as u64;
             target = opts.budget.chunk_size();
             let full = std::mem::replace(&mut chunk, Chunk::new(file, target));
-            send_chunk(full, &mut records, rows, tx, progress, &consumed)?;
+            send_chunk(full, &mut records, rows, tx, progress, &on_disk)?;
             *unsent = 0;
             if opts.max_errors > 0 && rejected > opts.max_errors {
                 return Ok(too_many_rejects(opts.max_errors));
@@ -234,7 +273,7 @@ fn read_inner(
         }
     }
     rejected += chunk.rejects.len() as u64;
-    send_chunk(chunk, &mut records, rows, tx, progress, &consumed)?;
+    send_chunk(chunk, &mut records, rows, tx, progress, &on_disk)?;
     *unsent = 0;
     if opts.max_errors > 0 && rejected > opts.max_errors {
         return Ok(too_many_rejects(opts.max_errors));
@@ -243,36 +282,17 @@ fn read_inner(
         Ok(now) if now.len() == size && now.modified().ok() == meta.modified().ok() => {
             Ok(FileEnd::Complete)
         }
-        Ok(_) => Err(Stop::Failed("changed while being read".into())),
-        Err(_) => Err(Stop::Failed("vanished while being read".into())),
+        Ok(_) => Err(FileFailure::Changed.into()),
+        Err(_) => Err(FileFailure::Vanished.into()),
     }
 }
 
 fn too_many_rejects(max: u64) -> FileEnd {
-    FileEnd::Failed(format!("more than {max} rejected rows (max_errors)"))
+    FileEnd::Failed(FileFailure::TooManyRejects { max }.to_string())
 }
 
-fn read_error(line: u64, e: io::Error) -> Stop {
-    Stop::Failed(format!("read error near line {line}: {e}"))
-}
-
-/// The failure of a file that is UTF-16 text.
-pub const UTF16: &str = "looks like UTF-16; save it as UTF-8 CSV";
-
-/// Whether text starting with `head` is UTF-16: a UTF-16 byte order mark, or
-/// a NUL byte in every other place, as ASCII text in UTF-16 has.
-pub fn looks_like_utf16(head: &[u8]) -> bool {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return true;
-    }
-    let pairs: Vec<&[u8]> = head[..head.len().min(512)].chunks_exact(2).collect();
-    if pairs.len() < 2 {
-        return false;
-    }
-    let low = pairs.iter().filter(|p| p[0] != 0 && p[1] == 0).count();
-    let high = pairs.iter().filter(|p| p[0] == 0 && p[1] != 0).count();
-    // Nine in ten: a few characters outside Latin-1 break the pattern.
-    low.max(high) * 10 >= pairs.len() * 9
+fn read_error(line: u64, error: io::Error) -> Stop {
+    FileFailure::ReadError { line, error }.into()
 }
 
 /// The missing-columns failure with the found headers shortened, so that a
@@ -296,11 +316,11 @@ fn send_chunk<R: BufRead>(
     rows: u64,
     tx: &Sender<Msg>,
     progress: &FileBar,
-    consumed: &AtomicU64,
+    on_disk: &AtomicU64,
 ) -> Result<(), Stop> {
     let (line, bytes) = records.position()?;
     chunk.checkpoint = Checkpoint { bytes, rows, line };
-    progress.set_position(consumed.load(Ordering::Relaxed), rows);
+    progress.set_position(on_disk.load(Ordering::Relaxed), rows);
     tx.send(Msg::Chunk(chunk)).map_err(|_| Stop::WriterGone)
 }
 
@@ -378,7 +398,7 @@ impl<'a, R: BufRead> Records<'a, R> {
     ) -> Records<'a, R> {
         Records {
             source,
-            parser: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            parser: source::csv_parser(delimiter),
             offset,
             newlines,
             opts,
@@ -390,12 +410,11 @@ impl<'a, R: BufRead> Records<'a, R> {
 
     fn check_size(&self) -> Result<(), Stop> {
         if self.offset > self.opts.max_file_size {
-            return Err(Stop::Failed(format!(
-                "larger than max_file_size ({} bytes) once decompressed: \
-                 stopped near line {}",
-                self.opts.max_file_size,
-                self.newlines + 1
-            )));
+            return Err(FileFailure::TooLargeDecompressed {
+                max: self.opts.max_file_size,
+                line: self.newlines + 1,
+            }
+            .into());
         }
         Ok(())
     }
@@ -551,88 +570,15 @@ pub fn hash_file(path: &Path) -> io::Result<String> {
     Ok(format!("{:032x}", hasher.digest128()))
 }
 
-/// Counts the bytes read from the file on disk (before decompression).
-struct Counting<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// Opens the file as a stream of CSV bytes, decompressing gzip.
-fn open_source(path: &Path, count: Arc<AtomicU64>) -> Result<Box<dyn BufRead + Send>, Stop> {
-    let mut file = File::open(path).map_err(|e| Stop::Failed(format!("cannot open: {e}")))?;
-    let mut magic = [0u8; 2];
-    let gz = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    let raw = Counting {
-        inner: File::open(path).map_err(|e| Stop::Failed(format!("cannot open: {e}")))?,
-        count,
-    };
-    Ok(if gz {
-        Box::new(BufReader::with_capacity(
-            BUFFER,
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUFFER, raw)),
-        ))
-    } else {
-        Box::new(BufReader::with_capacity(BUFFER, raw))
-    })
-}
-
-/// Drops a UTF-8 byte order mark; returns its length.
-fn skip_bom(source: &mut dyn BufRead) -> io::Result<u64> {
-    let head = source.fill_buf()?;
-    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        source.consume(3);
-        return Ok(3);
-    }
-    Ok(0)
-}
-
-/// The delimiter of the header line: whichever of `,` `;` tab appears most
-/// outside quotes (`,` on a tie or when none does).
-pub fn sniff_delimiter(head: &[u8]) -> u8 {
-    let mut counts = [0usize; 3];
-    let mut quoted = false;
-    // Empty lines before the header (also of only spaces or delimiters) are
-    // not the header.
-    let blank = |line: &&[u8]| {
-        line.iter()
-            .all(|b| matches!(b, b' ' | b'\t' | b',' | b';' | b'\r'))
-    };
-    let start = head
-        .split(|&b| b == b'\n')
-        .take_while(|line| blank(line) && line.len() < head.len())
-        .map(|line| line.len() + 1)
-        .sum::<usize>()
-        .min(head.len());
-    for &b in &head[start..] {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' | b'\r' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
-            _ => {}
-        }
-    }
-    let candidates = [b',', b';', b'\t'];
-    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
-    if counts[best] == 0 {
-        b','
-    } else {
-        candidates[best]
-    }
+/// Opens the file as a stream of CSV text, decompressing gzip.
+fn open_source(path: &Path) -> Result<Source, Stop> {
+    Source::open(path).map_err(|e| FileFailure::CannotOpen(e).into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufReader;
 
     fn options(max_record_size: u64, max_file_size: u64) -> ReadOptions {
         ReadOptions {
@@ -658,7 +604,7 @@ mod tests {
                     out.push((String::from_utf8_lossy(&record[0]).into_owned(), line))
                 }
                 Ok(Next::Oversized(o)) => out.push(("TOO LONG".into(), o.line)),
-                Err(Stop::Failed(e)) => return Err(e),
+                Err(Stop::Failed(e)) => return Err(e.to_string()),
                 Err(Stop::WriterGone) => return Err("gone".into()),
             }
         }
@@ -688,10 +634,7 @@ mod tests {
     #[test]
     fn records_are_what_the_csv_crate_reads() {
         let input = "a,\"b,\"\"c\"\"\nd\",e\r\n\r\nx\"y,\"\"\n,,\n \"q\" ,z\n\"open";
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(input.as_bytes());
+        let mut csv = source::csv_reader(b',', input.as_bytes());
         let want: Vec<csv::ByteRecord> = csv.byte_records().map(Result::unwrap).collect();
         let opts = options(1 << 20, u64::MAX);
         let mut records = Records::new(input.as_bytes(), b',', 0, 0, &opts);
@@ -791,7 +734,7 @@ mod tests {
             match records.next(&mut record) {
                 Ok(Next::End) => panic!("no error"),
                 Ok(_) => {}
-                Err(Stop::Failed(e)) => break e,
+                Err(Stop::Failed(e)) => break e.to_string(),
                 Err(Stop::WriterGone) => panic!(),
             }
         };
@@ -807,33 +750,62 @@ mod tests {
     }
 
     #[test]
-    fn recognises_utf16() {
-        let utf16le: Vec<u8> = "No,Kode Pesanan\n"
-            .encode_utf16()
-            .flat_map(u16::to_le_bytes)
-            .collect();
-        let utf16be: Vec<u8> = "No,Kode Pesanan\n"
-            .encode_utf16()
-            .flat_map(u16::to_be_bytes)
-            .collect();
-        assert!(looks_like_utf16(&utf16le));
-        assert!(looks_like_utf16(&utf16be));
-        assert!(looks_like_utf16(b"\xff\xfeN"));
-        assert!(looks_like_utf16(b"\xfe\xff"));
-        assert!(!looks_like_utf16(b"No,Kode Pesanan\n"));
-        assert!(!looks_like_utf16("Caf\u{e9},x\n".as_bytes()));
-        assert!(!looks_like_utf16(b"a"));
-        assert!(!looks_like_utf16(b""));
-    }
-
-    #[test]
-    fn sniffs_delimiters() {
-        assert_eq!(sniff_delimiter(b"No,Kode;x\n"), b',');
-        assert_eq!(sniff_delimiter(b"No;Kode;\"a,b,c\"\n1,2,3,4"), b';');
-        assert_eq!(sniff_delimiter(b"No\tKode\tSKU"), b'\t');
-        assert_eq!(sniff_delimiter(b"Kode"), b',');
-        assert_eq!(sniff_delimiter(b"\r\n\nNo;Kode;SKU\n"), b';');
-        assert_eq!(sniff_delimiter(b"  \n,,,,\r\nNo;Kode;SKU\n"), b';');
-        assert_eq!(sniff_delimiter(b",,,,"), b',');
+    fn failures_read_as_they_always_have() {
+        let e = || io::Error::other("disk on fire");
+        let cases: Vec<(FileFailure, &str)> = vec![
+            (FileFailure::NotAFile, "not a file"),
+            (FileFailure::NotFound, "not found"),
+            (FileFailure::Unreadable(e()), "cannot read: disk on fire"),
+            (FileFailure::CannotOpen(e()), "cannot open: disk on fire"),
+            (
+                FileFailure::TooLarge { size: 20, max: 10 },
+                "20 bytes is larger than max_file_size (10 bytes)",
+            ),
+            (
+                FileFailure::TooLargeDecompressed { max: 10, line: 3 },
+                "larger than max_file_size (10 bytes) once decompressed: stopped near line 3",
+            ),
+            (FileFailure::Empty, "empty file"),
+            (
+                FileFailure::Utf16,
+                "looks like UTF-16; save it as UTF-8 CSV",
+            ),
+            (FileFailure::NoHeader, "empty file: no header row"),
+            (
+                FileFailure::HeaderTooLarge {
+                    line: 2,
+                    what: "a record of more than 4096 fields".into(),
+                },
+                "no header row: line 2 is a record of more than 4096 fields",
+            ),
+            (
+                FileFailure::ReadError {
+                    line: 7,
+                    error: e(),
+                },
+                "read error near line 7: disk on fire",
+            ),
+            (
+                FileFailure::ShorterThanCheckpoint { bytes: 99 },
+                "shorter than the 99 bytes an earlier run committed",
+            ),
+            (
+                FileFailure::TooManyRejects { max: 5 },
+                "more than 5 rejected rows (max_errors)",
+            ),
+            (FileFailure::Changed, "changed while being read"),
+            (FileFailure::Vanished, "vanished while being read"),
+        ];
+        for (failure, text) in cases {
+            assert_eq!(failure.to_string(), text);
+        }
+        let missing = MissingColumns {
+            missing: vec!["Kode Pesanan"],
+            found: vec!["No".into()],
+        };
+        assert_eq!(
+            FileFailure::MissingColumns(missing.clone()).to_string(),
+            missing.to_string()
+        );
     }
 }

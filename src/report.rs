@@ -6,6 +6,7 @@
 
 use crate::escape::escaped;
 use crate::outcome::{FileOutcome, FileStatus, OrderCounts, Reject, RowCounts};
+use crate::units::seconds;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -226,7 +227,7 @@ impl Summary {
         };
         writeln!(
             out,
-            "{}: {} of {} files ({} skipped, {} failed); {} rows: {verb} {}, rejected {}, duplicate {}, filtered {}, failed {}; {:.1}s",
+            "{}: {} of {} files ({} skipped, {} failed); {} rows: {verb} {}, rejected {}, duplicate {}, filtered {}, failed {}; {}",
             self.status.as_str(),
             self.files.imported,
             self.files.total,
@@ -238,7 +239,7 @@ impl Summary {
             r.duplicate,
             r.filtered,
             r.failed,
-            self.elapsed_ms as f64 / 1000.0
+            seconds(self.elapsed_ms as f64 / 1000.0)
         )?;
         if r.rejected > 0 {
             match (rejects_path, self.run_id) {

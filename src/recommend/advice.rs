@@ -70,14 +70,14 @@ pub fn advise(
     } else if files <= cap {
         format!(
             "one per file: {} to read ({cores} core{} could keep {cap} busy)",
-            plural(files, "file"),
+            plural_thousands(files, "file"),
             if cores == 1 { "" } else { "s" }
         )
     } else {
         format!(
             "{} to read, {cores} core{}: cores + 3, at most {MAX_JOBS}; \
              past that the one database writer sets the pace",
-            plural(files, "file"),
+            plural_thousands(files, "file"),
             if cores == 1 { "" } else { "s" }
         )
     };
@@ -104,13 +104,13 @@ pub fn advise(
         if chunk != before_chunk {
             chunk_why = format!(
                 "memory is tight ({} available): smaller chunks hold fewer rows in flight",
-                human_bytes(available)
+                si_size(available)
             );
         }
         if jobs != before_jobs {
             jobs_why = format!(
                 "memory is tight ({} available): fewer files at once",
-                human_bytes(available)
+                si_size(available)
             );
         }
     }
@@ -128,7 +128,7 @@ pub fn advise(
         .max(MIN_MEMORY_MB);
     let mut memory_why = format!(
         "expected peak {} + 50% headroom, in steps of 16, at least {MIN_MEMORY_MB}",
-        human_bytes(expected_peak as u64)
+        si_size(expected_peak as u64)
     );
     if expected_peak / threshold > expected_peak * MEMORY_HEADROOM {
         memory_why.push_str(&format!(

@@ -179,8 +179,8 @@ pub(super) fn look_at(path: &Path, sampler: &Sampler) -> Looked {
                 format!(
                     "{} is larger than max_file_size ({}): the import would fail this file \
                      (raise --max-file-size or streaming_import.max_file_size)",
-                    human_bytes(size),
-                    human_limit(sampler.max_file_size)
+                    si_size(size),
+                    limit_size(sampler.max_file_size)
                 ),
             ),
         );
@@ -220,8 +220,8 @@ pub(super) fn look_at(path: &Path, sampler: &Sampler) -> Looked {
             format!(
                 "{about}{} once decompressed is larger than max_file_size ({}): the import \
                  would fail this file (raise --max-file-size or streaming_import.max_file_size)",
-                human_bytes(sample.csv_bytes),
-                human_limit(sampler.max_file_size)
+                si_size(sample.csv_bytes),
+                limit_size(sampler.max_file_size)
             ),
         ));
         looked.sample = None;
@@ -248,25 +248,12 @@ pub(super) struct Head {
 }
 
 pub(super) fn read_head(path: &Path) -> io::Result<Head> {
-    let mut file = File::open(path)?;
-    let mut magic = Vec::with_capacity(2);
-    (&mut file).take(2).read_to_end(&mut magic)?;
-    let file = File::open(path)?;
-    let gzip = magic == [0x1f, 0x8b];
+    let mut source = crate::source::Source::open(path)?;
+    let gzip = source.is_gzip();
     let mut text = Vec::with_capacity(SAMPLE_BYTES + 1);
-    let limit = SAMPLE_BYTES as u64 + 1;
-    let consumed = if gzip {
-        let mut raw = CountingBuf {
-            inner: BufReader::with_capacity(64 * 1024, file),
-            consumed: 0,
-        };
-        flate2::bufread::MultiGzDecoder::new(&mut raw)
-            .take(limit)
-            .read_to_end(&mut text)?;
-        raw.consumed
-    } else {
-        file.take(limit).read_to_end(&mut text)? as u64
-    };
+    source.sample(SAMPLE_BYTES as u64 + 1, &mut text)?;
+    let consumed = source.consumed();
+    drop(source);
     let complete = text.len() <= SAMPLE_BYTES;
     text.truncate(SAMPLE_BYTES);
     let trailer_size = if gzip && !complete {
@@ -296,31 +283,6 @@ pub(super) fn gzip_trailer_size(path: &Path) -> io::Result<Option<u64>> {
     Ok(Some(u64::from(u32::from_le_bytes(isize))))
 }
 
-/// Counts the bytes a buffered reader's user has consumed.
-pub(super) struct CountingBuf<R> {
-    pub(super) inner: R,
-    pub(super) consumed: u64,
-}
-
-impl<R: BufRead> Read for CountingBuf<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.consumed += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for CountingBuf<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        self.consumed += amount as u64;
-        self.inner.consume(amount);
-    }
-}
-
 /// Everything about a file that its first bytes tell; warnings have no path.
 pub(super) fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked {
     let mut warnings = Vec::new();
@@ -341,11 +303,7 @@ pub(super) fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked 
             )],
         };
     }
-    let bom = if head.text.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        3
-    } else {
-        0
-    };
+    let bom = bom_len(&head.text);
     let text = &head.text[bom..];
     if text.iter().all(u8::is_ascii_whitespace) {
         return Looked {
@@ -416,20 +374,10 @@ pub(super) fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked 
             };
         }
     };
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(parsed);
+    let mut csv = csv_reader(delimiter, parsed);
     let mut record = csv::ByteRecord::new();
     let headers: Vec<String> = match csv.read_byte_record(&mut record) {
-        Ok(true) => record
-            .iter()
-            .map(|h| match decode(h, Encoding::Auto) {
-                Some(s) => s.trim().to_string(),
-                None => String::from_utf8_lossy(h).trim().to_string(),
-            })
-            .collect(),
+        Ok(true) => header_names(&record),
         // Only whitespace, which was ruled out above.
         _ => Vec::new(),
     };
@@ -527,8 +475,8 @@ pub(super) fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked 
             format!(
                 "{} longer than max_record_size ({}) in the sampled part ({at}, {what}): \
                  the import rejects such records as record_too_long and reads on",
-                plural(oversized, "record"),
-                human_limit(sampler.max_record_size)
+                plural_thousands(oversized, "record"),
+                limit_size(sampler.max_record_size)
             ),
         ));
     }
@@ -603,7 +551,7 @@ pub(super) fn header_limits(
         format!(
             "a record of {}{bytes} bytes, longer than max_record_size ({})",
             if cut { "over " } else { "" },
-            human_limit(max_record_size)
+            limit_size(max_record_size)
         )
     } else {
         return None;
@@ -616,11 +564,7 @@ pub(super) fn header_limits(
 /// [`header_limits`] for a header line that the sample `text` does not
 /// hold to its end: what the sample holds of it is already a fault, or not.
 pub(super) fn header_fault(text: &[u8], delimiter: u8, max_record_size: u64) -> Option<String> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text);
+    let mut csv = csv_reader(delimiter, text);
     let mut record = csv::ByteRecord::new();
     let fields = match csv.read_byte_record(&mut record) {
         Ok(true) => record.len(),
@@ -692,8 +636,8 @@ impl Planned {
                         message: format!(
                             "files of {} are larger than max_file_size ({}): the import would fail them \
                              (raise --max-file-size or streaming_import.max_file_size)",
-                            human_bytes(avg_size),
-                            human_limit(settings.max_file_size)
+                            si_size(avg_size),
+                            limit_size(settings.max_file_size)
                         ),
                     });
                 }

@@ -27,15 +27,17 @@ use crate::cli::{ImportArgs, RecommendArgs};
 use crate::columns::Names;
 use crate::inputs;
 use crate::limits;
-use crate::read::{CHUNK_BYTES, MAX_FIELDS, UTF16, looks_like_utf16, sniff_delimiter};
-use crate::rows::{Encoding, decode};
+use crate::read::{CHUNK_BYTES, MAX_FIELDS};
+use crate::rows::Encoding;
 use crate::settings::{Settings, UsageError};
+use crate::source::{UTF16, bom_len, csv_reader, header_names, looks_like_utf16, sniff_delimiter};
 use crate::store::read::{self, Place};
+use crate::units::{about_duration_ms, limit_size, plural_thousands, si_size, thousands};
 use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -460,17 +462,5 @@ mod tests {
         );
         assert_eq!(run_options(Some("not json")), (5, 1000));
         assert_eq!(run_options(None), (5, 1000));
-    }
-
-    #[test]
-    fn human_units() {
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(human_bytes(147_204_916), "147.2 MB");
-        assert_eq!(human_limit(100 << 20), "100 MiB");
-        assert_eq!(human_limit(1_000_000), "1 MB");
-        assert_eq!(human_duration(2280), "about 3 s");
-        assert_eq!(human_duration(250_000), "about 4 min 10 s");
-        assert_eq!(human_duration(3_599_500), "about 1 h 0 min");
     }
 }

@@ -71,14 +71,14 @@ pub(super) fn write_text(
 ) -> io::Result<()> {
     let mut files = format!(
         "{}, {}",
-        plural(work.files, "file"),
-        human_bytes(work.total_bytes)
+        plural_thousands(work.files, "file"),
+        si_size(work.total_bytes)
     );
     if work.gzip_files > 0 {
         files.push_str(&format!(
             " ({} gzip, about {} of CSV to read)",
             work.gzip_files,
-            human_bytes(work.csv_bytes)
+            si_size(work.csv_bytes)
         ));
     }
     writeln!(
@@ -91,7 +91,7 @@ pub(super) fn write_text(
         writeln!(
             out,
             "{} would fail and {} left out of the estimate (see the warnings)",
-            plural(failing, "file"),
+            plural_thousands(failing, "file"),
             if failing == 1 { "is" } else { "are" }
         )?;
     }
@@ -99,7 +99,7 @@ pub(super) fn write_text(
         let list: Vec<String> = work
             .delimiters
             .iter()
-            .map(|&(d, n)| format!("{} in {}", delimiter_name(d), plural(n, "file")))
+            .map(|&(d, n)| format!("{} in {}", delimiter_name(d), plural_thousands(n, "file")))
             .collect();
         writeln!(out, "delimiters: {}", list.join(", "))?;
     }
@@ -107,7 +107,7 @@ pub(super) fn write_text(
         Source::History => {
             let mut s = format!(
                 "from {} in {}",
-                plural(reference.runs, "earlier run"),
+                plural_thousands(reference.runs, "earlier run"),
                 reference.db
             );
             if reference.small_runs_only {
@@ -123,7 +123,7 @@ pub(super) fn write_text(
     writeln!(
         out,
         "throughput: {}/s, {} rows/s ({source})",
-        human_bytes(reference.bytes_per_sec as u64),
+        si_size(reference.bytes_per_sec as u64),
         thousands(reference.rows_per_sec.round() as u64)
     )?;
     writeln!(out)?;
@@ -153,8 +153,8 @@ pub(super) fn write_text(
     writeln!(
         out,
         "expected: {}, peak memory about {}",
-        human_duration(advice.duration_ms),
-        human_bytes(advice.peak_rss_bytes)
+        about_duration_ms(advice.duration_ms),
+        si_size(advice.peak_rss_bytes)
     )?;
     writeln!(out)?;
     writeln!(out, "in importer.toml:")?;
@@ -193,63 +193,5 @@ pub(super) fn delimiter_name(d: u8) -> String {
     match d {
         b'\t' => "tab".into(),
         other => format!("'{}'", other as char),
-    }
-}
-
-pub(super) fn plural(n: u64, what: &str) -> String {
-    format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
-}
-
-/// `1234567` → `1,234,567`.
-pub(super) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Bytes in SI units, as SPEC.md counts them (`MB` = 10^6 bytes).
-pub(super) fn human_bytes(n: u64) -> String {
-    let n_f = n as f64;
-    if n < 1000 {
-        format!("{n} bytes")
-    } else if n_f < 1e6 {
-        format!("{:.1} kB", n_f / 1e3)
-    } else if n_f < 1e9 {
-        format!("{:.1} MB", n_f / 1e6)
-    } else {
-        format!("{:.1} GB", n_f / 1e9)
-    }
-}
-
-/// A size limit in the unit it was most likely written in.
-pub(super) fn human_limit(n: u64) -> String {
-    const MIB: u64 = 1 << 20;
-    if n >= MIB && n.is_multiple_of(MIB) {
-        format!("{} MiB", n / MIB)
-    } else if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
-        format!("{} MB", n / 1_000_000)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-pub(super) fn human_duration(ms: u64) -> String {
-    let secs = ms.div_ceil(1000);
-    if ms == 0 {
-        "nothing to read".into()
-    } else if ms < 1000 {
-        "under a second".into()
-    } else if secs < 60 {
-        format!("about {secs} s")
-    } else if secs < 3600 {
-        format!("about {} min {} s", secs / 60, secs % 60)
-    } else {
-        format!("about {} h {} min", secs / 3600, (secs % 3600) / 60)
     }
 }

@@ -86,7 +86,9 @@ pub(super) fn progress_line(d: &Detail) -> String {
         "run {} {}: {} elapsed, files {} done of {}, rows read {} imported {} rejected {} duplicate {}",
         r.id,
         r.state.as_str(),
-        r.elapsed_ms.map(human_ms).unwrap_or_else(|| "-".into()),
+        r.elapsed_ms
+            .map(short_duration_ms)
+            .unwrap_or_else(|| "-".into()),
         r.files.imported + r.files.skipped + r.files.failed,
         r.files.total,
         r.rows.read,

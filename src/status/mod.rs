@@ -33,6 +33,7 @@ use crate::outcome::RowCounts;
 use crate::report::{Exit, FileCounts};
 use crate::settings::{Settings, UsageError};
 use crate::store::read::{self, FileRecord, Looks, Place, RunRecord};
+use crate::units::{binary_size, eta_secs, plural, short_duration_ms};
 use anyhow::Result;
 use serde::{Serialize, Serializer};
 use std::io::{IsTerminal, Write};
@@ -126,22 +127,6 @@ mod tests {
 
     fn at(text: &str) -> SystemTime {
         parse_time(text).unwrap()
-    }
-
-    #[test]
-    fn human_units() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1024), "1.0 KiB");
-        assert_eq!(human_bytes(25_270_000), "24.1 MiB");
-        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
-        assert_eq!(human_ms(850), "850ms");
-        assert_eq!(human_ms(12_340), "12.3s");
-        assert_eq!(human_ms(245_000), "4m 05s");
-        assert_eq!(human_ms(7_380_000), "2h 03m");
-        assert_eq!(human_secs(0), "<1s");
-        assert_eq!(human_secs(42), "~42s");
-        assert_eq!(human_secs(245), "~4m 05s");
     }
 
     #[test]

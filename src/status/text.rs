@@ -52,7 +52,7 @@ pub(super) fn write_list(out: &mut dyn Write, db: &str, runs: &[RunView]) -> Res
             r.rows.imported.to_string(),
             r.rows.rejected.to_string(),
             r.rows.duplicate.to_string(),
-            opt(r.peak_rss_bytes.map(human_bytes)),
+            opt(r.peak_rss_bytes.map(binary_size)),
             opt(r.rows_per_sec.map(|n| n.to_string())),
             r.state.as_str().to_string(),
         ]);
@@ -73,7 +73,7 @@ pub(super) fn write_partial(out: &mut dyn Write, files: &[read::PartialFile]) ->
     )?;
     for f in files {
         let of_size = match f.size_bytes {
-            Some(size) => format!(" of {}", human_bytes(size)),
+            Some(size) => format!(" of {}", binary_size(size)),
             None => String::new(),
         };
         writeln!(
@@ -83,7 +83,7 @@ pub(super) fn write_partial(out: &mut dyn Write, files: &[read::PartialFile]) ->
             f.run_id,
             f.rows_committed,
             f.line_committed,
-            human_bytes(f.bytes_committed)
+            binary_size(f.bytes_committed)
         )?;
     }
     Ok(())
@@ -91,8 +91,8 @@ pub(super) fn write_partial(out: &mut dyn Write, files: &[read::PartialFile]) ->
 
 pub(super) fn duration_text(r: &RunView) -> String {
     match (r.elapsed_ms, &r.state) {
-        (Some(ms), RunState::Running) => format!("{} so far", human_ms(ms)),
-        (Some(ms), _) => human_ms(ms),
+        (Some(ms), RunState::Running) => format!("{} so far", short_duration_ms(ms)),
+        (Some(ms), _) => short_duration_ms(ms),
         (None, _) => "-".into(),
     }
 }
@@ -136,9 +136,9 @@ pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
             rows.read, rows.imported, rows.rejected, rows.duplicate, rows.filtered, rows.failed
         ),
     )?;
-    field(out, "peak memory", &opt(r.peak_rss_bytes.map(human_bytes)))?;
+    field(out, "peak memory", &opt(r.peak_rss_bytes.map(binary_size)))?;
     let throughput = match (r.rows_per_sec, r.bytes_per_sec) {
-        (Some(rows), Some(bytes)) => format!("{rows} rows/s, {}/s", human_bytes(bytes)),
+        (Some(rows), Some(bytes)) => format!("{rows} rows/s, {}/s", binary_size(bytes)),
         (Some(rows), None) => format!("{rows} rows/s"),
         _ => "-".into(),
     };
@@ -196,7 +196,7 @@ pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
         let mut row = vec![
             f.path.clone(),
             f.state.clone(),
-            opt(f.size_bytes.map(human_bytes)),
+            opt(f.size_bytes.map(binary_size)),
         ];
         if show_progress {
             row.push(match (f.progress_percent, f.state.as_str()) {
@@ -207,7 +207,7 @@ pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
         }
         if show_eta {
             row.push(match (f.eta_secs, f.state.as_str()) {
-                (Some(s), _) => human_secs(s),
+                (Some(s), _) => eta_secs(s),
                 (None, "in_progress") => "?".into(),
                 (None, _) => String::new(),
             });
@@ -244,8 +244,8 @@ pub(super) fn progress_text(p: &Progress) -> String {
         .unwrap_or_else(|| "?".into());
     format!(
         "{share} ({} of ~{} committed)",
-        human_bytes(p.bytes_done),
-        human_bytes(p.bytes_total_estimate)
+        binary_size(p.bytes_done),
+        binary_size(p.bytes_total_estimate)
     )
 }
 
@@ -256,13 +256,13 @@ pub(super) fn eta_text(p: &Progress) -> String {
     };
     let mut basis = vec![format!(
         "{}/s, the rate since the run started",
-        human_bytes(p.bytes_per_sec.unwrap_or(0))
+        binary_size(p.bytes_per_sec.unwrap_or(0))
     )];
     if p.files_not_started > 0 {
         basis.push(format!(
             "{} not started, guessed at {} each",
             plural(p.files_not_started, "file"),
-            human_bytes(p.assumed_bytes_per_file_not_started)
+            binary_size(p.assumed_bytes_per_file_not_started)
         ));
     }
     if p.files_unmeasurable > 0 {
@@ -271,16 +271,7 @@ pub(super) fn eta_text(p: &Progress) -> String {
             plural(p.files_unmeasurable, "compressed file")
         ));
     }
-    format!("{} (estimate: {})", human_secs(eta), basis.join("; "))
-}
-
-/// `1 file`, `2 files`.
-pub(super) fn plural(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
+    format!("{} (estimate: {})", eta_secs(eta), basis.join("; "))
 }
 
 /// The inputs, and the options that shape a run, from the recorded settings.
@@ -316,7 +307,7 @@ pub(super) fn options_summary(options: &serde_json::Value) -> (String, String) {
         .filter_map(|k| {
             let v = map.get(*k)?;
             let text = match v.as_u64() {
-                Some(n) if sizes.contains(k) => human_bytes(n),
+                Some(n) if sizes.contains(k) => binary_size(n),
                 _ => plain(v),
             };
             Some(format!("{k} {text}"))

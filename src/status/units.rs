@@ -1,45 +1,6 @@
-//! Units and times: bytes, durations and stored times as people read them.
+//! Stored times: read, and shown in the local time zone.
 
 use super::*;
-
-/// `512 B`, `24.1 MiB`.
-pub(super) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
-pub(super) fn human_ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 3_600_000 {
-        let s = ms / 1000;
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        let m = ms / 60_000;
-        format!("{}h {:02}m", m / 60, m % 60)
-    }
-}
-
-/// `<1s`, `~42s`, `~4m 05s`, `~2h 03m`: an ETA, whole seconds, approximate.
-pub(super) fn human_secs(secs: u64) -> String {
-    match secs {
-        0 => "<1s".into(),
-        1..60 => format!("~{secs}s"),
-        _ => format!("~{}", human_ms(secs * 1000)),
-    }
-}
 
 /// A time as stored (RFC 3339, UTC); `None` when it is not one.
 pub(super) fn parse_time(text: &str) -> Option<SystemTime> {
