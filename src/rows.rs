@@ -267,6 +267,18 @@ impl Chunk {
                 row.null |= 1 << field;
                 continue;
             }
+            if memchr::memchr(0, value.as_bytes()).is_some() {
+                // No database text column holds a NUL byte (PostgreSQL
+                // refuses it): the same row is rejected on both.
+                return Err(reject(
+                    Reason::InvalidEncoding,
+                    value,
+                    format!(
+                        "{} holds a NUL byte, which is not text",
+                        escape::quoted(value)
+                    ),
+                ));
+            }
             match def.kind {
                 Kind::Text => row.text[def.slot] = self.push_text(value),
                 Kind::InvoiceCode => {
@@ -329,6 +341,17 @@ impl Chunk {
                             format!(
                                 "{} is negative; a quantity must be at least 1",
                                 escape::quoted(value)
+                            ),
+                        ));
+                    }
+                    if qty > i64::from(i32::MAX) {
+                        return Err(reject(
+                            Reason::InvalidInteger,
+                            value,
+                            format!(
+                                "{} is too large; a quantity must be at most {}",
+                                escape::quoted(value),
+                                i32::MAX
                             ),
                         ));
                     }

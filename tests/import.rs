@@ -355,6 +355,41 @@ both! {
 }
 
 both! {
+    /// What one database could not store is rejected on both, with the
+    /// rest of the file imported: a quantity past a 32-bit integer, a NUL
+    /// byte in text (also inside a rejected row's value and record).
+    fn values_no_database_column_holds_are_rejected_not_fatal(b) {
+        let env = Env::on(b);
+        env.write(
+            "a.csv",
+            csv(&[
+                line("DS-1").set("Qty", "3000000000"),
+                line("DS-2").set("Nama Produk", "nul\0byte"),
+                line("DS-3").set("Qty", "tw\0o"),
+                line("DS-4"),
+            ]),
+        );
+        let run = env.run(&["a.csv"]);
+        run.expect_code(3);
+        assert_eq!(run.rows(), [4, 1, 3, 0, 0, 0]);
+        let reasons: Vec<(i64, String)> = env
+            .rejects()
+            .iter()
+            .map(|r| (r.line, r.reason.clone()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (2, "invalid_integer".to_string()),
+                (3, "invalid_encoding".to_string()),
+                (4, "invalid_encoding".to_string()),
+            ]
+        );
+        assert_eq!(env.line_int("DS-4", "qty"), Some(2));
+    }
+}
+
+both! {
     fn qty_that_is_not_a_whole_number_above_zero_is_invalid_integer(b) {
         let env = Env::on(b);
         env.write(

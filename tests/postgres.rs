@@ -292,6 +292,11 @@ fn a_second_run_on_the_same_schema_exits_1_at_once_naming_the_first() {
     env.write("big.csv", &big);
     let (first, run_id) = start_and_freeze(&env, "big.csv");
 
+    // While it holds the schema, `status` shows it running.
+    let status = env.run(&["status", "--json"]);
+    status.expect_code(0);
+    assert_eq!(status.json[0]["state"], "running", "{}", status.stdout);
+
     env.write("small.csv", csv(&[line("OTHER-1")]));
     let second = env.run(&["-j", "1", "small.csv"]);
     assert_eq!(second.code, 1, "{}", second.stderr);

@@ -18,9 +18,9 @@ use sqlx::postgres::{PgArguments, PgConnection, PgRow, Postgres};
 use sqlx::query::Query;
 use tokio::runtime::Runtime;
 
-/// The first key of the advisory locks the tool takes (`DRSI`); the
-/// second is `hashtext` of the schema's name.
-pub const LOCK_CLASS: i32 = 0x4452_5349;
+/// The first key of the advisory locks the tool takes; the second is
+/// `hashtext` of the schema's name.
+pub const LOCK_CLASS: i32 = 1_146_381_396;
 /// The lock held while the schema is created or migrated.
 pub const MIGRATE_CLASS: i32 = LOCK_CLASS + 1;
 
@@ -43,47 +43,69 @@ impl Pg {
     }
 
     pub fn from_parts(rt: Runtime, conn: PgConnection, shown: &str) -> Pg {
-        Pg {
+        let mut pg = Pg {
             rt,
             conn,
             shown: shown.to_string(),
-        }
+        };
+        // A killed client's statement is ended by the server within a
+        // second (PostgreSQL 14 and later), not when it would have finished,
+        // so its claim is free for the next run at once. Older servers do
+        // without.
+        let _ = pg.batch("SET client_connection_check_interval = 1000");
+        pg
     }
 
     /// Runs `q`; the number of rows it changed.
     pub fn exec(&mut self, q: Q<'_>) -> Result<u64> {
-        Ok(self.rt.block_on(q.execute(&mut self.conn))?.rows_affected())
+        Ok(self
+            .rt
+            .block_on(q.execute(&mut self.conn))
+            .map_err(said)?
+            .rows_affected())
     }
 
     pub fn one(&mut self, q: Q<'_>) -> Result<PgRow> {
-        Ok(self.rt.block_on(q.fetch_one(&mut self.conn))?)
+        self.rt.block_on(q.fetch_one(&mut self.conn)).map_err(said)
     }
 
     pub fn optional(&mut self, q: Q<'_>) -> Result<Option<PgRow>> {
-        Ok(self.rt.block_on(q.fetch_optional(&mut self.conn))?)
+        self.rt
+            .block_on(q.fetch_optional(&mut self.conn))
+            .map_err(said)
     }
 
     pub fn all(&mut self, q: Q<'_>) -> Result<Vec<PgRow>> {
-        Ok(self.rt.block_on(q.fetch_all(&mut self.conn))?)
+        self.rt.block_on(q.fetch_all(&mut self.conn)).map_err(said)
     }
 
     /// Runs statements without arguments (several, separated by `;`).
     pub fn batch(&mut self, sql: &str) -> Result<()> {
         self.rt
-            .block_on(sqlx::raw_sql(sql).execute(&mut self.conn))?;
+            .block_on(sqlx::raw_sql(sql).execute(&mut self.conn))
+            .map_err(said)?;
         Ok(())
     }
 
     /// `COPY ... FROM STDIN` of `data`, in the text format.
     pub fn copy_in(&mut self, statement: &str, data: &[u8]) -> Result<u64> {
         self.rt.block_on(async {
-            let mut copy = self.conn.copy_in_raw(statement).await?;
+            let mut copy = self.conn.copy_in_raw(statement).await.map_err(said)?;
             if let Err(e) = copy.send(data).await {
                 let _ = copy.abort(e.to_string()).await;
-                return Err(e.into());
+                return Err(said(e));
             }
-            Ok(copy.finish().await?)
+            copy.finish().await.map_err(said)
         })
+    }
+}
+
+/// What the server (or the connection) said, once: sqlx's error repeats
+/// the server's message as its source.
+fn said(e: sqlx::Error) -> anyhow::Error {
+    match e {
+        sqlx::Error::Database(db) => anyhow::anyhow!("{}", db.message()),
+        other => anyhow::anyhow!("{other}"),
     }
 }
 
@@ -93,7 +115,9 @@ pub fn ident(name: &str) -> String {
 }
 
 /// Appends `s` to a `COPY` text-format row: backslash, tab and line ends
-/// escaped.
+/// escaped. A NUL byte, which no PostgreSQL text holds, is written as the
+/// two characters `\0` (rows holding one are rejected before they get
+/// here; a reject's value and raw record keep it that way).
 pub fn copy_text(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -103,6 +127,7 @@ pub fn copy_text(out: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             b'\n' => b"\\n",
             b'\r' => b"\\r",
+            0 => b"\\\\0",
             _ => continue,
         };
         out.extend_from_slice(&bytes[start..i]);
@@ -127,8 +152,8 @@ mod tests {
     #[test]
     fn copy_text_escapes_what_the_format_gives_meaning() {
         let mut out = Vec::new();
-        copy_text(&mut out, "a\\b\tc\nd\re");
-        assert_eq!(out, b"a\\\\b\\tc\\nd\\re");
+        copy_text(&mut out, "a\\b\tc\nd\re\0f");
+        assert_eq!(out, b"a\\\\b\\tc\\nd\\re\\\\0f");
     }
 
     #[test]

@@ -234,15 +234,22 @@ pub fn migrate(pg: &mut Pg, schema: &str) -> Result<()> {
 /// Claims `schema` for this run's connection (until it closes), or fails
 /// naming the run that holds it.
 pub fn claim(pg: &mut Pg, schema: &str) -> Result<()> {
-    let got: bool = pg
-        .one(
-            sqlx::query("SELECT pg_try_advisory_lock($1, hashtext($2))")
-                .bind(LOCK_CLASS)
-                .bind(schema),
-        )?
-        .try_get(0)?;
-    if got {
-        return Ok(());
+    // A few tries over about two seconds: the session of a run killed a
+    // moment ago holds the claim until the server notices it is gone.
+    for attempt in 0..8 {
+        let got: bool = pg
+            .one(
+                sqlx::query("SELECT pg_try_advisory_lock($1, hashtext($2))")
+                    .bind(LOCK_CLASS)
+                    .bind(schema),
+            )?
+            .try_get(0)?;
+        if got {
+            return Ok(());
+        }
+        if attempt < 7 {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
     }
     let holder = match inspect(pg, schema) {
         Ok(Found::Version(_)) => pg

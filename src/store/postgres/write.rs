@@ -897,42 +897,17 @@ impl Writer {
     /// transaction that records it imported; see the module documentation.
     fn merge(&mut self, file: usize, id: i64) -> Result<()> {
         let table = staging(id);
-        let update = self.opts.on_duplicate == OnDuplicate::Update;
-        // Whether an order exists already: in the data tables, and for a
-        // dry run also among those its own earlier files would have created.
-        let held = match (self.dry_run, self.tables) {
-            (false, _) | (true, true) => {
-                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan)"
-            }
-            (true, false) => "false",
-        };
-        let held = match self.dry_run {
-            true => format!(
-                "{held} OR EXISTS (SELECT 1 FROM dry_orders d WHERE d.kode_pesanan = f.kode_pesanan)"
-            ),
-            false => held.to_string(),
-        };
         // The planner needs the staging table's size and keys to join it
         // well, and the sorts below a little more memory than the default.
         self.pg
             .batch(&format!("ANALYZE {table}; SET LOCAL work_mem = '64MB'"))?;
-        // Per run that staged rows: orders new and held (by the run of their
-        // first row), and rows of held orders.
-        let counted = self.pg.all(sqlx::query(&format!(
-            "WITH keyed AS MATERIALIZED (
-                 SELECT f.kode_pesanan, f.run_id, {held} AS held
-                 FROM (SELECT DISTINCT ON (kode_pesanan) kode_pesanan, run_id FROM {table}
-                       ORDER BY kode_pesanan, source_line) f),
-             o AS (SELECT run_id, count(*) FILTER (WHERE NOT held) AS created,
-                          count(*) FILTER (WHERE held) AS held
-                   FROM keyed GROUP BY run_id),
-             r AS (SELECT t.run_id, count(*) AS held_rows
-                   FROM {table} t JOIN keyed k ON k.kode_pesanan = t.kode_pesanan
-                   WHERE k.held GROUP BY t.run_id)
-             SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0), coalesce(o.held, 0),
-                    coalesce(r.held_rows, 0)
-             FROM o FULL JOIN r ON o.run_id = r.run_id"
-        )))?;
+        // Per run that staged rows: orders new and held by another file
+        // (counted in the run of their first row), and rows of held orders.
+        let counted = match self.dry_run {
+            true => self.count_dry(&table)?,
+            false => self.move_rows(&table, id)?,
+        };
+        let update = self.opts.on_duplicate == OnDuplicate::Update;
         let this_run = self.run_id.unwrap_or(0);
         let mut earlier_moved = 0u64;
         for row in &counted {
@@ -982,6 +957,7 @@ impl Writer {
         let state = &mut self.files[file];
         state.earlier.imported -= earlier_moved.min(state.earlier.imported);
         state.earlier.duplicate += earlier_moved;
+        state.staged = false;
         if self.dry_run {
             self.pg.batch(&format!(
                 "INSERT INTO dry_orders SELECT DISTINCT kode_pesanan FROM {table}
@@ -989,70 +965,109 @@ impl Writer {
             ))?;
             return Ok(());
         }
-        let orders = order_columns();
-        let lines = line_columns();
-        let order_list = orders.join(", ");
-        let firsts = format!(
-            "SELECT DISTINCT ON (kode_pesanan) {order_list}, source_line FROM {table}
-             ORDER BY kode_pesanan, source_line"
-        );
-        if update {
-            // The lines of the orders this file replaces go; it writes its own.
-            self.pg.batch(&format!(
-                "DELETE FROM dropship_purchase_details
-                 WHERE kode_pesanan IN (SELECT kode_pesanan FROM {table})"
-            ))?;
-            let set = orders
-                .iter()
-                .filter(|c| **c != "kode_pesanan")
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.pg.exec(
-                sqlx::query(&format!(
-                    "INSERT INTO dropship_purchases ({order_list}, import_file_id, source_line)
-                 SELECT {order_list}, $1, source_line FROM ({firsts}) f
-                 ON CONFLICT (kode_pesanan) DO UPDATE SET {set},
-                 import_file_id = excluded.import_file_id, source_line = excluded.source_line"
-                ))
-                .bind(id),
-            )?;
-            self.pg.exec(
-                sqlx::query(&format!(
-                    "INSERT INTO dropship_purchase_details ({0}, import_file_id, source_line)
-                 SELECT {0}, $1, source_line FROM {table} ORDER BY source_line",
-                    lines.join(", ")
-                ))
-                .bind(id),
-            )?;
-        } else {
-            self.pg.exec(
-                sqlx::query(&format!(
-                    "INSERT INTO dropship_purchases ({order_list}, import_file_id, source_line)
-                 SELECT {order_list}, $1, source_line FROM ({firsts}) f
-                 ON CONFLICT (kode_pesanan) DO NOTHING"
-                ))
-                .bind(id),
-            )?;
-            self.pg.exec(
-                sqlx::query(&format!(
-                    "INSERT INTO dropship_purchase_details ({0}, import_file_id, source_line)
-                 SELECT {1}, $1, t.source_line FROM {table} t
-                 WHERE EXISTS (SELECT 1 FROM dropship_purchases p
-                               WHERE p.kode_pesanan = t.kode_pesanan AND p.import_file_id = $1)
-                 ORDER BY t.source_line",
-                    lines.join(", "),
-                    prefixed(&lines, "t.")
-                ))
-                .bind(id),
-            )?;
-        }
         self.pg.batch(&format!("DROP TABLE {table}"))?;
         // Imported for good: never rolled back, nothing to recount.
         self.pg
             .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id))?;
-        self.files[file].staged = false;
         Ok(())
+    }
+
+    /// Moves the staged rows of file `id` into the data tables in one
+    /// statement, which answers the counts `merge` needs: the orders the
+    /// file creates come back from their insert, and only those rows are
+    /// joined again, so the orders table is probed once per order and never
+    /// scanned.
+    fn move_rows(&mut self, table: &str, id: i64) -> Result<Vec<sqlx::postgres::PgRow>> {
+        let orders = order_columns();
+        let lines = line_columns();
+        let order_list = orders.join(", ");
+        let line_list = lines.join(", ");
+        let firsts = format!(
+            "firsts AS MATERIALIZED (SELECT DISTINCT ON (kode_pesanan) {order_list}, source_line,
+                 run_id FROM {table} ORDER BY kode_pesanan, source_line)"
+        );
+        let sql = match self.opts.on_duplicate {
+            OnDuplicate::Skip => format!(
+                "WITH {firsts},
+                 ins AS (INSERT INTO dropship_purchases ({order_list}, import_file_id, source_line)
+                         SELECT {order_list}, $1, source_line FROM firsts
+                         ON CONFLICT (kode_pesanan) DO NOTHING RETURNING kode_pesanan),
+                 lines AS (INSERT INTO dropship_purchase_details ({line_list}, import_file_id,
+                           source_line)
+                           SELECT {}, $1, t.source_line FROM {table} t
+                           JOIN ins i ON i.kode_pesanan = t.kode_pesanan ORDER BY t.source_line),
+                 o AS (SELECT f.run_id, count(i.kode_pesanan) AS created,
+                              count(*) - count(i.kode_pesanan) AS held
+                       FROM firsts f LEFT JOIN ins i ON i.kode_pesanan = f.kode_pesanan
+                       GROUP BY f.run_id),
+                 r AS (SELECT t.run_id, count(*) AS held_rows FROM {table} t
+                       WHERE NOT EXISTS (SELECT 1 FROM ins i WHERE i.kode_pesanan = t.kode_pesanan)
+                       GROUP BY t.run_id)
+                 SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0),
+                        coalesce(o.held, 0), coalesce(r.held_rows, 0)
+                 FROM o FULL JOIN r ON o.run_id = r.run_id",
+                prefixed(&lines, "t.")
+            ),
+            OnDuplicate::Update => {
+                let set = orders
+                    .iter()
+                    .filter(|c| **c != "kode_pesanan")
+                    .map(|c| format!("{c} = excluded.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                // The lines of the orders it replaces go; it writes its own
+                // (the delete does not see the lines this statement adds).
+                format!(
+                    "WITH {firsts},
+                     gone AS (DELETE FROM dropship_purchase_details
+                              WHERE kode_pesanan IN (SELECT kode_pesanan FROM firsts)),
+                     up AS (INSERT INTO dropship_purchases ({order_list}, import_file_id,
+                            source_line)
+                            SELECT {order_list}, $1, source_line FROM firsts
+                            ON CONFLICT (kode_pesanan) DO UPDATE SET {set},
+                            import_file_id = excluded.import_file_id,
+                            source_line = excluded.source_line
+                            RETURNING kode_pesanan, xmax = 0 AS inserted),
+                     lines AS (INSERT INTO dropship_purchase_details ({line_list}, import_file_id,
+                               source_line)
+                               SELECT {line_list}, $1, source_line FROM {table}
+                               ORDER BY source_line)
+                     SELECT f.run_id, count(*) FILTER (WHERE u.inserted),
+                            count(*) FILTER (WHERE NOT u.inserted), 0::bigint
+                     FROM firsts f JOIN up u ON u.kode_pesanan = f.kode_pesanan
+                     GROUP BY f.run_id"
+                )
+            }
+        };
+        self.pg.all(sqlx::query(&sql).bind(id))
+    }
+
+    /// A dry run's counts for its staged keys: orders held in the real
+    /// tables or by its own earlier files, and nothing written.
+    fn count_dry(&mut self, table: &str) -> Result<Vec<sqlx::postgres::PgRow>> {
+        let real = match self.tables {
+            true => {
+                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan) OR "
+            }
+            false => "",
+        };
+        self.pg.all(sqlx::query(&format!(
+            "WITH keyed AS MATERIALIZED (
+                 SELECT f.kode_pesanan, f.run_id, {real}
+                        EXISTS (SELECT 1 FROM dry_orders d WHERE d.kode_pesanan = f.kode_pesanan)
+                        AS held
+                 FROM (SELECT DISTINCT ON (kode_pesanan) kode_pesanan, run_id FROM {table}
+                       ORDER BY kode_pesanan, source_line) f),
+             o AS (SELECT run_id, count(*) FILTER (WHERE NOT held) AS created,
+                          count(*) FILTER (WHERE held) AS held
+                   FROM keyed GROUP BY run_id),
+             r AS (SELECT t.run_id, count(*) AS held_rows
+                   FROM {table} t JOIN keyed k ON k.kode_pesanan = t.kode_pesanan
+                   WHERE k.held GROUP BY t.run_id)
+             SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0), coalesce(o.held, 0),
+                    coalesce(r.held_rows, 0)
+             FROM o FULL JOIN r ON o.run_id = r.run_id"
+        )))
     }
 
     fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {

@@ -23,7 +23,7 @@ use tokio::runtime::Runtime;
 
 /// The first key of the advisory lock an import holds while it runs (the
 /// second is `hashtext(schema)`).
-const RUN_LOCK_CLASS: i64 = 1146381396;
+const RUN_LOCK_CLASS: i32 = crate::store::postgres::LOCK_CLASS;
 
 pub(super) struct Reader {
     rt: Runtime,
