@@ -897,10 +897,11 @@ impl Writer {
     /// transaction that records it imported; see the module documentation.
     fn merge(&mut self, file: usize, id: i64) -> Result<()> {
         let table = staging(id);
-        // The planner needs the staging table's size and keys to join it
-        // well, and the sorts below a little more memory than the default.
-        self.pg
-            .batch(&format!("ANALYZE {table}; SET LOCAL work_mem = '64MB'"))?;
+        // The sorts below take a little more memory than the default.
+        // (No ANALYZE: on a file of a few thousand rows it cost more than
+        // the merge, and the merge joins the staged rows only with what
+        // the same statement inserted.)
+        self.pg.batch("SET LOCAL work_mem = '64MB'")?;
         // Per run that staged rows: orders new and held by another file
         // (counted in the run of their first row), and rows of held orders.
         let counted = match self.dry_run {
