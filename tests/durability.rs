@@ -3027,8 +3027,11 @@ both! {
             dup_share: 0.05,
         });
         let args = |db: &Db| -> Vec<String> {
+            // Every chunk committed at once, so a commit part-way through a
+            // file is there to be caught however fast the machine is.
             let mut a = strings(&[
-                FILES, "-j", "1", "--chunk-size", "50", "--progress", "none",
+                FILES, "-j", "1", "--chunk-size", "50", "--commit-interval", "0s",
+                "--progress", "none",
             ]);
             a.extend(db.args());
             a
