@@ -17,7 +17,7 @@ Examples:
 #[command(
     name = "dropship-import",
     version,
-    about = "Load marketplace purchase exports (CSV) into SQLite: fast, exact, resumable.",
+    about = "Load marketplace purchase exports (CSV) into SQLite or PostgreSQL: fast, exact, resumable.",
     after_help = EXAMPLES,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
