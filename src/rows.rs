@@ -229,6 +229,9 @@ impl Chunk {
             Encoding::Windows1252 => None,
             Encoding::Auto | Encoding::Utf8 => std::str::from_utf8(record.as_slice()).ok(),
         };
+        // One look for a NUL byte in the whole record (almost never there),
+        // instead of one per field.
+        let has_nul = memchr::memchr(0, record.as_slice()).is_some();
         for (field, def) in FIELDS.iter().enumerate() {
             let col = map.position[field];
             // Only a field that is not a slice of `whole` needs its bytes.
@@ -267,7 +270,7 @@ impl Chunk {
                 row.null |= 1 << field;
                 continue;
             }
-            if memchr::memchr(0, value.as_bytes()).is_some() {
+            if has_nul && memchr::memchr(0, value.as_bytes()).is_some() {
                 // No database text column holds a NUL byte (PostgreSQL
                 // refuses it): the same row is rejected on both.
                 return Err(reject(
