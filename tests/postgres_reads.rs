@@ -18,7 +18,6 @@ use tempfile::TempDir;
 use tokio::runtime::Runtime;
 
 const DEFAULT_PG: &str = "postgres://root@127.0.0.1:5432/test";
-const DDL: &str = include_str!("fixtures/pg_schema.sql");
 
 /// A schema of the test server, dropped at the end.
 struct Pg {
@@ -85,13 +84,20 @@ impl Pg {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The tables of the tool, and three runs: 1 `ok`, 2 `partial` on
+    /// The tool's tables, made by its own migration.
+    fn tables(&self) {
+        use dropship_import::store::postgres::{Pg, connect::Target, schema};
+        let target = Target::parse(&self.url).expect("the test server's URL");
+        let mut pg = Pg::connect(&target).expect("connect for the migration");
+        schema::migrate(&mut pg, &self.schema).expect("the tool's tables");
+    }
+
+    /// The tool's tables, and three runs: 1 `ok`, 2 `partial` on
     /// another host, 3 `running` with a file half-way.
     fn three_runs(&mut self) {
-        self.sql(DDL);
+        self.tables();
         self.sql(
-            "INSERT INTO import_schema_version VALUES (1);
-             INSERT INTO import_runs (started_at, finished_at, state, pid, host, version,
+            "INSERT INTO import_runs (started_at, finished_at, state, pid, host, version,
                  options, files_total, files_imported, rows_read, rows_imported,
                  orders_created, elapsed_ms, peak_rss_bytes, rows_per_sec, bytes_per_sec)
              VALUES ('2025-01-01T10:00:00Z', '2025-01-01T10:00:02Z', 'ok', 4242, 'alpha',

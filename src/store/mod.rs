@@ -5,6 +5,7 @@
 //! file whole when it is complete. [`read`] is where `status`,
 //! `recommend` and a refused claim read either of them.
 
+pub(crate) mod leftover;
 pub mod postgres;
 pub mod read;
 pub mod sqlite;

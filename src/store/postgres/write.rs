@@ -28,7 +28,8 @@ use crate::outcome::{
 use crate::read::Msg;
 use crate::rows::{Chunk, Value};
 use crate::settings::OnDuplicate;
-use crate::store::sqlite::write::{LeftOver, WriteOptions, covers, normal_channel, rejects_error};
+use crate::store::leftover::{self, Gone, LeftOver, covers};
+use crate::store::sqlite::write::{WriteOptions, rejects_error};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use sqlx::Row as _;
@@ -53,8 +54,6 @@ struct FileState {
     earlier: RowCounts,
     resumed_at: u64,
     real_path: Option<String>,
-    /// The staging table holds this file's rows.
-    staged: bool,
 }
 
 impl FileState {
@@ -218,7 +217,6 @@ impl Writer {
                     real_path: std::fs::canonicalize(path)
                         .ok()
                         .map(|p| p.to_string_lossy().into_owned()),
-                    staged: false,
                 })
                 .collect(),
             hashes_in_run: HashMap::new(),
@@ -243,10 +241,7 @@ impl Writer {
 
     /// See the SQLite writer's `partial_files`.
     pub fn partial_files(&self) -> Vec<String> {
-        let mut left: Vec<&LeftOver> = self.leftovers.iter().collect();
-        left.sort_by_key(|l| l.id);
-        let still = left.iter().map(|l| l.describe());
-        self.rolled_back.iter().cloned().chain(still).collect()
+        leftover::describe_all(&self.rolled_back, &self.leftovers)
     }
 
     fn run_row(&mut self) -> Result<i64> {
@@ -437,7 +432,6 @@ impl Writer {
         self.create_staging(id)?;
         let state = &mut self.files[file];
         state.id = Some(id);
-        state.staged = true;
         Ok(Begin::Proceed {
             resume: None,
             rejected: 0,
@@ -466,12 +460,7 @@ impl Writer {
         let Some(real) = self.files[file].real_path.clone() else {
             return Ok(());
         };
-        let (gone, kept) = std::mem::take(&mut self.leftovers)
-            .into_iter()
-            .partition(|l| {
-                l.real_path.as_deref() == Some(&real) && l.hash.as_deref() != Some(hash)
-            });
-        self.leftovers = kept;
+        let gone = leftover::superseded(&mut self.leftovers, &real, hash);
         for left in gone {
             self.roll_back(&left, "superseded")?;
         }
@@ -480,28 +469,18 @@ impl Writer {
 
     /// See the SQLite writer's `interrupted_file`.
     fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
-        let (mut same, kept): (Vec<LeftOver>, Vec<LeftOver>) = std::mem::take(&mut self.leftovers)
-            .into_iter()
-            .partition(|l| l.hash.as_deref() == Some(hash));
-        self.leftovers = kept;
-        same.sort_by_key(|l| std::cmp::Reverse(l.id));
-        let channel = self.opts.channel.clone();
-        let mut newest = None;
-        for left in same {
-            let same_filter = left.channel.as_deref().map(normal_channel) == channel;
-            if self.opts.force {
-                self.roll_back(&left, "superseded: read again with --force")?;
-            } else if same_filter && newest.is_none() {
-                newest = Some(left);
-            } else if same_filter {
-                let error = match self.dry_run {
-                    true => String::new(),
-                    false => format!("interrupted; read again by run {}", self.run_row()?),
-                };
-                self.roll_back(&left, &error)?;
-            } else {
-                self.roll_back(&left, "superseded: read again with another --channel")?;
-            }
+        let (newest, gone) = leftover::same_bytes(
+            &mut self.leftovers,
+            hash,
+            self.opts.force,
+            self.opts.channel.as_deref(),
+        );
+        for (left, why) in gone {
+            let run = match (why, self.dry_run) {
+                (Gone::ReadAgain, false) => Some(self.run_row()?),
+                _ => None,
+            };
+            self.roll_back(&left, &why.error(run))?;
         }
         Ok(newest)
     }
@@ -509,15 +488,7 @@ impl Writer {
     /// Takes a killed run's partial file out: its staging table goes, and
     /// its entry is recorded as failed. A dry run only says so.
     fn roll_back(&mut self, left: &LeftOver, error: &str) -> Result<()> {
-        let why = match error {
-            "" => String::new(),
-            error => format!(" ({error})"),
-        };
-        self.rolled_back.push(format!(
-            "{}: partial import left by killed run {} rolled back{why}: its {} committed rows \
-             are taken out before the file is read again",
-            left.path, left.run_id, left.checkpoint.rows
-        ));
+        self.rolled_back.push(left.rolled_back(error));
         if self.dry_run {
             return Ok(());
         }
@@ -611,7 +582,6 @@ impl Writer {
         };
         let state = &mut self.files[file];
         state.id = Some(id);
-        state.staged = true;
         state.earlier = earlier;
         state.resumed_at = left.checkpoint.bytes;
         state.outcome.resumed_from_line = Some(left.checkpoint.line);
@@ -875,7 +845,6 @@ impl Writer {
                     self.hashes_in_run.remove(hash);
                 }
                 state.id = Some(id);
-                state.staged = false;
                 state.outcome.status = FileStatus::Failed;
                 state.outcome.error = Some(error);
                 for rows in [&mut state.outcome.rows, &mut state.earlier] {
@@ -958,7 +927,6 @@ impl Writer {
         let state = &mut self.files[file];
         state.earlier.imported -= earlier_moved.min(state.earlier.imported);
         state.earlier.duplicate += earlier_moved;
-        state.staged = false;
         if self.dry_run {
             self.pg.batch(&format!(
                 "INSERT INTO dry_orders SELECT DISTINCT kode_pesanan FROM {table}

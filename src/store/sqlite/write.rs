@@ -43,6 +43,7 @@ use crate::outcome::{
 use crate::read::Msg;
 use crate::rows::{Chunk, Row, Value};
 use crate::settings::OnDuplicate;
+use crate::store::leftover::{self, Gone, LeftOver, covers};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
@@ -661,12 +662,7 @@ impl Writer {
         let Some(real) = self.files[file].real_path.clone() else {
             return Ok(());
         };
-        let (gone, kept) = std::mem::take(&mut self.leftovers)
-            .into_iter()
-            .partition(|l| {
-                l.real_path.as_deref() == Some(&real) && l.hash.as_deref() != Some(hash)
-            });
-        self.leftovers = kept;
+        let gone = leftover::superseded(&mut self.leftovers, &real, hash);
         for left in gone {
             self.roll_back(&left, "superseded")?;
         }
@@ -679,32 +675,18 @@ impl Writer {
     /// another channel (one `import_files` entry holds one filter's rows);
     /// under `--force`, all of them.
     fn interrupted_file(&mut self, hash: &str) -> Result<Option<LeftOver>> {
-        let (mut same, kept): (Vec<LeftOver>, Vec<LeftOver>) = std::mem::take(&mut self.leftovers)
-            .into_iter()
-            .partition(|l| l.hash.as_deref() == Some(hash));
-        self.leftovers = kept;
-        // Newest first.
-        same.sort_by_key(|l| std::cmp::Reverse(l.id));
-        let channel = self.opts.channel.clone();
-        let mut newest = None;
-        for left in same {
-            let same_filter = left.channel.as_deref().map(normal_channel) == channel;
-            if self.opts.force {
-                // Every file is read again from its start, as in the run
-                // that was killed: resuming one after the others were read
-                // again would let them take its first rows' orders.
-                self.roll_back(&left, "superseded: read again with --force")?;
-            } else if same_filter && newest.is_none() {
-                newest = Some(left);
-            } else if same_filter {
-                let error = match self.prior {
-                    true => String::new(),
-                    false => format!("interrupted; read again by run {}", self.run_row()?),
-                };
-                self.roll_back(&left, &error)?;
-            } else {
-                self.roll_back(&left, "superseded: read again with another --channel")?;
-            }
+        let (newest, gone) = leftover::same_bytes(
+            &mut self.leftovers,
+            hash,
+            self.opts.force,
+            self.opts.channel.as_deref(),
+        );
+        for (left, why) in gone {
+            let run = match (why, self.prior) {
+                (Gone::ReadAgain, false) => Some(self.run_row()?),
+                _ => None,
+            };
+            self.roll_back(&left, &why.error(run))?;
         }
         Ok(newest)
     }
@@ -713,15 +695,7 @@ impl Writer {
     /// it as failed with `error`. A dry run only forgets its orders, as the
     /// real run would find them gone.
     fn roll_back(&mut self, left: &LeftOver, error: &str) -> Result<()> {
-        let why = match error {
-            "" => String::new(),
-            error => format!(" ({error})"),
-        };
-        self.rolled_back.push(format!(
-            "{}: partial import left by killed run {} rolled back{why}: its {} committed rows \
-             are taken out before the file is read again",
-            left.path, left.run_id, left.checkpoint.rows
-        ));
+        self.rolled_back.push(left.rolled_back(error));
         if self.prior {
             self.conn
                 .prepare_cached("INSERT OR IGNORE INTO temp.prior_gone (id) VALUES (?1)")?
@@ -836,10 +810,7 @@ impl Writer {
     /// where they are, which run left them and how far it got (their rows
     /// stay until the same bytes are imported again).
     pub fn partial_files(&self) -> Vec<String> {
-        let mut left: Vec<&LeftOver> = self.leftovers.iter().collect();
-        left.sort_by_key(|l| l.id);
-        let still = left.iter().map(|l| l.describe());
-        self.rolled_back.iter().cloned().chain(still).collect()
+        leftover::describe_all(&self.rolled_back, &self.leftovers)
     }
 
     fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {
@@ -1630,41 +1601,6 @@ fn replace_order(conn: &Connection, by: Option<i64>, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// What a killed run left of a file.
-#[derive(Debug)]
-pub(crate) struct LeftOver {
-    pub(crate) id: i64,
-    pub(crate) run_id: i64,
-    pub(crate) path: String,
-    /// Its canonical path (for entries recorded before that was stored,
-    /// the recorded path made canonical now, when it still exists).
-    pub(crate) real_path: Option<String>,
-    pub(crate) hash: Option<String>,
-    pub(crate) channel: Option<String>,
-    pub(crate) size: Option<u64>,
-    pub(crate) checkpoint: Checkpoint,
-    pub(crate) rows: RowCounts,
-}
-
-impl LeftOver {
-    pub(crate) fn describe(&self) -> String {
-        let of_size = match self.size {
-            Some(size) => format!(" of {size}"),
-            None => String::new(),
-        };
-        format!(
-            "{}: partial import left by killed run {}: {} rows committed, up to line {} \
-             ({}{} bytes); they stay until the same file is imported again",
-            self.path,
-            self.run_id,
-            self.checkpoint.rows,
-            self.checkpoint.line,
-            self.checkpoint.bytes,
-            of_size
-        )
-    }
-}
-
 /// The files that killed runs left `in_progress`: in the database being
 /// written, or for a dry run in the real one (leaving out the files of a run
 /// that is still going, which are not left over).
@@ -1720,20 +1656,6 @@ fn load_leftovers(
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(found)
-}
-
-/// A `--channel` as compared: trimmed, lowercased (as settings keep it).
-pub(crate) fn normal_channel(channel: &str) -> String {
-    channel.trim().to_lowercase()
-}
-
-/// Whether an import read with `earlier` (None: no `--channel`) holds every
-/// row a run with `now` keeps.
-pub(crate) fn covers(earlier: Option<&str>, now: Option<&str>) -> bool {
-    match earlier {
-        None => true,
-        Some(earlier) => now.is_some_and(|now| normal_channel(earlier) == normal_channel(now)),
-    }
 }
 
 /// Whether the attached real database has the `import_files` columns of
