@@ -10,8 +10,10 @@
 //! With `-j 2` the interleaving of files is up to the threads, so each test
 //! builds files where the interesting interleaving is likely, checks the
 //! invariant whatever interleaving happened, and runs a few trials.
-//! (`src/write.rs` has unit tests that choose every interleaving.)
+//! (`src/store/sqlite/write.rs` has unit tests that choose every
+//! interleaving.) Every test runs against SQLite and PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -72,8 +74,8 @@ fn assert_orders_belong_to_one_imported_file(env: &Env, replaced: bool) {
 
 /// a.csv holds DS-X first and fails at its end; b.csv meets DS-X while a.csv
 /// is still being read. `a_name` and `a_bytes` give a.csv's form.
-fn failed_file_hands_over(a_name: &str, a_bytes: Vec<u8>, extra: &[&str]) {
-    let env = Env::new();
+fn failed_file_hands_over(b: Backend, a_name: &str, a_bytes: Vec<u8>, extra: &[&str]) {
+    let env = Env::on(b);
     env.write(a_name, a_bytes);
     let mut b = filler("DS-B", 300);
     b.push(line("DS-X").set("SKU", "B-1").set("Nama Toko", "Toko B"));
@@ -102,15 +104,11 @@ fn failed_file_hands_over(a_name: &str, a_bytes: Vec<u8>, extra: &[&str]) {
     assert_eq!(read, 312 + failed);
     assert_eq!(run.n("/orders/created"), 311);
     assert_eq!(run.n("/orders/duplicate"), 0);
-    let stored: (i64, i64) = env
-        .db()
-        .query_row(
-            "SELECT rows_imported, rows_duplicate FROM import_files WHERE id = ?1",
-            [b_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(stored, (312, 0));
+    let stored: Vec<i64> = env.database.column(&format!(
+        "SELECT n FROM (SELECT 1 AS k, rows_imported AS n FROM import_files WHERE id = {b_id}
+         UNION ALL SELECT 2, rows_duplicate FROM import_files WHERE id = {b_id}) t ORDER BY k"
+    ));
+    assert_eq!(stored, [312, 0]);
     assert_orders_belong_to_one_imported_file(&env, false);
     // Nothing is left for a later run: the same files change nothing.
     let before = env.table_counts();
@@ -124,29 +122,31 @@ fn a_rows() -> Vec<Line> {
     a
 }
 
-#[test]
-fn a_file_failing_on_max_errors_hands_its_order_to_the_file_that_met_it() {
-    for _ in 0..TRIALS {
-        let mut a = a_rows();
-        a.extend([bad("DS-Z1"), bad("DS-Z2")]);
-        failed_file_hands_over("a.csv", csv(&a).into_bytes(), &["--max-errors", "1"]);
+both! {
+    fn a_file_failing_on_max_errors_hands_its_order_to_the_file_that_met_it(b) {
+        for _ in 0..TRIALS {
+            let mut a = a_rows();
+            a.extend([bad("DS-Z1"), bad("DS-Z2")]);
+            failed_file_hands_over(b, "a.csv", csv(&a).into_bytes(), &["--max-errors", "1"]);
+        }
     }
 }
 
-#[test]
-fn a_file_failing_on_a_read_error_hands_its_order_to_the_file_that_met_it() {
-    for _ in 0..TRIALS {
-        // A .csv.gz cut short: the rows inflate until the stream breaks.
-        let mut gz = gzip(csv(&a_rows()).as_bytes());
-        gz.truncate(gz.len() - 64);
-        failed_file_hands_over("a.csv.gz", gz, &[]);
+both! {
+    fn a_file_failing_on_a_read_error_hands_its_order_to_the_file_that_met_it(b) {
+        for _ in 0..TRIALS {
+            // A .csv.gz cut short: the rows inflate until the stream breaks.
+            let mut gz = gzip(csv(&a_rows()).as_bytes());
+            gz.truncate(gz.len() - 64);
+            failed_file_hands_over(b, "a.csv.gz", gz, &[]);
+        }
     }
 }
 
-#[test]
-fn a_dry_run_counts_the_order_taken_over_from_a_failed_file_as_imported() {
+both! {
+    fn a_dry_run_counts_the_order_taken_over_from_a_failed_file_as_imported(b) {
     for _ in 0..TRIALS {
-        let env = Env::new();
+        let env = Env::on(b);
         let mut a = a_rows();
         a.extend([bad("DS-Z1"), bad("DS-Z2")]);
         env.write("a.csv", csv(&a));
@@ -171,16 +171,17 @@ fn a_dry_run_counts_the_order_taken_over_from_a_failed_file_as_imported() {
         assert_eq!(run.n("/rows/duplicate"), 0);
         assert_eq!(run.n("/orders/created"), 301);
         assert_eq!(run.n("/orders/duplicate"), 0);
-        assert!(!env.path("dropship.db").exists(), "a dry run wrote");
+        assert!(!env.database.exists(), "a dry run wrote");
+    }
     }
 }
 
-/// b.csv imported DS-X; a.csv and c.csv both replace it under update and
-/// both fail (a.csv first, most likely): b.csv's version stands.
-#[test]
-fn two_failed_replacers_leave_the_version_of_the_file_that_did_not_fail() {
+both! {
+    /// b.csv imported DS-X; a.csv and c.csv both replace it under update and
+    /// both fail (a.csv first, most likely): b.csv's version stands.
+    fn two_failed_replacers_leave_the_version_of_the_file_that_did_not_fail(b) {
     for _ in 0..TRIALS {
-        let env = Env::new();
+        let env = Env::on(b);
         let x = |file: &str, sku: &str| {
             line("DS-X")
                 .set("SKU", sku)
@@ -224,14 +225,15 @@ fn two_failed_replacers_leave_the_version_of_the_file_that_did_not_fail() {
         assert_eq!(env.skus("DS-X"), ["B-1", "B-2"]);
         assert_orders_belong_to_one_imported_file(&env, false);
     }
+    }
 }
 
 /// p.csv and q.csv hold the same orders, three lines each, and chunks of
 /// two rows split most orders; read at once under update, each order must
 /// end with the three lines of one file. With `fail_q`, q.csv fails at its
 /// end and every order is p.csv's.
-fn update_keeps_each_order_to_one_file(fail_q: bool) {
-    let env = Env::new();
+fn update_keeps_each_order_to_one_file(b: Backend, fail_q: bool) {
+    let env = Env::on(b);
     let order = |file: &str, i: usize| -> Vec<Line> {
         (1..=3)
             .map(|n| {
@@ -291,16 +293,18 @@ fn update_keeps_each_order_to_one_file(fail_q: bool) {
     }
 }
 
-#[test]
-fn update_never_mixes_two_files_in_one_order() {
-    for _ in 0..TRIALS {
-        update_keeps_each_order_to_one_file(false);
+both! {
+    fn update_never_mixes_two_files_in_one_order(b) {
+        for _ in 0..TRIALS {
+            update_keeps_each_order_to_one_file(b, false);
+        }
     }
 }
 
-#[test]
-fn update_with_a_failed_file_keeps_each_order_whole() {
-    for _ in 0..TRIALS {
-        update_keeps_each_order_to_one_file(true);
+both! {
+    fn update_with_a_failed_file_keeps_each_order_whole(b) {
+        for _ in 0..TRIALS {
+            update_keeps_each_order_to_one_file(b, true);
+        }
     }
 }

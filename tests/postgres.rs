@@ -781,3 +781,62 @@ fn the_harness_reads_postgres_values_as_sqlite_text_and_drops_its_schema() {
     ));
     assert_eq!(left, 0, "schema {schema} left behind");
 }
+
+/// Schema version 1 staged each file in a table of its own until it was
+/// complete. A file a killed run left part-way there is rolled back by the
+/// migration to version 2 (its staging table dropped, the rows its run
+/// counted moved to failed) and read again from the start: nothing is lost
+/// or doubled.
+#[test]
+fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1"), line("DS-2")]));
+    env.run(&["a.csv"]).expect_code(0);
+    // What version 1 left when killed after the first row: the file
+    // `in_progress` with that row staged, nothing in the data tables.
+    let id: i64 = env.one("SELECT max(id) FROM import_files");
+    let run: i64 = env.one("SELECT max(id) FROM import_runs");
+    env.database.execute(&format!(
+        "DROP TABLE import_replaced_orders, import_replaced_lines, import_waiting_rows;
+         CREATE TABLE import_staged_{id} (run_id bigint, source_line bigint, kode_pesanan text);
+         INSERT INTO import_staged_{id} VALUES ({run}, 2, 'DS-1');
+         DELETE FROM dropship_purchase_details; DELETE FROM dropship_purchases;
+         UPDATE import_files SET state = 'in_progress', rows_read = 1, rows_imported = 1,
+             bytes_committed = 40, rows_committed = 1, line_committed = 2, finished_at = NULL
+         WHERE id = {id};
+         INSERT INTO import_file_runs VALUES ({id}, {run}, 1, 0, 0, 0);
+         UPDATE import_runs SET state = 'interrupted', rows_read = 1, rows_imported = 1;
+         UPDATE import_schema_version SET version = 1;"
+    ));
+    let again = env.run(&["a.csv"]);
+    again.expect_code(0);
+    assert_eq!(again.file_status("a.csv"), "imported");
+    assert!(again.file("a.csv")["resumed_from_line"].is_null());
+    assert_eq!(again.rows(), [2, 2, 0, 0, 0, 0]);
+    assert_eq!(env.orders(), ["DS-1", "DS-2"]);
+    assert_eq!(env.count("dropship_purchase_details"), 2);
+    let schema = lit(&pg(&env).schema);
+    let staged: i64 = env.one(&format!(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = {schema}
+         AND tablename LIKE 'import\\_staged\\_%'"
+    ));
+    assert_eq!(staged, 0, "a staging table is left");
+    let old: Vec<String> = env.column(&format!(
+        "SELECT state || ': ' || error FROM import_files WHERE id = {id}"
+    ));
+    assert_eq!(
+        old,
+        ["failed: rolled back: left part-way by a killed run of an older dropship-import"]
+    );
+    let killed: Vec<i64> = env.column(&format!(
+        "SELECT n FROM (SELECT 1 AS k, rows_imported AS n FROM import_runs WHERE id = {run}
+         UNION ALL SELECT 2, rows_failed FROM import_runs WHERE id = {run}) t ORDER BY k"
+    ));
+    assert_eq!(
+        killed,
+        [0, 1],
+        "the killed run's row still counts it imported"
+    );
+    let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
+    assert_eq!(version, 2);
+}

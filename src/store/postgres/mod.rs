@@ -1,14 +1,14 @@
 //! PostgreSQL: the same tables as SQLite in one schema (`--schema`), with
-//! native types, loaded with `COPY`.
+//! native types, loaded with binary `COPY`.
 //!
-//! A file's accepted rows are staged, chunk by chunk, in a table of its own
-//! (`import_staged_<file id>`), each chunk committed with the file's
-//! checkpoint; when the file is complete, one transaction moves them into
-//! the data tables and drops the staging table. So a failed file never
-//! touches the data tables (dropping its staging table is its rollback),
-//! readers never see half a file, and a killed run leaves the staged rows
-//! for the next run to continue from.
+//! Orders have the same owners as in SQLite: each chunk's rows go straight
+//! into the data tables, committed with the file's checkpoint; rows of an
+//! order that a file still being read holds wait beside them; a failed
+//! file's rows are taken out again, and the orders it held pass to the
+//! files that met them. A killed run leaves its committed rows for the next
+//! run to continue from.
 
+pub mod binary;
 pub mod connect;
 pub mod schema;
 pub mod write;
@@ -87,7 +87,7 @@ impl Pg {
         Ok(())
     }
 
-    /// `COPY ... FROM STDIN` of `data`, in the text format.
+    /// `COPY ... FROM STDIN` of `data`, in the format `statement` names.
     pub fn copy_in(&mut self, statement: &str, data: &[u8]) -> Result<u64> {
         self.rt.block_on(async {
             let mut copy = self.conn.copy_in_raw(statement).await.map_err(said)?;

@@ -125,6 +125,80 @@ CREATE TABLE import_rejects (
 );
 CREATE INDEX import_rejects_by_file ON import_rejects(file_id);
     ",
+    // 2: rows go straight into the data tables, as in SQLite: an order
+    // belongs to the first file that writes it, the rows of files that
+    // meet it while that file is still being read wait here, and what
+    // `on_duplicate = update` replaced is kept until the replacing file is
+    // imported, so that a failed file can put it back. Staging tables of
+    // files that killed runs left part-way are dropped: their files are
+    // rolled back and read again from the start.
+    "
+CREATE TABLE import_replaced_orders (by_file_id bigint NOT NULL, LIKE dropship_purchases);
+CREATE INDEX import_replaced_orders_by_file ON import_replaced_orders(by_file_id);
+CREATE TABLE import_replaced_lines (by_file_id bigint NOT NULL, LIKE dropship_purchase_details);
+CREATE INDEX import_replaced_lines_by_file ON import_replaced_lines(by_file_id);
+CREATE TABLE import_waiting_rows (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    owner_file_id bigint NOT NULL,  -- the file that owns the order now
+    file_id bigint NOT NULL,        -- the file these rows come from
+    waktu_pesanan_terbuat timestamptz,
+    status_pesanan_terakhir text,
+    kode_pesanan text NOT NULL,
+    kode_transaksi text,
+    sku text,
+    nama_produk text,
+    harga_produk_sen bigint,
+    qty integer,
+    total_harga_produk_sen bigint,
+    biaya_lainnya_sen bigint,
+    biaya_mitra_jakmall_sen bigint,
+    total_transaksi_sen bigint,
+    harga_produk_channel_sen bigint,
+    total_harga_produk_channel_sen bigint,
+    potensi_keuntungan_sen bigint,
+    dibuat_oleh text,
+    jenis_channel text,
+    nama_toko text,
+    kode_invoice_channel text,
+    gudang_pengiriman text,
+    jenis_ekspedisi text,
+    cashless text,
+    nomor_resi text,
+    waktu_pengiriman timestamptz,
+    provinsi text,
+    kota text,
+    source_line bigint NOT NULL,
+    run_id bigint NOT NULL          -- the run that read them (and counted them)
+);
+CREATE INDEX import_waiting_rows_by_owner ON import_waiting_rows(owner_file_id, kode_pesanan);
+CREATE INDEX import_waiting_rows_by_file ON import_waiting_rows(file_id);
+DO $$
+DECLARE t record;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+             WHERE schemaname = current_schema() AND tablename LIKE 'import\\_staged\\_%'
+    LOOP
+        EXECUTE format('DROP TABLE %I', t.tablename);
+    END LOOP;
+END $$;
+UPDATE import_runs AS r SET
+    rows_imported = greatest(r.rows_imported - f.rows_imported, 0),
+    rows_rejected = greatest(r.rows_rejected - f.rows_rejected, 0),
+    rows_duplicate = greatest(r.rows_duplicate - f.rows_duplicate, 0),
+    rows_filtered = greatest(r.rows_filtered - f.rows_filtered, 0),
+    rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected + f.rows_duplicate
+        + f.rows_filtered
+FROM import_file_runs AS f
+WHERE f.run_id = r.id
+  AND f.file_id IN (SELECT id FROM import_files WHERE state = 'in_progress');
+DELETE FROM import_file_runs
+WHERE file_id IN (SELECT id FROM import_files WHERE state = 'in_progress');
+UPDATE import_files SET state = 'failed', finished_at = clock_timestamp(),
+    error = 'rolled back: left part-way by a killed run of an older dropship-import',
+    rows_imported = 0, rows_rejected = 0, rows_duplicate = 0, rows_filtered = 0,
+    rows_failed = rows_read
+WHERE state = 'in_progress';
+    ",
 ];
 
 /// The schema version this build writes.
@@ -139,6 +213,9 @@ pub const TABLES: &[&str] = &[
     "import_rejects",
     "dropship_purchases",
     "dropship_purchase_details",
+    "import_replaced_orders",
+    "import_replaced_lines",
+    "import_waiting_rows",
 ];
 
 /// What a schema holds, as the tool sees it.

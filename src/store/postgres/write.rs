@@ -1,39 +1,35 @@
 //! The PostgreSQL writer: the one thread that owns the connection.
 //!
 //! It answers the readers' messages as the SQLite writer does (proceed,
-//! resume from a checkpoint, or skip already imported bytes) and keeps the
-//! same bookkeeping, but moves rows differently: each chunk's accepted rows
-//! are copied (`COPY`) into the file's staging table together with its
-//! checkpoint, and a complete file is merged into the data tables in one
-//! transaction. The merge decides, for the whole file at once, which of its
-//! orders are new (created from their first row), which belong to a file
-//! imported before (duplicates under `skip`; replaced, fields and lines,
-//! under `update`), and counts each row in the run that committed it.
-//!
-//! An order belongs to the first file that completes with it: files still
-//! being read have nothing in the data tables, so a failed file takes
-//! nothing from another and leaves nothing behind.
+//! resume from a checkpoint, or skip already imported bytes), keeps the
+//! same bookkeeping and gives orders the same owners (see `own`): each
+//! chunk's rows go straight into the data tables with binary `COPY`, in
+//! the transaction that records the file's checkpoint, and each row is
+//! counted in the run that committed it.
 //!
 //! A dry run writes nothing to the database: it stages the order keys of
-//! its files in temporary tables of its own session and reads the real
-//! tables only in single statements, so it holds no lock a real run waits
-//! for.
+//! its files in temporary tables of its own session and counts, when a
+//! file is complete, which of its orders are new and which another file
+//! holds, reading the real tables only in single statements, so it holds
+//! no lock a real run waits for.
 
+mod own;
+
+use super::binary::BinaryCopy;
 use super::{COPY_NULL, Pg, copy_int, copy_text, ident, schema};
-use crate::columns::{FIELDS, Kind, idx};
 use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
     RowCounts, RunRecord,
 };
 use crate::read::Msg;
-use crate::rows::{Chunk, Value};
+use crate::rows::Chunk;
 use crate::settings::OnDuplicate;
 use crate::store::leftover::{self, Gone, LeftOver, covers};
 use crate::store::sqlite::write::{WriteOptions, rejects_error};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use sqlx::Row as _;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -49,7 +45,11 @@ pub struct Target {
 struct FileState {
     outcome: FileOutcome,
     id: Option<i64>,
+    /// In a dry run resuming a file, the id the database knows it by.
+    prior_id: Option<i64>,
     hash: Option<String>,
+    /// The orders of other files this file met, each counted once.
+    duplicate_orders: HashSet<String>,
     /// What runs before this one committed of a resumed file.
     earlier: RowCounts,
     resumed_at: u64,
@@ -72,6 +72,9 @@ pub struct Writer {
     /// Whether the schema holds the tool's tables (always, but for a dry
     /// run against a database no run wrote yet).
     tables: bool,
+    /// Whether those tables are at this build's version (a dry run does
+    /// not migrate; a real run's migration rolls back older partial files).
+    current: bool,
     run_id: Option<i64>,
     files_total: usize,
     ended: Vec<usize>,
@@ -85,52 +88,12 @@ pub struct Writer {
     /// A dry run's ids for its files (negative: never the real ones).
     next_dry_id: i64,
     copy: Vec<u8>,
+    streams: own::Streams,
 }
 
-/// The staging table of file `id` (a dry run's lives in `pg_temp`).
+/// A dry run's staging table of its file `id` (negative).
 fn staging(id: i64) -> String {
-    match id < 0 {
-        true => format!("pg_temp.dry_staged_{}", -id),
-        false => format!("import_staged_{id}"),
-    }
-}
-
-fn sql_type(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Text | Kind::InvoiceCode => "text",
-        Kind::Datetime => "timestamptz",
-        Kind::Money { .. } => "bigint",
-        Kind::Qty => "integer",
-    }
-}
-
-fn order_columns() -> Vec<&'static str> {
-    FIELDS
-        .iter()
-        .filter(|f| f.order_level)
-        .map(|f| f.column)
-        .collect()
-}
-
-fn line_columns() -> Vec<&'static str> {
-    FIELDS
-        .iter()
-        .enumerate()
-        .filter(|(i, f)| !f.order_level || *i == idx::KODE_PESANAN)
-        .map(|(_, f)| f.column)
-        .collect()
-}
-
-fn all_columns() -> Vec<&'static str> {
-    FIELDS.iter().map(|f| f.column).collect()
-}
-
-fn prefixed(columns: &[&str], prefix: &str) -> String {
-    columns
-        .iter()
-        .map(|c| format!("{prefix}{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!("pg_temp.dry_staged_{}", -id)
 }
 
 fn int(n: u64) -> i64 {
@@ -151,20 +114,31 @@ impl Writer {
     ) -> Result<Writer> {
         let mut pg = Pg::connect(&target.connect)?;
         let schema = target.schema.clone();
-        let tables = if opts.dry_run {
+        let (tables, current) = if opts.dry_run {
             // What a real run would refuse, a dry run refuses too.
-            matches!(
-                schema::inspect(&mut pg, &schema)?,
-                schema::Found::Version(_)
-            )
+            match schema::inspect(&mut pg, &schema)? {
+                schema::Found::Version(v) => (true, v == schema::VERSION),
+                schema::Found::Nothing => (false, false),
+            }
         } else {
             schema::claim(&mut pg, &schema)?;
             schema::migrate(&mut pg, &schema)?;
-            true
+            (true, true)
         };
-        pg.batch(&format!("SET search_path TO {}", ident(&schema)))?;
+        // Every statement is planned for its arguments and the tables as
+        // they are now: a plan cached while the tables were empty would
+        // scan them whole once they are not.
+        pg.batch(&format!(
+            "SET search_path TO {}; SET plan_cache_mode = force_custom_plan",
+            ident(&schema)
+        ))?;
         if opts.dry_run {
-            pg.batch("CREATE TEMP TABLE dry_orders (kode_pesanan text PRIMARY KEY)")?;
+            // The orders its own files created, and the partial files of
+            // killed runs that a real run would roll back.
+            pg.batch(
+                "CREATE TEMP TABLE dry_orders (kode_pesanan text PRIMARY KEY);
+                 CREATE TEMP TABLE dry_gone (id bigint PRIMARY KEY)",
+            )?;
         } else {
             // The claim is held, so a run still marked running was killed.
             pg.exec(sqlx::query(
@@ -189,6 +163,7 @@ impl Writer {
             schema,
             dry_run: opts.dry_run,
             tables,
+            current,
             run_id: None,
             files_total: inputs.len(),
             ended: Vec::new(),
@@ -211,7 +186,9 @@ impl Writer {
                         resumed_from_line: None,
                     },
                     id: None,
+                    prior_id: None,
                     hash: None,
+                    duplicate_orders: HashSet::new(),
                     earlier: RowCounts::default(),
                     resumed_at: 0,
                     real_path: std::fs::canonicalize(path)
@@ -224,8 +201,12 @@ impl Writer {
             in_transaction: false,
             next_dry_id: -1,
             copy: Vec::new(),
+            streams: own::Streams::default(),
         };
-        if writer.tables {
+        // (A real run's migration has rolled back what killed runs of an
+        // older version left; a dry run against such tables leaves those
+        // files out, as that migration would.)
+        if writer.tables && writer.current {
             writer.leftovers = writer.load_leftovers()?;
         }
         Ok(writer)
@@ -423,13 +404,12 @@ impl Writer {
         }
         self.hashes_in_run.insert(hash.clone(), file);
         if let Some(left) = self.interrupted_file(&hash)? {
-            if let Some(begin) = self.resume(file, &left)? {
-                return Ok(begin);
-            }
-            self.roll_back(&left, "superseded: its staged rows are gone")?;
+            return self.resume(file, &left);
         }
         let id = self.insert_file(file, FileStatus::InProgress, None)?;
-        self.create_staging(id)?;
+        if self.dry_run {
+            self.create_staging(id)?;
+        }
         let state = &mut self.files[file];
         state.id = Some(id);
         Ok(Begin::Proceed {
@@ -438,19 +418,11 @@ impl Writer {
         })
     }
 
+    /// A dry run's table for the order keys of its file `id`.
     fn create_staging(&mut self, id: i64) -> Result<()> {
-        let columns = match id < 0 {
-            // A dry run needs only the order keys.
-            true => "kode_pesanan text NOT NULL".to_string(),
-            false => FIELDS
-                .iter()
-                .map(|f| format!("{} {}", f.column, sql_type(f.kind)))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let temp = if id < 0 { "TEMP " } else { "" };
         self.pg.batch(&format!(
-            "CREATE {temp}TABLE {} (run_id bigint NOT NULL, source_line bigint NOT NULL, {columns})",
+            "CREATE TEMP TABLE {} (run_id bigint NOT NULL, source_line bigint NOT NULL,
+             kode_pesanan text NOT NULL)",
             staging(id)
         ))
     }
@@ -485,15 +457,20 @@ impl Writer {
         Ok(newest)
     }
 
-    /// Takes a killed run's partial file out: its staging table goes, and
-    /// its entry is recorded as failed. A dry run only says so.
+    /// Takes a killed run's partial file out of the data tables and records
+    /// it as failed with `error`. A dry run only forgets its orders, as the
+    /// real run would find them gone.
     fn roll_back(&mut self, left: &LeftOver, error: &str) -> Result<()> {
         self.rolled_back.push(left.rolled_back(error));
         if self.dry_run {
+            self.pg.exec(
+                sqlx::query("INSERT INTO dry_gone VALUES ($1) ON CONFLICT DO NOTHING")
+                    .bind(left.id),
+            )?;
             return Ok(());
         }
         self.run_row()?;
-        self.remove_file(left.id)?;
+        self.remove_file_rows(left.id)?;
         self.pg.exec(
             sqlx::query(
                 "UPDATE import_files SET state = 'failed', error = $2,
@@ -506,59 +483,18 @@ impl Writer {
         Ok(())
     }
 
-    /// Drops file `id`'s staged rows, and moves what earlier runs counted of
-    /// it to failed in their totals.
-    fn remove_file(&mut self, id: i64) -> Result<()> {
-        self.pg
-            .batch(&format!("DROP TABLE IF EXISTS {}", staging(id)))?;
-        if id < 0 {
-            return Ok(());
-        }
-        self.pg.exec(
-            sqlx::query(
-                "UPDATE import_runs AS r SET
-                 rows_imported = greatest(r.rows_imported - f.rows_imported, 0),
-                 rows_rejected = greatest(r.rows_rejected - f.rows_rejected, 0),
-                 rows_duplicate = greatest(r.rows_duplicate - f.rows_duplicate, 0),
-                 rows_filtered = greatest(r.rows_filtered - f.rows_filtered, 0),
-                 rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
-                     + f.rows_duplicate + f.rows_filtered,
-                 files_failed = r.files_failed
-                     + (r.id = (SELECT run_id FROM import_files WHERE id = $1))::int
-                 FROM import_file_runs AS f
-                 WHERE f.file_id = $1 AND f.run_id = r.id AND r.id <> $2",
-            )
-            .bind(id)
-            .bind(self.run_id.unwrap_or(0)),
-        )?;
-        self.pg
-            .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id))?;
-        Ok(())
-    }
-
-    /// Takes over a file a killed run left part-way: reading goes on from
-    /// its checkpoint, its staged rows stay. `None` when its staging table
-    /// is gone (it must be read again from the start).
-    fn resume(&mut self, file: usize, left: &LeftOver) -> Result<Option<Begin>> {
-        let exists: bool = self
-            .pg
-            .one(
-                sqlx::query("SELECT to_regclass($1) IS NOT NULL").bind(format!(
-                    "{}.{}",
-                    ident(&self.schema),
-                    staging(left.id)
-                )),
-            )?
-            .try_get(0)?;
-        if !exists {
-            return Ok(None);
-        }
+    /// Takes over a file a killed run left part-way: its committed rows stay
+    /// its own, and reading goes on from its checkpoint.
+    fn resume(&mut self, file: usize, left: &LeftOver) -> Result<Begin> {
         let (id, earlier) = if self.dry_run {
             let id = self.next_dry_id;
             self.next_dry_id -= 1;
             self.create_staging(id)?;
+            self.files[file].prior_id = Some(left.id);
             (id, left.rows)
         } else {
+            // Its counts as they are now: since the run began, a file it
+            // waited on may have handed it orders (see `took_over`).
             let row = self.pg.one(
                 sqlx::query(
                     "SELECT rows_read, rows_imported, rows_rejected, rows_duplicate,
@@ -585,10 +521,10 @@ impl Writer {
         state.earlier = earlier;
         state.resumed_at = left.checkpoint.bytes;
         state.outcome.resumed_from_line = Some(left.checkpoint.line);
-        Ok(Some(Begin::Proceed {
+        Ok(Begin::Proceed {
             resume: Some(left.checkpoint),
             rejected: earlier.rejected,
-        }))
+        })
     }
 
     /// True when these bytes were imported completely for every row this
@@ -653,18 +589,25 @@ impl Writer {
         if !chunk.rejects.is_empty() {
             self.write_rejects(file, file_id, run, &chunk.rejects)?;
         }
-        if !chunk.rows.is_empty() {
-            self.stage(&chunk, file_id, run)?;
-        }
+        let kept = match (chunk.rows.is_empty(), self.dry_run) {
+            (true, _) => RowCounts::default(),
+            // For now: the count when the file is complete moves the rows
+            // of orders that another file holds to `duplicate`.
+            (false, true) => {
+                self.stage(&chunk, file_id)?;
+                RowCounts {
+                    imported: chunk.rows.len() as u64,
+                    ..RowCounts::default()
+                }
+            }
+            (false, false) => self.write_rows(file, file_id, run, &chunk)?,
+        };
         let state = &mut self.files[file];
         state.outcome.rows.add(&RowCounts {
             read: chunk.read,
-            // For now: the merge moves the rows of orders that another file
-            // holds to `duplicate`.
-            imported: chunk.rows.len() as u64,
             rejected: chunk.rejects.len() as u64,
             filtered: chunk.filtered,
-            ..RowCounts::default()
+            ..kept
         });
         let cp = chunk.checkpoint;
         state.outcome.bytes_read = cp.bytes.saturating_sub(state.resumed_at);
@@ -672,7 +615,7 @@ impl Writer {
             return Ok(());
         }
         let (rows, mine) = (state.all_rows(), state.outcome.rows);
-        self.save_counts(file_id, &rows, Some(cp))?;
+        self.save_counts(file_id, &rows, cp)?;
         self.pg.exec(
             sqlx::query(
                 "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
@@ -691,10 +634,10 @@ impl Writer {
         Ok(())
     }
 
-    /// The file's counts (and, with a chunk, its checkpoint) in `import_files`.
-    fn save_counts(&mut self, id: i64, rows: &RowCounts, cp: Option<Checkpoint>) -> Result<()> {
-        let q = match cp {
-            Some(cp) => sqlx::query(
+    /// The file's counts and checkpoint in `import_files`.
+    fn save_counts(&mut self, id: i64, rows: &RowCounts, cp: Checkpoint) -> Result<()> {
+        self.pg.exec(
+            sqlx::query(
                 "UPDATE import_files SET rows_read = $2, rows_imported = $3, rows_rejected = $4,
                  rows_duplicate = $5, rows_filtered = $6, bytes_committed = $7,
                  rows_committed = $8, line_committed = $9 WHERE id = $1",
@@ -708,53 +651,30 @@ impl Writer {
             .bind(int(cp.bytes))
             .bind(int(cp.rows))
             .bind(int(cp.line)),
-            None => sqlx::query(
-                "UPDATE import_files SET rows_read = $2, rows_imported = $3, rows_rejected = $4,
-                 rows_duplicate = $5, rows_filtered = $6 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(int(rows.read))
-            .bind(int(rows.imported))
-            .bind(int(rows.rejected))
-            .bind(int(rows.duplicate))
-            .bind(int(rows.filtered)),
-        };
-        self.pg.exec(q)?;
+        )?;
         Ok(())
     }
 
-    /// Copies the chunk's accepted rows into the file's staging table.
-    fn stage(&mut self, chunk: &Chunk, file_id: i64, run: i64) -> Result<()> {
+    /// Copies the order keys of a dry run's chunk into its staging table.
+    fn stage(&mut self, chunk: &Chunk, file_id: i64) -> Result<()> {
         let mut out = std::mem::take(&mut self.copy);
-        out.clear();
-        let dry = file_id < 0;
-        for row in &chunk.rows {
-            copy_int(&mut out, run);
-            out.push(b'\t');
-            copy_int(&mut out, int(row.line));
-            if dry {
-                out.push(b'\t');
-                copy_text(&mut out, chunk.key(row));
-            } else {
-                for field in 0..FIELDS.len() {
-                    out.push(b'\t');
-                    match chunk.value(row, field) {
-                        Value::Null => out.extend_from_slice(COPY_NULL),
-                        Value::Text(s) => copy_text(&mut out, s),
-                        Value::Int(n) => copy_int(&mut out, n),
-                    }
-                }
-            }
-            out.push(b'\n');
-        }
-        let columns = match dry {
-            true => "run_id, source_line, kode_pesanan".to_string(),
-            false => format!("run_id, source_line, {}", all_columns().join(", ")),
-        };
-        let sent = self.pg.copy_in(
-            &format!("COPY {} ({columns}) FROM STDIN", staging(file_id)),
-            &out,
-        );
+        let mut copy = BinaryCopy::new(&mut out);
+        let encoded = chunk.rows.iter().try_for_each(|row| {
+            copy.row(3);
+            copy.int8(0);
+            copy.int8(int(row.line));
+            copy.text(chunk.key(row))
+        });
+        copy.finish();
+        let sent = encoded.and_then(|()| {
+            self.pg.copy_in(
+                &format!(
+                    "COPY {} (run_id, source_line, kode_pesanan) FROM STDIN (FORMAT binary)",
+                    staging(file_id)
+                ),
+                &out,
+            )
+        });
         self.copy = out;
         sent?;
         Ok(())
@@ -827,15 +747,27 @@ impl Writer {
         match end {
             FileEnd::Complete => {
                 let id = id.context("a file ended that never began")?;
-                self.merge(file, id)?;
                 self.files[file].outcome.status = FileStatus::Imported;
+                if self.dry_run {
+                    return self.count_staged(file, id);
+                }
+                self.forget_replaced(id)?;
+                // Imported for good: never rolled back, nothing to recount.
+                self.pg.exec(
+                    sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id),
+                )?;
                 self.finish_file(file, id)?;
+                self.release_waiters(id)?;
             }
             FileEnd::Skipped => self.files[file].outcome.status = FileStatus::Skipped,
             FileEnd::Failed(error) => {
                 let id = match id {
+                    Some(id) if self.dry_run => {
+                        self.pg.batch(&format!("DROP TABLE {}", staging(id)))?;
+                        id
+                    }
                     Some(id) => {
-                        self.remove_file(id)?;
+                        self.remove_file_rows(id)?;
                         id
                     }
                     None => self.insert_file(file, FileStatus::Failed, Some(&error))?,
@@ -862,181 +794,70 @@ impl Writer {
         Ok(())
     }
 
-    /// Moves a complete file's staged rows into the data tables, in the
-    /// transaction that records it imported; see the module documentation.
-    fn merge(&mut self, file: usize, id: i64) -> Result<()> {
+    /// Counts what a real run would do with the orders of a dry run's
+    /// complete file: new (created from their first row) or held, by
+    /// another file in the real tables or by one of its own complete files
+    /// (duplicates under `skip`, updated under `update`).
+    fn count_staged(&mut self, file: usize, id: i64) -> Result<()> {
         let table = staging(id);
-        // The sorts below take a little more memory than the default.
-        // (No ANALYZE: on a file of a few thousand rows it cost more than
-        // the merge, and the merge joins the staged rows only with what
-        // the same statement inserted.)
-        self.pg.batch("SET LOCAL work_mem = '64MB'")?;
-        // Per run that staged rows: orders new and held by another file
-        // (counted in the run of their first row), and rows of held orders.
-        let counted = match self.dry_run {
-            true => self.count_dry(&table)?,
-            false => self.move_rows(&table, id)?,
+        let prior = self.files[file].prior_id.unwrap_or(0);
+        // An order is held in the real tables unless the real run would
+        // roll its file back first; then the version that file replaced,
+        // if any, is back.
+        let real = match (self.tables, self.current) {
+            (false, _) => "false",
+            (true, false) => {
+                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan)"
+            }
+            (true, true) => {
+                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan
+                         AND p.import_file_id <> $1
+                         AND (p.import_file_id NOT IN (SELECT id FROM dry_gone)
+                              OR EXISTS (SELECT 1 FROM import_replaced_orders r
+                                         WHERE r.kode_pesanan = p.kode_pesanan
+                                         AND r.by_file_id = p.import_file_id
+                                         AND r.import_file_id NOT IN (SELECT id FROM dry_gone))))"
+            }
         };
-        let update = self.opts.on_duplicate == OnDuplicate::Update;
-        let this_run = self.run_id.unwrap_or(0);
-        let mut earlier_moved = 0u64;
-        for row in &counted {
-            let (run, created, held, held_rows): (i64, i64, i64, i64) = (
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-            );
-            let (created, held, held_rows) = (created as u64, held as u64, held_rows as u64);
-            let mut orders = OrderCounts {
-                created,
-                ..OrderCounts::default()
-            };
-            let moved = match update {
-                true => {
-                    orders.updated = held;
-                    0
-                }
-                false => {
-                    orders.duplicate = held;
-                    held_rows
-                }
-            };
-            if run == this_run || self.dry_run {
-                let o = &mut self.files[file].outcome;
-                o.orders.add(&orders);
-                o.rows.imported -= moved.min(o.rows.imported);
-                o.rows.duplicate += moved;
-            } else {
-                earlier_moved += moved;
-                self.pg.exec(
-                    sqlx::query(
-                        "UPDATE import_runs SET rows_imported = greatest(rows_imported - $2, 0),
-                         rows_duplicate = rows_duplicate + $2,
-                         orders_created = orders_created + $3, orders_updated = orders_updated + $4,
-                         orders_duplicate = orders_duplicate + $5 WHERE id = $1",
-                    )
-                    .bind(run)
-                    .bind(int(moved))
-                    .bind(int(orders.created))
-                    .bind(int(orders.updated))
-                    .bind(int(orders.duplicate)),
-                )?;
+        // The orders a resumed file created before the kill are its own.
+        let own = match (self.tables, self.current) {
+            (true, true) => {
+                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan
+                         AND p.import_file_id = $1)"
+            }
+            _ => "false",
+        };
+        let row = self.pg.one(
+            sqlx::query(&format!(
+                "WITH keyed AS MATERIALIZED (
+                     SELECT f.kode_pesanan, {own} AS own,
+                            {real} OR EXISTS (SELECT 1 FROM dry_orders d
+                                              WHERE d.kode_pesanan = f.kode_pesanan) AS held
+                     FROM (SELECT DISTINCT kode_pesanan FROM {table}) f)
+                 SELECT (SELECT count(*) FROM keyed WHERE NOT held AND NOT own),
+                        (SELECT count(*) FROM keyed WHERE held AND NOT own),
+                        (SELECT count(*) FROM {table} t JOIN keyed k
+                         ON k.kode_pesanan = t.kode_pesanan WHERE k.held AND NOT k.own)"
+            ))
+            .bind(prior),
+        )?;
+        let (created, held, held_rows): (i64, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (created, held, held_rows) = (created as u64, held as u64, held_rows as u64);
+        let o = &mut self.files[file].outcome;
+        o.orders.created += created;
+        match self.opts.on_duplicate {
+            OnDuplicate::Update => o.orders.updated += held,
+            OnDuplicate::Skip => {
+                o.orders.duplicate += held;
+                o.rows.imported -= held_rows.min(o.rows.imported);
+                o.rows.duplicate += held_rows;
             }
         }
-        let state = &mut self.files[file];
-        state.earlier.imported -= earlier_moved.min(state.earlier.imported);
-        state.earlier.duplicate += earlier_moved;
-        if self.dry_run {
-            self.pg.batch(&format!(
-                "INSERT INTO dry_orders SELECT DISTINCT kode_pesanan FROM {table}
-                 ON CONFLICT DO NOTHING; DROP TABLE {table}"
-            ))?;
-            return Ok(());
-        }
-        self.pg.batch(&format!("DROP TABLE {table}"))?;
-        // Imported for good: never rolled back, nothing to recount.
-        self.pg
-            .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id))?;
-        Ok(())
-    }
-
-    /// Moves the staged rows of file `id` into the data tables in one
-    /// statement, which answers the counts `merge` needs: the orders the
-    /// file creates come back from their insert, and only those rows are
-    /// joined again, so the orders table is probed once per order and never
-    /// scanned.
-    fn move_rows(&mut self, table: &str, id: i64) -> Result<Vec<sqlx::postgres::PgRow>> {
-        let orders = order_columns();
-        let lines = line_columns();
-        let order_list = orders.join(", ");
-        let line_list = lines.join(", ");
-        let firsts = format!(
-            "firsts AS MATERIALIZED (SELECT DISTINCT ON (kode_pesanan) {order_list}, source_line,
-                 run_id FROM {table} ORDER BY kode_pesanan, source_line)"
-        );
-        let sql = match self.opts.on_duplicate {
-            OnDuplicate::Skip => format!(
-                "WITH {firsts},
-                 ins AS (INSERT INTO dropship_purchases ({order_list}, import_file_id, source_line)
-                         SELECT {order_list}, $1, source_line FROM firsts
-                         ON CONFLICT (kode_pesanan) DO NOTHING RETURNING kode_pesanan),
-                 lines AS (INSERT INTO dropship_purchase_details ({line_list}, import_file_id,
-                           source_line)
-                           SELECT {}, $1, t.source_line FROM {table} t
-                           JOIN ins i ON i.kode_pesanan = t.kode_pesanan ORDER BY t.source_line),
-                 o AS (SELECT f.run_id, count(i.kode_pesanan) AS created,
-                              count(*) - count(i.kode_pesanan) AS held
-                       FROM firsts f LEFT JOIN ins i ON i.kode_pesanan = f.kode_pesanan
-                       GROUP BY f.run_id),
-                 r AS (SELECT t.run_id, count(*) AS held_rows FROM {table} t
-                       WHERE NOT EXISTS (SELECT 1 FROM ins i WHERE i.kode_pesanan = t.kode_pesanan)
-                       GROUP BY t.run_id)
-                 SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0),
-                        coalesce(o.held, 0), coalesce(r.held_rows, 0)
-                 FROM o FULL JOIN r ON o.run_id = r.run_id",
-                prefixed(&lines, "t.")
-            ),
-            OnDuplicate::Update => {
-                let set = orders
-                    .iter()
-                    .filter(|c| **c != "kode_pesanan")
-                    .map(|c| format!("{c} = excluded.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                // The lines of the orders it replaces go; it writes its own
-                // (the delete does not see the lines this statement adds).
-                format!(
-                    "WITH {firsts},
-                     gone AS (DELETE FROM dropship_purchase_details
-                              WHERE kode_pesanan IN (SELECT kode_pesanan FROM firsts)),
-                     up AS (INSERT INTO dropship_purchases ({order_list}, import_file_id,
-                            source_line)
-                            SELECT {order_list}, $1, source_line FROM firsts
-                            ON CONFLICT (kode_pesanan) DO UPDATE SET {set},
-                            import_file_id = excluded.import_file_id,
-                            source_line = excluded.source_line
-                            RETURNING kode_pesanan, xmax = 0 AS inserted),
-                     lines AS (INSERT INTO dropship_purchase_details ({line_list}, import_file_id,
-                               source_line)
-                               SELECT {line_list}, $1, source_line FROM {table}
-                               ORDER BY source_line)
-                     SELECT f.run_id, count(*) FILTER (WHERE u.inserted),
-                            count(*) FILTER (WHERE NOT u.inserted), 0::bigint
-                     FROM firsts f JOIN up u ON u.kode_pesanan = f.kode_pesanan
-                     GROUP BY f.run_id"
-                )
-            }
-        };
-        self.pg.all(sqlx::query(&sql).bind(id))
-    }
-
-    /// A dry run's counts for its staged keys: orders held in the real
-    /// tables or by its own earlier files, and nothing written.
-    fn count_dry(&mut self, table: &str) -> Result<Vec<sqlx::postgres::PgRow>> {
-        let real = match self.tables {
-            true => {
-                "EXISTS (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = f.kode_pesanan) OR "
-            }
-            false => "",
-        };
-        self.pg.all(sqlx::query(&format!(
-            "WITH keyed AS MATERIALIZED (
-                 SELECT f.kode_pesanan, f.run_id, {real}
-                        EXISTS (SELECT 1 FROM dry_orders d WHERE d.kode_pesanan = f.kode_pesanan)
-                        AS held
-                 FROM (SELECT DISTINCT ON (kode_pesanan) kode_pesanan, run_id FROM {table}
-                       ORDER BY kode_pesanan, source_line) f),
-             o AS (SELECT run_id, count(*) FILTER (WHERE NOT held) AS created,
-                          count(*) FILTER (WHERE held) AS held
-                   FROM keyed GROUP BY run_id),
-             r AS (SELECT t.run_id, count(*) AS held_rows
-                   FROM {table} t JOIN keyed k ON k.kode_pesanan = t.kode_pesanan
-                   WHERE k.held GROUP BY t.run_id)
-             SELECT coalesce(o.run_id, r.run_id), coalesce(o.created, 0), coalesce(o.held, 0),
-                    coalesce(r.held_rows, 0)
-             FROM o FULL JOIN r ON o.run_id = r.run_id"
-        )))
+        self.pg.batch(&format!(
+            "INSERT INTO dry_orders SELECT DISTINCT kode_pesanan FROM {table}
+             ON CONFLICT DO NOTHING; DROP TABLE {table}"
+        ))
     }
 
     fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {

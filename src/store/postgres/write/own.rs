@@ -1,0 +1,672 @@
+//! Who owns an order, for a real run: the SQLite writer's rules, with the
+//! rows of a chunk looked up and written in a few statements.
+//!
+//! An order belongs to the first file that writes it. A chunk asks once
+//! who owns each of its orders; then its new orders and the lines of the
+//! orders its file owns go in with binary `COPY`. Rows of orders that
+//! another unfinished file owns wait in `import_waiting_rows` (counted as
+//! duplicates) until that file is imported (they stay duplicates) or fails
+//! (the first file that met the order takes it over). Under
+//! `on_duplicate = update` an order of a finished file is replaced, and
+//! the version it replaced kept until the replacing file is imported.
+
+use super::super::binary::BinaryCopy;
+use super::{FileState, Writer, int};
+use crate::columns::{FIELDS, Kind, idx};
+use crate::outcome::RowCounts;
+use crate::rows::{Chunk, Row, Value};
+use crate::settings::OnDuplicate;
+use anyhow::Result;
+use sqlx::Row as _;
+use std::collections::HashMap;
+
+/// How the file being written stands to one of its orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// No file has it yet: this row creates it.
+    New,
+    ThisFile,
+    /// A finished file has it, and `skip` leaves it so.
+    Other,
+    /// A finished file has it, and `update` replaces it with this row's.
+    Replace,
+    /// An unfinished file (this id) has it: being read by this run, or
+    /// left part-way by a killed one. It may yet fail or add lines.
+    Waiting(i64),
+}
+
+/// The fields of an order, then of a line, as `FIELDS` indices.
+fn order_fields() -> impl Iterator<Item = usize> {
+    (0..FIELDS.len()).filter(|&i| FIELDS[i].order_level)
+}
+
+fn line_fields() -> impl Iterator<Item = usize> {
+    (0..FIELDS.len()).filter(|&i| !FIELDS[i].order_level || i == idx::KODE_PESANAN)
+}
+
+fn list(fields: impl Iterator<Item = usize>, tail: &[&str]) -> String {
+    fields
+        .map(|i| FIELDS[i].column)
+        .chain(tail.iter().copied())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The columns of the data tables the writer fills, each ending with
+/// `import_file_id, source_line`; `from_waiting` gives the same values from
+/// `import_waiting_rows`.
+pub(super) struct Columns {
+    /// The fields of an order, then of a line, as `FIELDS` indices.
+    order_fields: Vec<usize>,
+    line_fields: Vec<usize>,
+    order: String,
+    line: String,
+    waiting: String,
+    order_from_waiting: String,
+    line_from_waiting: String,
+}
+
+pub(super) fn columns() -> &'static Columns {
+    static COLUMNS: std::sync::OnceLock<Columns> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let file = ["import_file_id", "source_line"];
+        let from_waiting = ["file_id", "source_line"];
+        Columns {
+            order_fields: order_fields().collect(),
+            line_fields: line_fields().collect(),
+            order: list(order_fields(), &file),
+            line: list(line_fields(), &file),
+            waiting: list(
+                std::iter::empty(),
+                &[
+                    &["owner_file_id", "file_id"][..],
+                    &FIELDS.iter().map(|f| f.column).collect::<Vec<_>>(),
+                    &["source_line", "run_id"],
+                ]
+                .concat(),
+            ),
+            order_from_waiting: list(order_fields(), &from_waiting),
+            line_from_waiting: list(line_fields(), &from_waiting),
+        }
+    })
+}
+
+/// Appends field `field` of `row` to a binary `COPY` row.
+fn put(copy: &mut BinaryCopy<'_>, chunk: &Chunk, row: &Row, field: usize) -> Result<()> {
+    match (chunk.value(row, field), FIELDS[field].kind) {
+        (Value::Null, _) => copy.null(),
+        (Value::Text(s), Kind::Datetime) => copy.timestamptz(s)?,
+        (Value::Text(s), _) => copy.text(s)?,
+        (Value::Int(n), Kind::Qty) => copy.int4(n)?,
+        (Value::Int(n), _) => copy.int8(n),
+    }
+    Ok(())
+}
+
+/// Appends `row` with the given fields, then its file and line.
+fn put_row(
+    copy: &mut BinaryCopy<'_>,
+    chunk: &Chunk,
+    row: &Row,
+    fields: &[usize],
+    file_id: i64,
+) -> Result<()> {
+    copy.row(fields.len() as u16 + 2);
+    for &field in fields {
+        put(copy, chunk, row, field)?;
+    }
+    copy.int8(file_id);
+    copy.int8(int(row.line));
+    Ok(())
+}
+
+/// Counts an order of another file once per file.
+fn count_duplicate_order(state: &mut FileState, key: &str) {
+    if state.duplicate_orders.insert(key.to_string()) {
+        state.outcome.orders.duplicate += 1;
+    }
+}
+
+/// Buffers of the three `COPY` streams a chunk writes, kept between chunks.
+#[derive(Default)]
+pub(super) struct Streams {
+    orders: Vec<u8>,
+    lines: Vec<u8>,
+    waiting: Vec<u8>,
+}
+
+impl Writer {
+    /// Writes a chunk's accepted rows into the data tables (or to wait);
+    /// how many were imported and how many are duplicates.
+    pub(super) fn write_rows(
+        &mut self,
+        file: usize,
+        file_id: i64,
+        run: i64,
+        chunk: &Chunk,
+    ) -> Result<RowCounts> {
+        // One probe of the primary key per key, whatever the planner thinks
+        // of the table: while it grows it has no statistics, and a plain
+        // join or `= ANY` was planned as a scan of the whole table.
+        let mut keys: Vec<&str> = chunk.rows.iter().map(|r| chunk.key(r)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let found = self.pg.all(
+            sqlx::query(
+                "SELECT k.kode_pesanan, p.import_file_id, coalesce(f.state = 'in_progress', false)
+                 FROM unnest($1::text[]) AS k (kode_pesanan)
+                 CROSS JOIN LATERAL (SELECT import_file_id FROM dropship_purchases
+                                     WHERE kode_pesanan = k.kode_pesanan LIMIT 1) p
+                 LEFT JOIN import_files f ON f.id = p.import_file_id",
+            )
+            .bind(&keys),
+        )?;
+        let update = self.opts.on_duplicate == OnDuplicate::Update;
+        let mut owners: HashMap<&str, Owner> = HashMap::with_capacity(keys.len());
+        for r in &found {
+            let (key, id, unfinished): (String, i64, bool) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let Ok(at) = keys.binary_search(&key.as_str()) else {
+                continue;
+            };
+            let owner = match (id == file_id, unfinished, update) {
+                (true, _, _) => Owner::ThisFile,
+                (false, true, _) => Owner::Waiting(id),
+                (false, false, false) => Owner::Other,
+                (false, false, true) => Owner::Replace,
+            };
+            owners.insert(keys[at], owner);
+        }
+
+        let mut streams = std::mem::take(&mut self.streams);
+        let written = self.encode_rows(file, file_id, run, chunk, &mut owners, &mut streams);
+        let sent = written.and_then(|(counts, [orders, lines, waiting])| {
+            let c = columns();
+            if orders {
+                self.pg.copy_in(
+                    &format!(
+                        "COPY dropship_purchases ({}) FROM STDIN (FORMAT binary)",
+                        c.order
+                    ),
+                    &streams.orders,
+                )?;
+            }
+            if lines {
+                self.pg.copy_in(
+                    &format!(
+                        "COPY dropship_purchase_details ({}) FROM STDIN (FORMAT binary)",
+                        c.line
+                    ),
+                    &streams.lines,
+                )?;
+            }
+            if waiting {
+                self.pg.copy_in(
+                    &format!(
+                        "COPY import_waiting_rows ({}) FROM STDIN (FORMAT binary)",
+                        c.waiting
+                    ),
+                    &streams.waiting,
+                )?;
+            }
+            Ok(counts)
+        });
+        self.streams = streams;
+        sent
+    }
+
+    /// Decides each row's fate in chunk order and writes it to its stream;
+    /// an order of a finished file that `update` replaces is replaced here,
+    /// before its new version is copied in. Which streams hold rows.
+    fn encode_rows<'c>(
+        &mut self,
+        file: usize,
+        file_id: i64,
+        run: i64,
+        chunk: &'c Chunk,
+        owners: &mut HashMap<&'c str, Owner>,
+        streams: &mut Streams,
+    ) -> Result<(RowCounts, [bool; 3])> {
+        let mut orders = BinaryCopy::new(&mut streams.orders);
+        let mut lines = BinaryCopy::new(&mut streams.lines);
+        let mut waiting = BinaryCopy::new(&mut streams.waiting);
+        let mut counts = RowCounts::default();
+        let mut used = [false; 3];
+        let c = columns();
+        for row in &chunk.rows {
+            let key = chunk.key(row);
+            let owner = owners.get(key).copied().unwrap_or(Owner::New);
+            match owner {
+                Owner::New | Owner::Replace => {
+                    if owner == Owner::Replace {
+                        self.replace_order(Some(file_id), key)?;
+                        self.files[file].outcome.orders.updated += 1;
+                    } else {
+                        self.files[file].outcome.orders.created += 1;
+                    }
+                    owners.insert(key, Owner::ThisFile);
+                    put_row(&mut orders, chunk, row, &c.order_fields, file_id)?;
+                    put_row(&mut lines, chunk, row, &c.line_fields, file_id)?;
+                    used[0] = true;
+                    used[1] = true;
+                    counts.imported += 1;
+                }
+                Owner::ThisFile => {
+                    put_row(&mut lines, chunk, row, &c.line_fields, file_id)?;
+                    used[1] = true;
+                    counts.imported += 1;
+                }
+                Owner::Other => {
+                    count_duplicate_order(&mut self.files[file], key);
+                    counts.duplicate += 1;
+                }
+                Owner::Waiting(holder) => {
+                    waiting.row(FIELDS.len() as u16 + 4);
+                    waiting.int8(holder);
+                    waiting.int8(file_id);
+                    for field in 0..FIELDS.len() {
+                        put(&mut waiting, chunk, row, field)?;
+                    }
+                    waiting.int8(int(row.line));
+                    waiting.int8(run);
+                    used[2] = true;
+                    count_duplicate_order(&mut self.files[file], key);
+                    counts.duplicate += 1;
+                }
+            }
+        }
+        orders.finish();
+        lines.finish();
+        waiting.finish();
+        Ok((counts, used))
+    }
+
+    /// True when file `id` is still `in_progress`: being read by this run,
+    /// or left so by a killed one. Such a file may yet fail or add lines.
+    fn unfinished(&mut self, id: i64) -> Result<bool> {
+        Ok(self
+            .pg
+            .optional(
+                sqlx::query("SELECT state = 'in_progress' FROM import_files WHERE id = $1")
+                    .bind(id),
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(false))
+    }
+
+    /// Removes an order and its lines, for file `by` to write its own
+    /// version. When `by` may still fail, a copy is kept (tagged with `by`,
+    /// and holding the `import_file_id` of the version it is) for its
+    /// rollback to put back.
+    fn replace_order(&mut self, by: Option<i64>, key: &str) -> Result<()> {
+        let keep = [
+            "INSERT INTO import_replaced_orders SELECT $1, * FROM dropship_purchases
+             WHERE kode_pesanan = $2",
+            "INSERT INTO import_replaced_lines SELECT $1, * FROM dropship_purchase_details
+             WHERE kode_pesanan = $2",
+        ];
+        if let Some(by) = by {
+            for sql in keep {
+                self.pg.exec(sqlx::query(sql).bind(by).bind(key))?;
+            }
+        }
+        for sql in [
+            "DELETE FROM dropship_purchase_details WHERE kode_pesanan = $1",
+            "DELETE FROM dropship_purchases WHERE kode_pesanan = $1",
+        ] {
+            self.pg.exec(sqlx::query(sql).bind(key))?;
+        }
+        Ok(())
+    }
+
+    /// Takes a file's orders and lines out of the data tables and puts back
+    /// what it replaced, so the tables are as if the file had never been
+    /// read: each order it held goes to the first file that met it while it
+    /// was being read (see `hand_over`), and for every order the newest
+    /// version of a file that did not fail stands, whatever the order in
+    /// which files fail.
+    pub(super) fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
+        self.uncount_earlier_runs(file_id)?;
+        self.pg.exec(
+            sqlx::query("DELETE FROM import_waiting_rows WHERE file_id = $1").bind(file_id),
+        )?;
+        self.unchain_replaced(file_id)?;
+        let c = columns();
+        let line_columns = format!("id, {}", c.line);
+        let statements = [
+            "DELETE FROM dropship_purchase_details WHERE kode_pesanan IN
+             (SELECT kode_pesanan FROM dropship_purchases WHERE import_file_id = $1)"
+                .to_string(),
+            "DELETE FROM dropship_purchases WHERE import_file_id = $1".to_string(),
+            format!(
+                "INSERT INTO dropship_purchases ({0}) SELECT {0} FROM import_replaced_orders
+                 WHERE by_file_id = $1 ON CONFLICT DO NOTHING",
+                c.order
+            ),
+            format!(
+                "INSERT INTO dropship_purchase_details ({0}) OVERRIDING SYSTEM VALUE
+                 SELECT {0} FROM import_replaced_lines l WHERE by_file_id = $1 AND EXISTS
+                 (SELECT 1 FROM dropship_purchases p
+                  WHERE p.kode_pesanan = l.kode_pesanan AND p.import_file_id = l.import_file_id)
+                 ON CONFLICT DO NOTHING",
+                line_columns
+            ),
+        ];
+        for sql in &statements {
+            self.pg.exec(sqlx::query(sql).bind(file_id))?;
+        }
+        self.forget_replaced(file_id)?;
+        self.hand_over_all(file_id)
+    }
+
+    /// Each row is counted in the run that committed it: rows of a file
+    /// rolled back that earlier runs committed (before a kill) move to
+    /// failed in those runs' totals, and the run its entry still belongs
+    /// to counts it among its failed files. This run's own are counted
+    /// when the file ends.
+    fn uncount_earlier_runs(&mut self, file_id: i64) -> Result<()> {
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_runs AS r SET
+                 rows_imported = greatest(r.rows_imported - f.rows_imported, 0),
+                 rows_rejected = greatest(r.rows_rejected - f.rows_rejected, 0),
+                 rows_duplicate = greatest(r.rows_duplicate - f.rows_duplicate, 0),
+                 rows_filtered = greatest(r.rows_filtered - f.rows_filtered, 0),
+                 rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
+                     + f.rows_duplicate + f.rows_filtered,
+                 files_failed = r.files_failed
+                     + (r.id = (SELECT run_id FROM import_files WHERE id = $1))::int
+                 FROM import_file_runs AS f
+                 WHERE f.file_id = $1 AND f.run_id = r.id AND r.id <> $2",
+            )
+            .bind(file_id)
+            .bind(self.run_id.unwrap_or(0)),
+        )?;
+        self.pg
+            .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(file_id))?;
+        Ok(())
+    }
+
+    /// A file G that replaced an order of failing file F keeps F's version
+    /// to put back should G fail too; F's version must never come back, so
+    /// G keeps instead what F had replaced (or nothing, when F created the
+    /// order).
+    fn unchain_replaced(&mut self, failed: i64) -> Result<()> {
+        let statements = [
+            "UPDATE import_replaced_lines AS l SET by_file_id = g.by_file_id
+             FROM import_replaced_orders g
+             WHERE l.by_file_id = $1 AND g.import_file_id = $1 AND g.by_file_id <> $1
+               AND g.kode_pesanan = l.kode_pesanan",
+            "UPDATE import_replaced_orders AS o SET by_file_id = g.by_file_id
+             FROM import_replaced_orders g
+             WHERE o.by_file_id = $1 AND g.import_file_id = $1 AND g.by_file_id <> $1
+               AND g.kode_pesanan = o.kode_pesanan",
+            "DELETE FROM import_replaced_lines WHERE import_file_id = $1 AND by_file_id <> $1",
+            "DELETE FROM import_replaced_orders WHERE import_file_id = $1 AND by_file_id <> $1",
+        ];
+        for sql in statements {
+            self.pg.exec(sqlx::query(sql).bind(failed))?;
+        }
+        Ok(())
+    }
+
+    /// File `owner` is imported: files that met its orders while it was
+    /// read are duplicates for good under `skip`, and under `update` each
+    /// writes its version over it in turn (see `hand_over`).
+    pub(super) fn release_waiters(&mut self, owner: i64) -> Result<()> {
+        match self.opts.on_duplicate {
+            OnDuplicate::Skip => {
+                self.pg.exec(
+                    sqlx::query("DELETE FROM import_waiting_rows WHERE owner_file_id = $1")
+                        .bind(owner),
+                )?;
+                Ok(())
+            }
+            OnDuplicate::Update => self.hand_over_all(owner),
+        }
+    }
+
+    /// Hands every order that files wait on from `owner` (one key at a
+    /// time, so memory stays flat whatever their number).
+    fn hand_over_all(&mut self, owner: i64) -> Result<()> {
+        loop {
+            let key = self.pg.optional(
+                sqlx::query(
+                    "SELECT kode_pesanan FROM import_waiting_rows WHERE owner_file_id = $1 LIMIT 1",
+                )
+                .bind(owner),
+            )?;
+            match key {
+                Some(key) => self.hand_over(owner, &key.try_get::<String, _>(0)?)?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// File `owner` has ended (failed and rolled back, or, under `update`,
+    /// imported): the first file that met order `key` while `owner` was
+    /// read takes it over with its own rows (the order from its first row,
+    /// all its lines), which count as imported instead of duplicate. The
+    /// other files now wait on the new owner while it is being read; once
+    /// it is finished they are its duplicates (`skip`) or replace it in
+    /// turn (`update`). Every row waiting on (`owner`, `key`) is gone on
+    /// return.
+    fn hand_over(&mut self, owner: i64, key: &str) -> Result<()> {
+        let c = columns();
+        let mut owner = owner;
+        loop {
+            let first = self.pg.optional(
+                sqlx::query(
+                    "SELECT file_id, id FROM import_waiting_rows
+                     WHERE owner_file_id = $1 AND kode_pesanan = $2 ORDER BY id LIMIT 1",
+                )
+                .bind(owner)
+                .bind(key),
+            )?;
+            let Some(first) = first else {
+                return Ok(());
+            };
+            let (taker, first_row): (i64, i64) = (first.try_get(0)?, first.try_get(1)?);
+            let taker_unfinished = self.unfinished(taker)?;
+            let current: Option<i64> = self
+                .pg
+                .optional(
+                    sqlx::query(
+                        "SELECT import_file_id FROM dropship_purchases WHERE kode_pesanan = $1",
+                    )
+                    .bind(key),
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            let updated = match (current, self.opts.on_duplicate) {
+                (None, _) => false,
+                // The rollback put back an order of another file: the
+                // waiting rows are that file's duplicates.
+                (Some(holder), OnDuplicate::Skip) => {
+                    self.retag_waiting(owner, key, holder)?;
+                    if !self.unfinished(holder)? {
+                        self.drop_waiting(holder, key)?;
+                    }
+                    return Ok(());
+                }
+                (Some(_), OnDuplicate::Update) => {
+                    self.replace_order(taker_unfinished.then_some(taker), key)?;
+                    true
+                }
+            };
+            self.pg.exec(
+                sqlx::query(&format!(
+                    "INSERT INTO dropship_purchases ({}) SELECT {} FROM import_waiting_rows
+                     WHERE id = $1",
+                    c.order, c.order_from_waiting
+                ))
+                .bind(first_row),
+            )?;
+            // The rows may have been read (and counted) by several runs,
+            // when the taker was resumed after a kill.
+            let by_run: Vec<(i64, u64)> = self
+                .pg
+                .all(
+                    sqlx::query(
+                        "SELECT run_id, count(*) FROM import_waiting_rows
+                         WHERE owner_file_id = $1 AND kode_pesanan = $2 AND file_id = $3
+                         GROUP BY run_id",
+                    )
+                    .bind(owner)
+                    .bind(key)
+                    .bind(taker),
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
+                .collect::<Result<_>>()?;
+            self.pg.exec(
+                sqlx::query(&format!(
+                    "INSERT INTO dropship_purchase_details ({}) SELECT {} FROM import_waiting_rows
+                     WHERE owner_file_id = $1 AND kode_pesanan = $2 AND file_id = $3 ORDER BY id",
+                    c.line, c.line_from_waiting
+                ))
+                .bind(owner)
+                .bind(key)
+                .bind(taker),
+            )?;
+            self.pg.exec(
+                sqlx::query(
+                    "DELETE FROM import_waiting_rows
+                     WHERE owner_file_id = $1 AND kode_pesanan = $2 AND file_id = $3",
+                )
+                .bind(owner)
+                .bind(key)
+                .bind(taker),
+            )?;
+            self.took_over(taker, key, &by_run, updated)?;
+            self.retag_waiting(owner, key, taker)?;
+            if taker_unfinished {
+                return Ok(());
+            }
+            match self.opts.on_duplicate {
+                OnDuplicate::Skip => return self.drop_waiting(taker, key),
+                OnDuplicate::Update => owner = taker,
+            }
+        }
+    }
+
+    /// The rows waiting on order `key` of file `from` now wait on file `to`.
+    fn retag_waiting(&mut self, from: i64, key: &str, to: i64) -> Result<()> {
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_waiting_rows SET owner_file_id = $3
+                 WHERE owner_file_id = $1 AND kode_pesanan = $2",
+            )
+            .bind(from)
+            .bind(key)
+            .bind(to),
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the rows waiting on order `key` of a finished file: they stay
+    /// its duplicates.
+    fn drop_waiting(&mut self, owner: i64, key: &str) -> Result<()> {
+        self.pg.exec(
+            sqlx::query(
+                "DELETE FROM import_waiting_rows WHERE owner_file_id = $1 AND kode_pesanan = $2",
+            )
+            .bind(owner)
+            .bind(key),
+        )?;
+        Ok(())
+    }
+
+    /// File `taker` took order `key` over with rows it had counted as
+    /// duplicates, `by_run` (the run that read them, how many): they are
+    /// imported now, in `import_files` and in the totals of the run that
+    /// counted them (this run's summary, or an earlier run's row), and the
+    /// order is created (or updated, when it replaced another file's
+    /// version) instead of duplicate in the newest of those runs.
+    fn took_over(
+        &mut self,
+        taker: i64,
+        key: &str,
+        by_run: &[(i64, u64)],
+        updated: bool,
+    ) -> Result<()> {
+        let rows: u64 = by_run.iter().map(|(_, n)| n).sum();
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_files SET rows_imported = rows_imported + $2,
+                 rows_duplicate = greatest(rows_duplicate - $2, 0) WHERE id = $1",
+            )
+            .bind(taker)
+            .bind(int(rows)),
+        )?;
+        let newest = by_run.iter().map(|&(run, _)| run).max();
+        for &(run, n) in by_run {
+            self.pg.exec(
+                sqlx::query(
+                    "UPDATE import_file_runs SET rows_imported = rows_imported + $3,
+                     rows_duplicate = greatest(rows_duplicate - $3, 0)
+                     WHERE file_id = $1 AND run_id = $2",
+                )
+                .bind(taker)
+                .bind(run)
+                .bind(int(n)),
+            )?;
+            let order = (Some(run) == newest).then_some(updated);
+            if Some(run) != self.run_id {
+                if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
+                    state.earlier.imported += n;
+                    state.earlier.duplicate = state.earlier.duplicate.saturating_sub(n);
+                }
+                self.recount_run(run, n, order)?;
+                continue;
+            }
+            let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) else {
+                continue;
+            };
+            state.outcome.rows.imported += n;
+            state.outcome.rows.duplicate = state.outcome.rows.duplicate.saturating_sub(n);
+            let orders = &mut state.outcome.orders;
+            if state.duplicate_orders.remove(key) {
+                orders.duplicate = orders.duplicate.saturating_sub(1);
+            }
+            match order {
+                Some(true) => orders.updated += 1,
+                Some(false) => orders.created += 1,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves `rows` duplicates of an earlier run to imported in its totals,
+    /// when that run counted them; with `order` (updated or created), the
+    /// order they make moves from duplicate there too.
+    fn recount_run(&mut self, run: i64, rows: u64, order: Option<bool>) -> Result<()> {
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_runs SET rows_imported = rows_imported + $2,
+                 rows_duplicate = rows_duplicate - $2, orders_created = orders_created + $3,
+                 orders_updated = orders_updated + $4,
+                 orders_duplicate = greatest(orders_duplicate - $5, 0)
+                 WHERE id = $1 AND rows_duplicate >= $2",
+            )
+            .bind(run)
+            .bind(int(rows))
+            .bind(i64::from(order == Some(false)))
+            .bind(i64::from(order == Some(true)))
+            .bind(i64::from(order.is_some())),
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn forget_replaced(&mut self, file_id: i64) -> Result<()> {
+        for sql in [
+            "DELETE FROM import_replaced_orders WHERE by_file_id = $1",
+            "DELETE FROM import_replaced_lines WHERE by_file_id = $1",
+        ] {
+            self.pg.exec(sqlx::query(sql).bind(file_id))?;
+        }
+        Ok(())
+    }
+}
