@@ -7,8 +7,10 @@
 //!
 //! Kills are deterministic: the run is frozen (SIGSTOP) as soon as the
 //! database shows a committed part of the file, checked to be part-way, then
-//! killed with SIGKILL.
+//! killed with SIGKILL. The tests of `--channel` and of partial files run
+//! against SQLite and PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use common::{Csv, Env, Line, Run, line};
@@ -46,16 +48,25 @@ fn ro(db: &Path) -> Option<Connection> {
     Some(conn)
 }
 
-/// Rows committed so far for the `in_progress` entry of a file named `name`.
-fn committed(conn: &Connection, name: &str) -> Option<i64> {
-    conn.query_row(
-        "SELECT rows_committed FROM import_files WHERE state = 'in_progress' AND path LIKE ?1",
-        [format!("%{name}")],
-        |r| r.get(0),
-    )
-    .optional()
-    .ok()
-    .flatten()
+/// Rows committed so far for the `in_progress` entry of a file named `name`:
+/// through `conn` (opened read-only once the file exists) for SQLite, through
+/// the test's own session for PostgreSQL.
+fn committed(env: &Env, conn: &mut Option<Connection>, name: &str) -> Option<i64> {
+    let sql = format!(
+        "SELECT rows_committed FROM import_files WHERE state = 'in_progress' AND path LIKE '%{name}'"
+    );
+    if env.is_postgres() {
+        let rows = env.database.try_query(&sql).ok()?;
+        return rows.first()?.first()?.as_deref()?.parse().ok();
+    }
+    if conn.is_none() {
+        *conn = ro(&env.path("dropship.db"));
+    }
+    conn.as_ref()?
+        .query_row(&sql, [], |r| r.get(0))
+        .optional()
+        .ok()
+        .flatten()
 }
 
 /// Starts an import with `args` in `env`, waits until it has committed part
@@ -68,6 +79,13 @@ fn kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> i64 {
         if let Some(rows) = try_kill_mid_file(env, args, name, total_rows) {
             return rows;
         }
+        if env.is_postgres() {
+            env.database.execute(&format!(
+                "DROP SCHEMA {} CASCADE",
+                common::db::ident(&env.database.pg().schema)
+            ));
+            continue;
+        }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(env.path(&format!("dropship.db{suffix}")));
         }
@@ -77,7 +95,7 @@ fn kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> i64 {
 
 fn try_kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> Option<i64> {
     let mut child = Command::new(BIN)
-        .args(args)
+        .args(env.full_args(args))
         .current_dir(env.dir.path())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -85,7 +103,6 @@ fn try_kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> O
         .stderr(Stdio::null())
         .spawn()
         .expect("start dropship-import");
-    let db = env.path("dropship.db");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut conn = None;
     loop {
@@ -93,12 +110,7 @@ fn try_kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> O
             return None;
         }
         assert!(Instant::now() < deadline, "no commit of {name} seen");
-        if conn.is_none() && db.is_file() {
-            conn = ro(&db);
-        }
-        if let Some(c) = &conn
-            && committed(c, name).is_some_and(|n| n > 0)
-        {
+        if committed(env, &mut conn, name).is_some_and(|n| n > 0) {
             break;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -113,32 +125,25 @@ fn try_kill_mid_file(env: &Env, args: &[&str], name: &str, total_rows: i64) -> O
     if status.signal() != Some(libc::SIGKILL) {
         return None;
     }
-    let conn = ro(&db).expect("database after the kill");
-    let rows = committed(&conn, name).filter(|&rows| rows > 0 && rows < total_rows)?;
+    let rows = committed(env, &mut None, name).filter(|&rows| rows > 0 && rows < total_rows)?;
     Some(rows)
 }
 
 /// (state, error) of the `import_files` entry with this id.
 fn file_entry(env: &Env, id: i64) -> (String, Option<String>) {
-    env.db()
-        .query_row(
-            "SELECT state, error FROM import_files WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("file entry")
+    let rows = env.query(&format!(
+        "SELECT state, error FROM import_files WHERE id = {id}"
+    ));
+    let row = &rows[0];
+    (row[0].clone().expect("a state"), row[1].clone())
 }
 
 /// Every line of the database as (order, sku), sorted.
 fn all_lines(env: &Env) -> Vec<(String, String)> {
-    let db = env.db();
-    let mut stmt = db
-        .prepare("SELECT kode_pesanan, sku FROM dropship_purchase_details ORDER BY 1, 2")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    env.query("SELECT kode_pesanan, sku FROM dropship_purchase_details ORDER BY 1, 2")
+        .into_iter()
+        .map(|r| (r[0].clone().expect("kode"), r[1].clone().expect("sku")))
+        .collect()
 }
 
 fn expected_lines(lines: &[Line]) -> Vec<(String, String)> {
@@ -153,265 +158,270 @@ fn expected_lines(lines: &[Line]) -> Vec<(String, String)> {
 // ---------------------------------------------------------------------------
 // --channel
 
-#[test]
-fn a_file_read_with_a_channel_is_imported_only_for_that_channels_rows() {
-    let env = Env::new();
-    // 6 orders of 2 lines: Shopee, Tokopedia, Lazada, Shopee, ...
-    let lines = export("DS", 6, 2, &["Shopee", "Tokopedia", "Lazada"]);
-    env.write("a.csv", Csv::new(&lines).render());
+both! {
+    fn a_file_read_with_a_channel_is_imported_only_for_that_channels_rows(b) {
+        let env = Env::on(b);
+        // 6 orders of 2 lines: Shopee, Tokopedia, Lazada, Shopee, ...
+        let lines = export("DS", 6, 2, &["Shopee", "Tokopedia", "Lazada"]);
+        env.write("a.csv", Csv::new(&lines).render());
 
-    let shopee = env.run(&["a.csv", "--channel", "Shopee"]);
-    shopee.expect_code(0);
-    assert_eq!(shopee.file_rows("a.csv"), [12, 4, 0, 0, 8, 0]);
+        let shopee = env.run(&["a.csv", "--channel", "Shopee"]);
+        shopee.expect_code(0);
+        assert_eq!(shopee.file_rows("a.csv"), [12, 4, 0, 0, 8, 0]);
 
-    let again = env.run(&["a.csv", "--channel", " shopee "]);
-    again.expect_code(0);
-    assert_eq!(again.file_status("a.csv"), "skipped", "{}", again.stdout);
+        let again = env.run(&["a.csv", "--channel", " shopee "]);
+        again.expect_code(0);
+        assert_eq!(again.file_status("a.csv"), "skipped", "{}", again.stdout);
 
-    let tokopedia = env.run(&["a.csv", "--channel", "Tokopedia"]);
-    tokopedia.expect_code(0);
-    assert_eq!(tokopedia.file_status("a.csv"), "imported");
-    assert_eq!(tokopedia.file_rows("a.csv"), [12, 4, 0, 0, 8, 0]);
+        let tokopedia = env.run(&["a.csv", "--channel", "Tokopedia"]);
+        tokopedia.expect_code(0);
+        assert_eq!(tokopedia.file_status("a.csv"), "imported");
+        assert_eq!(tokopedia.file_rows("a.csv"), [12, 4, 0, 0, 8, 0]);
 
-    // The dry run predicts what the run without a channel reports.
-    let dry = env.run(&["a.csv", "--dry-run"]);
-    dry.expect_code(0);
-    let all = env.run(&["a.csv"]);
-    all.expect_code(0);
-    assert_eq!(all.file_status("a.csv"), "imported");
-    // Lazada's rows come in; the others belong to the earlier entries.
-    assert_eq!(all.file_rows("a.csv"), [12, 4, 0, 8, 0, 0]);
-    assert_eq!(dry.file_status("a.csv"), "imported");
-    assert_eq!(dry.rows(), all.rows(), "dry run:\n{}", dry.stdout);
-    assert_eq!(all_lines(&env), expected_lines(&lines));
+        // The dry run predicts what the run without a channel reports.
+        let dry = env.run(&["a.csv", "--dry-run"]);
+        dry.expect_code(0);
+        let all = env.run(&["a.csv"]);
+        all.expect_code(0);
+        assert_eq!(all.file_status("a.csv"), "imported");
+        // Lazada's rows come in; the others belong to the earlier entries.
+        assert_eq!(all.file_rows("a.csv"), [12, 4, 0, 8, 0, 0]);
+        assert_eq!(dry.file_status("a.csv"), "imported");
+        assert_eq!(dry.rows(), all.rows(), "dry run:\n{}", dry.stdout);
+        assert_eq!(all_lines(&env), expected_lines(&lines));
 
-    for args in [&["a.csv"][..], &["a.csv", "--channel", "Lazada"]] {
-        let skip = env.run(args);
-        skip.expect_code(0);
-        assert_eq!(skip.file_status("a.csv"), "skipped", "{args:?}");
+        for args in [&["a.csv"][..], &["a.csv", "--channel", "Lazada"]] {
+            let skip = env.run(args);
+            skip.expect_code(0);
+            assert_eq!(skip.file_status("a.csv"), "skipped", "{args:?}");
+        }
+        let channels: Vec<Option<String>> = env
+            .query("SELECT channel FROM import_files WHERE state = 'imported' ORDER BY id")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert_eq!(
+            channels,
+            [Some("shopee".to_string()), Some("tokopedia".into()), None]
+        );
     }
-    let channels: Vec<Option<String>> = {
-        let db = env.db();
-        let mut stmt = db
-            .prepare("SELECT channel FROM import_files WHERE state = 'imported' ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-    };
-    assert_eq!(
-        channels,
-        [Some("shopee".to_string()), Some("tokopedia".into()), None]
-    );
 }
 
-#[test]
-fn a_partial_file_read_with_another_channel_is_rolled_back_not_resumed() {
-    let env = Env::new();
-    let lines = export("DS", 1200, 3, &["Shopee", "Tokopedia"]);
-    let total = lines.len() as i64;
-    env.write("a.csv", Csv::new(&lines).render());
-    let args = [
-        "a.csv",
-        "-j",
-        "1",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-    ];
-    let mut shopee = args.to_vec();
-    shopee.extend(["--channel", "Shopee"]);
-    kill_mid_file(&env, &shopee, "a.csv", total);
-    let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
+both! {
+    fn a_partial_file_read_with_another_channel_is_rolled_back_not_resumed(b) {
+        let env = Env::on(b);
+        let lines = export("DS", 1200, 3, &["Shopee", "Tokopedia"]);
+        let total = lines.len() as i64;
+        env.write("a.csv", Csv::new(&lines).render());
+        let args = [
+            "a.csv",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        let mut shopee = args.to_vec();
+        shopee.extend(["--channel", "Shopee"]);
+        kill_mid_file(&env, &shopee, "a.csv", total);
+        let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
 
-    // Without a channel every row is wanted: the Shopee part is not resumed
-    // (its filtered rows would never come in), it is taken out first.
-    let dry = env.run(&["a.csv", "--dry-run"]);
-    let all = env.run(&args);
-    all.expect_code(0);
-    assert_eq!(
-        all.file_rows("a.csv"),
-        [total as u64, total as u64, 0, 0, 0, 0]
-    );
-    assert_eq!(dry.rows(), all.rows(), "dry run:\n{}", dry.stdout);
-    let (state, error) = file_entry(&env, partial);
-    assert_eq!(state, "failed");
-    assert!(
-        error.as_deref().is_some_and(|e| e.contains("superseded")),
-        "{error:?}"
-    );
-    assert_eq!(all_lines(&env), expected_lines(&lines));
-    let owners: i64 = env.one("SELECT count(DISTINCT import_file_id) FROM dropship_purchases");
-    assert_eq!(owners, 1, "one file owns every order");
+        // Without a channel every row is wanted: the Shopee part is not resumed
+        // (its filtered rows would never come in), it is taken out first.
+        let dry = env.run(&["a.csv", "--dry-run"]);
+        let all = env.run(&args);
+        all.expect_code(0);
+        assert_eq!(
+            all.file_rows("a.csv"),
+            [total as u64, total as u64, 0, 0, 0, 0]
+        );
+        assert_eq!(dry.rows(), all.rows(), "dry run:\n{}", dry.stdout);
+        let (state, error) = file_entry(&env, partial);
+        assert_eq!(state, "failed");
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("superseded")),
+            "{error:?}"
+        );
+        assert_eq!(all_lines(&env), expected_lines(&lines));
+        let owners: i64 = env.one("SELECT count(DISTINCT import_file_id) FROM dropship_purchases");
+        assert_eq!(owners, 1, "one file owns every order");
+    }
 }
 
-#[test]
-fn a_partial_file_is_resumed_by_a_run_with_the_same_channel_and_completed_by_one_without() {
-    let env = Env::new();
-    let lines = export("DS", 1200, 3, &["Shopee", "Tokopedia"]);
-    let total = lines.len() as u64;
-    env.write("a.csv", Csv::new(&lines).render());
-    let args = [
-        "a.csv",
-        "-j",
-        "1",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-        "--channel",
-        "Shopee",
-    ];
-    kill_mid_file(&env, &args, "a.csv", total as i64);
-    let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
+both! {
+    fn a_partial_file_is_resumed_by_a_run_with_the_same_channel_and_completed_by_one_without(b) {
+        let env = Env::on(b);
+        let lines = export("DS", 1200, 3, &["Shopee", "Tokopedia"]);
+        let total = lines.len() as u64;
+        env.write("a.csv", Csv::new(&lines).render());
+        let args = [
+            "a.csv",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+            "--channel",
+            "Shopee",
+        ];
+        kill_mid_file(&env, &args, "a.csv", total as i64);
+        let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
 
-    let resumed = env.run(&args);
-    resumed.expect_code(0);
-    assert_eq!(file_entry(&env, partial), ("imported".to_string(), None));
-    let shopee: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
-    assert_eq!(shopee as u64, total / 2);
+        let resumed = env.run(&args);
+        resumed.expect_code(0);
+        assert_eq!(file_entry(&env, partial), ("imported".to_string(), None));
+        let shopee: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
+        assert_eq!(shopee as u64, total / 2);
 
-    let rest = env.run(&args[..7]);
-    rest.expect_code(0);
-    assert_eq!(rest.file_status("a.csv"), "imported");
-    assert_eq!(
-        rest.file_rows("a.csv"),
-        [total, total / 2, 0, total / 2, 0, 0]
-    );
-    assert_eq!(all_lines(&env), expected_lines(&lines));
+        let rest = env.run(&args[..7]);
+        rest.expect_code(0);
+        assert_eq!(rest.file_status("a.csv"), "imported");
+        assert_eq!(
+            rest.file_rows("a.csv"),
+            [total, total / 2, 0, total / 2, 0, 0]
+        );
+        assert_eq!(all_lines(&env), expected_lines(&lines));
+    }
 }
 
 // ---------------------------------------------------------------------------
 // A killed file whose export changes
 
-#[test]
-fn a_partial_file_whose_path_comes_back_with_other_bytes_is_superseded() {
-    let env = Env::new();
-    // Orders of 7 lines and chunks of 50 rows: chunk ends split orders.
-    let mut lines = export("DS", 500, 7, &["Shopee"]);
-    let total = lines.len() as i64;
-    env.write("a.csv", Csv::new(&lines).render());
-    let args = [
-        "a.csv",
-        "-j",
-        "1",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-    ];
-    kill_mid_file(&env, &args, "a.csv", total);
-    let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
+both! {
+    fn a_partial_file_whose_path_comes_back_with_other_bytes_is_superseded(b) {
+        let env = Env::on(b);
+        // Orders of 7 lines and chunks of 50 rows: chunk ends split orders.
+        let mut lines = export("DS", 500, 7, &["Shopee"]);
+        let total = lines.len() as i64;
+        env.write("a.csv", Csv::new(&lines).render());
+        let args = [
+            "a.csv",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        kill_mid_file(&env, &args, "a.csv", total);
+        let partial: i64 = env.one("SELECT id FROM import_files WHERE state = 'in_progress'");
 
-    // Downloaded again: one byte differs, near the end.
-    let last = lines.len() - 1;
-    lines[last] = lines[last].clone().set("Nama Produk", "Kaos Polos Hitam M");
-    env.write("a.csv", Csv::new(&lines).render());
+        // Downloaded again: one byte differs, near the end.
+        let last = lines.len() - 1;
+        lines[last] = lines[last].clone().set("Nama Produk", "Kaos Polos Hitam M");
+        env.write("a.csv", Csv::new(&lines).render());
 
-    let dry = env.run(&["--dry-run", "a.csv"]);
-    dry.expect_code(0);
-    let rerun = env.run(&args);
-    rerun.expect_code(0);
-    // The killed run's totals: the file failed, its rows with it.
-    let (files_failed, imported, failed): (i64, i64, i64) = env
-        .db()
-        .query_row(
+        let dry = env.run(&["--dry-run", "a.csv"]);
+        dry.expect_code(0);
+        let rerun = env.run(&args);
+        rerun.expect_code(0);
+        // The killed run's totals: the file failed, its rows with it.
+        let killed = env.query(
             "SELECT files_failed, rows_imported, rows_failed FROM import_runs
              WHERE id = (SELECT run_id FROM import_files WHERE error LIKE 'superseded%')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .expect("the killed run");
-    assert_eq!((files_failed, imported), (1, 0));
-    assert!(failed > 0);
-    // The run that rolls the partial file back says so.
-    for (what, text) in [
-        ("dry run", &dry.stdout),
-        ("summary", &rerun.stdout),
-        ("stderr", &rerun.stderr),
-    ] {
-        assert!(
-            text.contains("rolled back") && text.contains("superseded"),
-            "{what} names the rolled-back partial file:\n{text}"
         );
+        let n = |i: usize| -> i64 { killed[0][i].as_deref().expect("a count").parse().unwrap() };
+        let (files_failed, imported, failed) = (n(0), n(1), n(2));
+        assert_eq!((files_failed, imported), (1, 0));
+        assert!(failed > 0);
+        // The run that rolls the partial file back says so.
+        for (what, text) in [
+            ("dry run", &dry.stdout),
+            ("summary", &rerun.stdout),
+            ("stderr", &rerun.stderr),
+        ] {
+            assert!(
+                text.contains("rolled back") && text.contains("superseded"),
+                "{what} names the rolled-back partial file:\n{text}"
+            );
+        }
+        assert_eq!(
+            rerun.file_rows("a.csv"),
+            [total as u64, total as u64, 0, 0, 0, 0],
+            "{}",
+            rerun.stdout
+        );
+        assert_eq!(dry.rows(), rerun.rows(), "dry run:\n{}", dry.stdout);
+        assert_eq!(
+            file_entry(&env, partial),
+            ("failed".to_string(), Some("superseded".to_string()))
+        );
+        let left: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'in_progress'");
+        assert_eq!(left, 0);
+        assert_eq!(all_lines(&env), expected_lines(&lines));
+        let new_id: i64 = env.one("SELECT id FROM import_files WHERE state = 'imported'");
+        let others: i64 = env.one(&format!(
+            "SELECT count(*) FROM dropship_purchase_details WHERE import_file_id <> {new_id}"
+        ));
+        assert_eq!(others, 0, "every line comes from the new file");
     }
-    assert_eq!(
-        rerun.file_rows("a.csv"),
-        [total as u64, total as u64, 0, 0, 0, 0],
-        "{}",
-        rerun.stdout
-    );
-    assert_eq!(dry.rows(), rerun.rows(), "dry run:\n{}", dry.stdout);
-    assert_eq!(
-        file_entry(&env, partial),
-        ("failed".to_string(), Some("superseded".to_string()))
-    );
-    let left: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'in_progress'");
-    assert_eq!(left, 0);
-    assert_eq!(all_lines(&env), expected_lines(&lines));
-    let new_id: i64 = env.one("SELECT id FROM import_files WHERE state = 'imported'");
-    let others: i64 = env.one(&format!(
-        "SELECT count(*) FROM dropship_purchase_details WHERE import_file_id <> {new_id}"
-    ));
-    assert_eq!(others, 0, "every line comes from the new file");
 }
 
-#[test]
-fn partial_files_left_by_killed_runs_are_named_in_the_summary_and_status() {
-    let env = Env::new();
-    let lines = export("DS", 1000, 3, &["Shopee"]);
-    let total = lines.len() as i64;
-    env.write("a.csv", Csv::new(&lines).render());
-    env.write("b.csv", Csv::new(&[line("DB-1")]).render());
-    let args = [
-        "a.csv",
-        "-j",
-        "1",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-    ];
-    kill_mid_file(&env, &args, "a.csv", total);
-    let killed_run: i64 = env.one("SELECT run_id FROM import_files WHERE state = 'in_progress'");
+both! {
+    fn partial_files_left_by_killed_runs_are_named_in_the_summary_and_status(b) {
+        let env = Env::on(b);
+        let lines = export("DS", 1000, 3, &["Shopee"]);
+        let total = lines.len() as i64;
+        env.write("a.csv", Csv::new(&lines).render());
+        env.write("b.csv", Csv::new(&[line("DB-1")]).render());
+        let args = [
+            "a.csv",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        kill_mid_file(&env, &args, "a.csv", total);
+        let killed_run: i64 = env.one("SELECT run_id FROM import_files WHERE state = 'in_progress'");
 
-    // A run over other files leaves the partial file alone, and says so.
-    let other = env.run(&["b.csv", "--progress", "log"]);
-    other.expect_code(0);
-    // Read once a writer has opened the database: a read-only look right
-    // after a kill may not see the killed run's last commits in the log.
-    let rows: i64 = env.one("SELECT rows_committed FROM import_files WHERE state = 'in_progress'");
-    let notes = other.json["recommendations"]
-        .as_array()
-        .expect("recommendations")
-        .clone();
-    assert_eq!(notes.len(), 1, "{}", other.stdout);
-    let note = notes[0].as_str().unwrap_or_default();
-    for needle in [
-        "a.csv".to_string(),
-        format!("run {killed_run}"),
-        format!("{rows} rows"),
-    ] {
-        assert!(note.contains(&needle), "{needle:?} in {note:?}");
+        // A run over other files leaves the partial file alone, and says so.
+        let other = env.run(&["b.csv", "--progress", "log"]);
+        other.expect_code(0);
+        // Read once a writer has opened the database: a read-only look right
+        // after a kill may not see the killed run's last commits in the log.
+        let rows: i64 = env.one("SELECT rows_committed FROM import_files WHERE state = 'in_progress'");
+        let notes = other.json["recommendations"]
+            .as_array()
+            .expect("recommendations")
+            .clone();
+        assert_eq!(notes.len(), 1, "{}", other.stdout);
+        let note = notes[0].as_str().unwrap_or_default();
+        for needle in [
+            "a.csv".to_string(),
+            format!("run {killed_run}"),
+            format!("{rows} rows"),
+        ] {
+            assert!(note.contains(&needle), "{needle:?} in {note:?}");
+        }
+        assert!(other.stderr.contains(note), "{}", other.stderr);
+        let status = env
+            .cmd()
+            .args(env.full_args(&["status"]))
+            .output()
+            .expect("status");
+        let status_text = String::from_utf8_lossy(&status.stdout);
+        assert!(status.status.success());
+        assert!(
+            status_text.contains("a.csv") && status_text.contains(&format!("run {killed_run}")),
+            "{status_text}"
+        );
+
+        // Resumed, it is no longer left over.
+        let resumed = env.run(&args);
+        resumed.expect_code(0);
+        assert_eq!(resumed.json["recommendations"], serde_json::json!([]));
+        let status = env
+            .cmd()
+            .args(env.full_args(&["status"]))
+            .output()
+            .expect("status");
+        assert!(!String::from_utf8_lossy(&status.stdout).contains("a.csv"));
+        assert_eq!(all_lines(&env).len() as i64, total + 1);
     }
-    assert!(other.stderr.contains(note), "{}", other.stderr);
-    let status = env.cmd().arg("status").output().expect("status");
-    let status_text = String::from_utf8_lossy(&status.stdout);
-    assert!(status.status.success());
-    assert!(
-        status_text.contains("a.csv") && status_text.contains(&format!("run {killed_run}")),
-        "{status_text}"
-    );
-
-    // Resumed, it is no longer left over.
-    let resumed = env.run(&args);
-    resumed.expect_code(0);
-    assert_eq!(resumed.json["recommendations"], serde_json::json!([]));
-    let status = env.cmd().arg("status").output().expect("status");
-    assert!(!String::from_utf8_lossy(&status.stdout).contains("a.csv"));
-    assert_eq!(all_lines(&env).len() as i64, total + 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -524,136 +534,138 @@ fn after_a_full_disk_the_log_never_says_imported_for_what_was_taken_back() {
     );
 }
 
-/// A killed `--force` run, run again with `--force`, ends as one forced
-/// run would: every file is read again from its start, so a partial file
-/// is not resumed after the files before it were read again and took its
-/// first rows' orders.
-#[test]
-fn a_killed_forced_run_run_again_ends_as_one_forced_run() {
-    // b.csv is smaller (read first with -j 1) and holds the first 40
-    // orders of a.csv in another version; under update a.csv's stands.
-    let small: Vec<Line> = (0..40)
-        .map(|i| line(&format!("DS-{i:05}")).set("Nama Toko", "Small"))
-        .collect();
-    let large: Vec<Line> = export("DS", 1500, 2, &["Shopee"])
-        .into_iter()
-        .map(|l| l.set("Nama Toko", "Large"))
-        .collect();
-    let plain = [
-        "b.csv",
-        "a.csv",
-        "-j",
-        "1",
-        "--on-duplicate",
-        "update",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-    ];
-    let mut forced = plain.to_vec();
-    forced.push("--force");
-    for _ in 0..10 {
-        let env = Env::new();
+both! {
+    /// A killed `--force` run, run again with `--force`, ends as one forced
+    /// run would: every file is read again from its start, so a partial file
+    /// is not resumed after the files before it were read again and took its
+    /// first rows' orders.
+    fn a_killed_forced_run_run_again_ends_as_one_forced_run(b) {
+        // b.csv is smaller (read first with -j 1) and holds the first 40
+        // orders of a.csv in another version; under update a.csv's stands.
+        let small: Vec<Line> = (0..40)
+            .map(|i| line(&format!("DS-{i:05}")).set("Nama Toko", "Small"))
+            .collect();
+        let large: Vec<Line> = export("DS", 1500, 2, &["Shopee"])
+            .into_iter()
+            .map(|l| l.set("Nama Toko", "Large"))
+            .collect();
+        let plain = [
+            "b.csv",
+            "a.csv",
+            "-j",
+            "1",
+            "--on-duplicate",
+            "update",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        let mut forced = plain.to_vec();
+        forced.push("--force");
+        for _ in 0..10 {
+            let env = Env::on(b);
+            env.write("b.csv", Csv::new(&small).render());
+            env.write("a.csv", Csv::new(&large).render());
+            env.run(&plain).expect_code(0);
+            if try_kill_mid_file(&env, &forced, "a.csv", large.len() as i64).is_none() {
+                continue;
+            }
+            let rerun = env.run(&forced);
+            rerun.expect_code(0);
+            let small_orders: i64 =
+                env.one("SELECT count(*) FROM dropship_purchases WHERE nama_toko = 'Small'");
+            assert_eq!(small_orders, 0, "a.csv's version of every order stands");
+            let lines: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
+            assert_eq!(lines, large.len() as i64, "a.csv's lines, each once");
+            let partial: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'in_progress'");
+            assert_eq!(partial, 0);
+            return;
+        }
+        panic!("ten forced runs all ended before they could be killed part-way");
+    }
+}
+
+both! {
+    /// Each row is counted in the run that committed it, and a failed file's
+    /// rows count as failed: a file a killed run left part-way, resumed and
+    /// then failed by the next run, moves the killed run's rows to failed too,
+    /// so the runs' totals match the empty tables.
+    fn a_resumed_file_that_fails_counts_as_failed_in_every_run_that_read_it(b) {
+        let mut lines = export("DS", 600, 2, &["Shopee"]);
+        for i in 0..5 {
+            lines.push(line(&format!("BAD-{i}")).set("Qty", "two"));
+        }
+        let total = lines.len() as i64;
+        let env = Env::on(b);
+        env.write("a.csv", Csv::new(&lines).render());
+        let args = [
+            "a.csv",
+            "--max-errors",
+            "3",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        kill_mid_file(&env, &args, "a.csv", total);
+        let committed: i64 = env.one("SELECT rows_committed FROM import_files");
+        let killed_imported: i64 = env.one("SELECT rows_imported FROM import_runs WHERE id = 1");
+        assert_eq!(killed_imported, committed, "the killed run counts its rows");
+        let rerun = env.run(&args);
+        rerun.expect_code(3);
+        assert_eq!(rerun.file_status("a.csv"), "failed");
+        let lines_left: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
+        assert_eq!(lines_left, 0);
+        let sums: Vec<i64> = env
+            .query(
+                "SELECT sum(rows_read), sum(rows_imported), sum(rows_failed) FROM import_runs",
+            )[0]
+            .iter()
+            .map(|c| c.as_deref().expect("a sum").parse().unwrap())
+            .collect();
+        assert_eq!(sums, [total, 0, total]);
+    }
+}
+
+both! {
+    /// A dry run predicts the orders of a run that first rolls back a partial
+    /// file: orders that file had replaced come back (so the new read updates
+    /// them), the others are gone (so it creates them).
+    fn a_dry_run_predicts_the_orders_of_a_run_that_rolls_a_partial_file_back(b) {
+        let small: Vec<Line> = (0..40)
+            .map(|i| line(&format!("DS-{i:05}")).set("Nama Toko", "Small"))
+            .collect();
+        let mut large: Vec<Line> = export("DS", 1500, 2, &["Shopee"]);
+        let env = Env::on(b);
         env.write("b.csv", Csv::new(&small).render());
         env.write("a.csv", Csv::new(&large).render());
-        env.run(&plain).expect_code(0);
-        if try_kill_mid_file(&env, &forced, "a.csv", large.len() as i64).is_none() {
-            continue;
-        }
-        let rerun = env.run(&forced);
-        rerun.expect_code(0);
-        let small_orders: i64 =
-            env.one("SELECT count(*) FROM dropship_purchases WHERE nama_toko = 'Small'");
-        assert_eq!(small_orders, 0, "a.csv's version of every order stands");
-        let lines: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
-        assert_eq!(lines, large.len() as i64, "a.csv's lines, each once");
-        let partial: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'in_progress'");
-        assert_eq!(partial, 0);
-        return;
+        let args = [
+            "b.csv",
+            "a.csv",
+            "-j",
+            "1",
+            "--on-duplicate",
+            "update",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        kill_mid_file(&env, &args, "a.csv", large.len() as i64);
+        // The export is downloaded again, one value different.
+        let last = large.len() - 1;
+        large[last] = large[last].clone().set("Nama Toko", "Changed");
+        env.write("a.csv", Csv::new(&large).render());
+        let dry = env.run(&[&args[..], &["--dry-run"]].concat());
+        let real = env.run(&args);
+        real.expect_code(0);
+        assert_eq!(
+            dry.json["orders"], real.json["orders"],
+            "dry run:\n{}\nreal run:\n{}",
+            dry.stdout, real.stdout
+        );
+        assert_eq!(dry.rows(), real.rows());
+        assert!(real.json["orders"]["updated"].as_u64().unwrap_or(0) > 0);
     }
-    panic!("ten forced runs all ended before they could be killed part-way");
-}
-
-/// Each row is counted in the run that committed it, and a failed file's
-/// rows count as failed: a file a killed run left part-way, resumed and
-/// then failed by the next run, moves the killed run's rows to failed too,
-/// so the runs' totals match the empty tables.
-#[test]
-fn a_resumed_file_that_fails_counts_as_failed_in_every_run_that_read_it() {
-    let mut lines = export("DS", 600, 2, &["Shopee"]);
-    for i in 0..5 {
-        lines.push(line(&format!("BAD-{i}")).set("Qty", "two"));
-    }
-    let total = lines.len() as i64;
-    let env = Env::new();
-    env.write("a.csv", Csv::new(&lines).render());
-    let args = [
-        "a.csv",
-        "--max-errors",
-        "3",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-    ];
-    kill_mid_file(&env, &args, "a.csv", total);
-    let committed: i64 = env.one("SELECT rows_committed FROM import_files");
-    let killed_imported: i64 = env.one("SELECT rows_imported FROM import_runs WHERE id = 1");
-    assert_eq!(killed_imported, committed, "the killed run counts its rows");
-    let rerun = env.run(&args);
-    rerun.expect_code(3);
-    assert_eq!(rerun.file_status("a.csv"), "failed");
-    let lines_left: i64 = env.one("SELECT count(*) FROM dropship_purchase_details");
-    assert_eq!(lines_left, 0);
-    let (read, imported, failed): (i64, i64, i64) = env
-        .db()
-        .query_row(
-            "SELECT sum(rows_read), sum(rows_imported), sum(rows_failed) FROM import_runs",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!((read, imported, failed), (total, 0, total));
-}
-
-/// A dry run predicts the orders of a run that first rolls back a partial
-/// file: orders that file had replaced come back (so the new read updates
-/// them), the others are gone (so it creates them).
-#[test]
-fn a_dry_run_predicts_the_orders_of_a_run_that_rolls_a_partial_file_back() {
-    let small: Vec<Line> = (0..40)
-        .map(|i| line(&format!("DS-{i:05}")).set("Nama Toko", "Small"))
-        .collect();
-    let mut large: Vec<Line> = export("DS", 1500, 2, &["Shopee"]);
-    let env = Env::new();
-    env.write("b.csv", Csv::new(&small).render());
-    env.write("a.csv", Csv::new(&large).render());
-    let args = [
-        "b.csv",
-        "a.csv",
-        "-j",
-        "1",
-        "--on-duplicate",
-        "update",
-        "--chunk-size",
-        "50",
-        "--commit-interval",
-        "0s",
-    ];
-    kill_mid_file(&env, &args, "a.csv", large.len() as i64);
-    // The export is downloaded again, one value different.
-    let last = large.len() - 1;
-    large[last] = large[last].clone().set("Nama Toko", "Changed");
-    env.write("a.csv", Csv::new(&large).render());
-    let dry = env.run(&[&args[..], &["--dry-run"]].concat());
-    let real = env.run(&args);
-    real.expect_code(0);
-    assert_eq!(
-        dry.json["orders"], real.json["orders"],
-        "dry run:\n{}\nreal run:\n{}",
-        dry.stdout, real.stdout
-    );
-    assert_eq!(dry.rows(), real.rows());
-    assert!(real.json["orders"]["updated"].as_u64().unwrap_or(0) > 0);
 }
