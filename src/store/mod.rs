@@ -1,9 +1,10 @@
 //! The stores: each owns its connection, its migrations and its SQL, takes
 //! the readers' messages and reports each finished file to the callback it
-//! is handed. [`sqlite`] writes row by row and decides each row's order as
-//! it comes; [`postgres`] stages a file's rows with `COPY` and merges the
-//! file whole when it is complete. [`read`] is where `status`,
-//! `recommend` and a refused claim read either of them.
+//! is handed. Both give orders the same owners: [`sqlite`] writes row by
+//! row and decides each row's order as it comes; [`postgres`] asks once per
+//! chunk who holds its orders and sends the chunk's rows with binary
+//! `COPY`. [`read`] is where `status`, `recommend` and a refused claim read
+//! either of them.
 
 pub(crate) mod leftover;
 pub mod postgres;

@@ -24,7 +24,14 @@ impl<'a> BinaryCopy<'a> {
     /// Starts a stream in `out`, which is cleared first.
     pub fn new(out: &'a mut Vec<u8>) -> BinaryCopy<'a> {
         out.clear();
-        out.extend_from_slice(HEADER);
+        BinaryCopy::append(out)
+    }
+
+    /// Goes on with the stream in `out`, starting it when `out` is empty.
+    pub fn append(out: &'a mut Vec<u8>) -> BinaryCopy<'a> {
+        if out.is_empty() {
+            out.extend_from_slice(HEADER);
+        }
         BinaryCopy { out }
     }
 

@@ -50,6 +50,9 @@ struct FileState {
     hash: Option<String>,
     /// The orders of other files this file met, each counted once.
     duplicate_orders: HashSet<String>,
+    /// The checkpoint of its last chunk, while its counts and checkpoint are
+    /// not in `import_files` yet (see `send`).
+    unsaved: Option<Checkpoint>,
     /// What runs before this one committed of a resumed file.
     earlier: RowCounts,
     resumed_at: u64,
@@ -189,6 +192,7 @@ impl Writer {
                     prior_id: None,
                     hash: None,
                     duplicate_orders: HashSet::new(),
+                    unsaved: None,
                     earlier: RowCounts::default(),
                     resumed_at: 0,
                     real_path: std::fs::canonicalize(path)
@@ -311,6 +315,7 @@ impl Writer {
 
     fn commit(&mut self) -> Result<()> {
         if self.in_transaction {
+            self.send()?;
             self.record_totals()?;
             self.pg.batch("COMMIT").context("cannot commit")?;
             self.in_transaction = false;
@@ -368,6 +373,9 @@ impl Writer {
     }
 
     fn handle(&mut self, msg: Msg) -> Result<()> {
+        if !matches!(msg, Msg::Chunk(_)) {
+            self.send()?;
+        }
         match msg {
             Msg::Begin {
                 file,
@@ -614,23 +622,44 @@ impl Writer {
         if self.dry_run {
             return Ok(());
         }
-        let (rows, mine) = (state.all_rows(), state.outcome.rows);
-        self.save_counts(file_id, &rows, cp)?;
-        self.pg.exec(
-            sqlx::query(
-                "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
-                 rows_duplicate, rows_filtered) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (file_id, run_id) DO UPDATE SET
-                 rows_imported = excluded.rows_imported, rows_rejected = excluded.rows_rejected,
-                 rows_duplicate = excluded.rows_duplicate, rows_filtered = excluded.rows_filtered",
-            )
-            .bind(file_id)
-            .bind(run)
-            .bind(int(mine.imported))
-            .bind(int(mine.rejected))
-            .bind(int(mine.duplicate))
-            .bind(int(mine.filtered)),
-        )?;
+        state.unsaved = Some(cp);
+        Ok(())
+    }
+
+    /// Sends what chunks left unsent: their rows, and their files' counts
+    /// and checkpoints, in the transaction that commits them. Everything
+    /// but a chunk (a file's begin or end, a commit) goes after it, so that
+    /// every statement sees the tables as the chunks left them.
+    fn send(&mut self) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        self.send_rows()?;
+        for file in 0..self.files.len() {
+            let state = &mut self.files[file];
+            let (Some(cp), Some(id)) = (state.unsaved.take(), state.id) else {
+                continue;
+            };
+            let (rows, mine) = (state.all_rows(), state.outcome.rows);
+            self.save_counts(id, &rows, cp)?;
+            self.pg.exec(
+                sqlx::query(
+                    "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
+                     rows_duplicate, rows_filtered) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (file_id, run_id) DO UPDATE SET
+                     rows_imported = excluded.rows_imported,
+                     rows_rejected = excluded.rows_rejected,
+                     rows_duplicate = excluded.rows_duplicate,
+                     rows_filtered = excluded.rows_filtered",
+                )
+                .bind(id)
+                .bind(self.run_id.unwrap_or(0))
+                .bind(int(mine.imported))
+                .bind(int(mine.rejected))
+                .bind(int(mine.duplicate))
+                .bind(int(mine.filtered)),
+            )?;
+        }
         Ok(())
     }
 

@@ -127,12 +127,32 @@ fn count_duplicate_order(state: &mut FileState, key: &str) {
     }
 }
 
-/// Buffers of the three `COPY` streams a chunk writes, kept between chunks.
+/// Rows written but not sent yet: the three `COPY` streams of the chunks
+/// since the last send, and the orders they create. Each `COPY` has a cost
+/// of its own for every row up to a thousand (the server's insert buffer is
+/// built afresh each time), so chunks are sent together, up to
+/// [`Streams::FULL_ROWS`] rows or [`Streams::FULL_BYTES`] bytes; and always
+/// before anything else reads or changes the tables (see `Writer::send`).
 #[derive(Default)]
 pub(super) struct Streams {
     orders: Vec<u8>,
     lines: Vec<u8>,
     waiting: Vec<u8>,
+    rows: usize,
+    /// The orders in `orders`, and the file that creates each.
+    created: HashMap<String, i64>,
+}
+
+impl Streams {
+    /// Rows held before they are sent.
+    const FULL_ROWS: usize = 8192;
+    /// Bytes held before they are sent, whatever the size of the rows.
+    const FULL_BYTES: usize = 8 << 20;
+
+    fn full(&self) -> bool {
+        let bytes = self.orders.len() + self.lines.len() + self.waiting.len();
+        self.rows >= Streams::FULL_ROWS || bytes >= Streams::FULL_BYTES
+    }
 }
 
 impl Writer {
@@ -177,47 +197,60 @@ impl Writer {
             };
             owners.insert(keys[at], owner);
         }
+        // Orders created by rows not sent yet: by files still being read.
+        for key in &keys {
+            if let Some(&by) = self.streams.created.get(*key) {
+                let owner = match by == file_id {
+                    true => Owner::ThisFile,
+                    false => Owner::Waiting(by),
+                };
+                owners.insert(key, owner);
+            }
+        }
 
         let mut streams = std::mem::take(&mut self.streams);
         let written = self.encode_rows(file, file_id, run, chunk, &mut owners, &mut streams);
-        let sent = written.and_then(|(counts, [orders, lines, waiting])| {
-            let c = columns();
-            if orders {
-                self.pg.copy_in(
-                    &format!(
-                        "COPY dropship_purchases ({}) FROM STDIN (FORMAT binary)",
-                        c.order
-                    ),
-                    &streams.orders,
-                )?;
+        self.streams = streams;
+        let counts = written?;
+        if self.streams.full() {
+            self.send_rows()?;
+        }
+        Ok(counts)
+    }
+
+    /// Sends the rows written so far.
+    pub(super) fn send_rows(&mut self) -> Result<()> {
+        let mut streams = std::mem::take(&mut self.streams);
+        let c = columns();
+        let copies = [
+            ("dropship_purchases", &c.order, &mut streams.orders),
+            ("dropship_purchase_details", &c.line, &mut streams.lines),
+            ("import_waiting_rows", &c.waiting, &mut streams.waiting),
+        ];
+        let mut sent = Ok(());
+        for (table, columns, out) in copies {
+            if out.is_empty() || sent.is_err() {
+                continue;
             }
-            if lines {
-                self.pg.copy_in(
-                    &format!(
-                        "COPY dropship_purchase_details ({}) FROM STDIN (FORMAT binary)",
-                        c.line
-                    ),
-                    &streams.lines,
-                )?;
-            }
-            if waiting {
-                self.pg.copy_in(
-                    &format!(
-                        "COPY import_waiting_rows ({}) FROM STDIN (FORMAT binary)",
-                        c.waiting
-                    ),
-                    &streams.waiting,
-                )?;
-            }
-            Ok(counts)
-        });
+            BinaryCopy::append(out).finish();
+            sent = self
+                .pg
+                .copy_in(
+                    &format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)"),
+                    out,
+                )
+                .map(drop);
+            out.clear();
+        }
+        streams.rows = 0;
+        streams.created.clear();
         self.streams = streams;
         sent
     }
 
     /// Decides each row's fate in chunk order and writes it to its stream;
     /// an order of a finished file that `update` replaces is replaced here,
-    /// before its new version is copied in. Which streams hold rows.
+    /// before its new version is copied in.
     fn encode_rows<'c>(
         &mut self,
         file: usize,
@@ -226,12 +259,11 @@ impl Writer {
         chunk: &'c Chunk,
         owners: &mut HashMap<&'c str, Owner>,
         streams: &mut Streams,
-    ) -> Result<(RowCounts, [bool; 3])> {
-        let mut orders = BinaryCopy::new(&mut streams.orders);
-        let mut lines = BinaryCopy::new(&mut streams.lines);
-        let mut waiting = BinaryCopy::new(&mut streams.waiting);
+    ) -> Result<RowCounts> {
+        let mut orders = BinaryCopy::append(&mut streams.orders);
+        let mut lines = BinaryCopy::append(&mut streams.lines);
+        let mut waiting = BinaryCopy::append(&mut streams.waiting);
         let mut counts = RowCounts::default();
-        let mut used = [false; 3];
         let c = columns();
         for row in &chunk.rows {
             let key = chunk.key(row);
@@ -245,15 +277,13 @@ impl Writer {
                         self.files[file].outcome.orders.created += 1;
                     }
                     owners.insert(key, Owner::ThisFile);
+                    streams.created.insert(key.to_string(), file_id);
                     put_row(&mut orders, chunk, row, &c.order_fields, file_id)?;
                     put_row(&mut lines, chunk, row, &c.line_fields, file_id)?;
-                    used[0] = true;
-                    used[1] = true;
                     counts.imported += 1;
                 }
                 Owner::ThisFile => {
                     put_row(&mut lines, chunk, row, &c.line_fields, file_id)?;
-                    used[1] = true;
                     counts.imported += 1;
                 }
                 Owner::Other => {
@@ -269,16 +299,13 @@ impl Writer {
                     }
                     waiting.int8(int(row.line));
                     waiting.int8(run);
-                    used[2] = true;
                     count_duplicate_order(&mut self.files[file], key);
                     counts.duplicate += 1;
                 }
             }
         }
-        orders.finish();
-        lines.finish();
-        waiting.finish();
-        Ok((counts, used))
+        streams.rows += chunk.rows.len();
+        Ok(counts)
     }
 
     /// True when file `id` is still `in_progress`: being read by this run,
