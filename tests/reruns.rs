@@ -669,3 +669,49 @@ both! {
         assert!(real.json["orders"]["updated"].as_u64().unwrap_or(0) > 0);
     }
 }
+
+both! {
+    /// A dry run predicts a run that rolls back a partial file whose orders
+    /// another file waits on: that file takes them over, so the new read of
+    /// the partial file meets them as duplicates.
+    fn a_dry_run_predicts_the_hand_over_of_a_rolled_back_partial_files_orders(b) {
+        let env = Env::on(b);
+        let mut p = export("DS", 1500, 2, &["Shopee"]);
+        env.write("p.csv", Csv::new(&p).render());
+        let args = [
+            "p.csv",
+            "-j",
+            "1",
+            "--chunk-size",
+            "50",
+            "--commit-interval",
+            "0s",
+        ];
+        kill_mid_file(&env, &args, "p.csv", p.len() as i64);
+        // q.csv holds the first orders of p.csv, which the killed run
+        // wrote: its rows wait on the partial file.
+        let q: Vec<Line> = (0..10)
+            .map(|i| line(&format!("DS-{i:05}")).set("SKU", &format!("Q-{i}")))
+            .collect();
+        env.write("q.csv", Csv::new(&q).render());
+        env.run(&["q.csv"]).expect_code(0);
+        let waiting: i64 = env.one("SELECT count(*) FROM import_waiting_rows");
+        assert_eq!(waiting, 10);
+        // p.csv is downloaded again, one value different.
+        let last = p.len() - 1;
+        p[last] = p[last].clone().set("Nama Toko", "Changed");
+        env.write("p.csv", Csv::new(&p).render());
+        let dry = env.run(&[&args[..], &["--dry-run"]].concat());
+        let real = env.run(&args);
+        real.expect_code(0);
+        assert_eq!(real.n("/orders/duplicate"), 10, "{}", real.stdout);
+        assert_eq!(
+            dry.json["orders"], real.json["orders"],
+            "dry run:\n{}\nreal run:\n{}",
+            dry.stdout, real.stdout
+        );
+        assert_eq!(dry.rows(), real.rows());
+        let skus = env.skus("DS-00003");
+        assert_eq!(skus, ["Q-3"], "q.csv took the order over");
+    }
+}

@@ -832,7 +832,8 @@ impl Writer {
         let prior = self.files[file].prior_id.unwrap_or(0);
         // An order is held in the real tables unless the real run would
         // roll its file back first; then the version that file replaced,
-        // if any, is back.
+        // if any, is back, or else the first other file waiting on it takes
+        // it over.
         let real = match (self.tables, self.current) {
             (false, _) => "false",
             (true, false) => {
@@ -845,7 +846,12 @@ impl Writer {
                               OR EXISTS (SELECT 1 FROM import_replaced_orders r
                                          WHERE r.kode_pesanan = p.kode_pesanan
                                          AND r.by_file_id = p.import_file_id
-                                         AND r.import_file_id NOT IN (SELECT id FROM dry_gone))))"
+                                         AND r.import_file_id NOT IN (SELECT id FROM dry_gone))
+                              OR EXISTS (SELECT 1 FROM import_waiting_rows w
+                                         WHERE w.kode_pesanan = p.kode_pesanan
+                                         AND w.owner_file_id = p.import_file_id
+                                         AND w.file_id <> $1
+                                         AND w.file_id NOT IN (SELECT id FROM dry_gone))))"
             }
         };
         // The orders a resumed file created before the kill are its own.

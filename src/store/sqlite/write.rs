@@ -1519,8 +1519,9 @@ impl<'c> RowWriter<'c> {
             .optional()?;
         if owner.is_none() && self.prior {
             // An order of a file the real run would roll back first is
-            // gone, unless that file had replaced it: the rollback puts the
-            // version it replaced back.
+            // gone, unless that file had replaced it (the rollback puts the
+            // version it replaced back) or another file waits on it (the
+            // first of them takes it over).
             let known = self
                 .conn
                 .prepare_cached(
@@ -1533,6 +1534,14 @@ impl<'c> RowWriter<'c> {
                      WHERE p.kode_pesanan = ?1
                      AND p.import_file_id IN (SELECT id FROM temp.prior_gone)
                      AND r.import_file_id NOT IN (SELECT id FROM temp.prior_gone)
+                     UNION ALL
+                     SELECT * FROM (SELECT w.file_id FROM prior.dropship_purchases p
+                     JOIN prior.import_waiting_rows w
+                       ON w.owner_file_id = p.import_file_id AND w.kode_pesanan = p.kode_pesanan
+                     WHERE p.kode_pesanan = ?1
+                     AND p.import_file_id IN (SELECT id FROM temp.prior_gone)
+                     AND w.file_id NOT IN (SELECT id FROM temp.prior_gone)
+                     ORDER BY w.id LIMIT 1)
                      LIMIT 1",
                 )?
                 .query_row([key], |r| r.get::<_, i64>(0))
