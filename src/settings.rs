@@ -215,6 +215,13 @@ fn database(
             crate::escape::clipped(&schema)
         )));
     }
+    // PostgreSQL's own schemas: `pg_*` it refuses to create tables in
+    // itself, `information_schema` it does not.
+    if schema.starts_with("pg_") || schema == "information_schema" {
+        return Err(usage(format!(
+            "--schema: {schema} belongs to PostgreSQL itself; choose a schema of your own"
+        )));
+    }
     let target = crate::store::postgres::connect::Target::parse(text)
         .map_err(|e| usage(format!("{e:#}")))?;
     let shown = target.display();
@@ -454,6 +461,21 @@ pub fn parse_delimiter(text: &str) -> Result<Option<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgresqls_own_schemas_are_refused() {
+        for schema in ["information_schema", "pg_catalog", "pg_temp_3"] {
+            let config: Config = toml::from_str(&format!(
+                "[database]\nurl = \"postgres://h/db\"\nschema = \"{schema}\"\n"
+            ))
+            .unwrap();
+            let err = Settings::merge(ImportArgs::default(), config, None).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("belongs to PostgreSQL itself"),
+                "{schema}: {err:#}"
+            );
+        }
+    }
 
     #[test]
     fn the_database_may_be_named_url_but_only_once() {

@@ -840,3 +840,29 @@ fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration()
     let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
     assert_eq!(version, 2);
 }
+
+both! {
+    /// A dry run made while a run imports into the same database (here on
+    /// either database, with the helpers above) says so, naming that run,
+    /// and does not take the file that run is reading for a killed run's.
+    fn a_dry_run_made_during_a_run_names_that_run(b) {
+        let env = Env::on(b);
+        env.write("seed.csv", csv(&[line("DS-0")]));
+        env.run(&["seed.csv"]).expect_code(0);
+        env.write("big.csv", big_csv("BIG", 100_000));
+        let (bg, live) = start_and_freeze(&env, "big.csv");
+        let dry = env.run(&["--dry-run", "big.csv"]);
+        bg.signal(libc::SIGCONT);
+        let notes = dry.json["recommendations"]
+            .as_array()
+            .expect("recommendations")
+            .clone();
+        assert_eq!(notes.len(), 1, "{}", dry.stdout);
+        let note = notes[0].as_str().unwrap_or_default();
+        assert!(
+            note.contains(&format!("run {live} is importing into this database now")),
+            "{note}"
+        );
+        bg.wait().expect_code(0);
+    }
+}

@@ -123,12 +123,28 @@ pub(crate) fn same_bytes(
 }
 
 /// The partial files of killed runs, one line each: those this run rolled
-/// back, then those it neither resumed nor rolled back, oldest first.
-pub(crate) fn describe_all(rolled_back: &[String], leftovers: &[LeftOver]) -> Vec<String> {
+/// back, then those it neither resumed nor rolled back, oldest first. A dry
+/// run made while run `live` imports into the same database says so first:
+/// it counts against what that run has committed so far, and leaves the
+/// files it is reading out of the partial files.
+pub(crate) fn describe_all(
+    rolled_back: &[String],
+    leftovers: &[LeftOver],
+    live: Option<i64>,
+) -> Vec<String> {
     let mut left: Vec<&LeftOver> = leftovers.iter().collect();
     left.sort_by_key(|l| l.id);
     let still = left.iter().map(|l| l.describe());
-    rolled_back.iter().cloned().chain(still).collect()
+    let live = live.map(|run| {
+        format!(
+            "run {run} is importing into this database now: this dry run counts against what it \
+             has committed so far, and the orders of the files it is reading are theirs"
+        )
+    });
+    live.into_iter()
+        .chain(rolled_back.iter().cloned())
+        .chain(still)
+        .collect()
 }
 
 /// A `--channel` as compared: trimmed, lowercased (as settings keep it).

@@ -88,6 +88,8 @@ pub struct Writer {
     hashes_in_run: HashMap<String, usize>,
     rejects_csv: Option<csv::Writer<std::fs::File>>,
     in_transaction: bool,
+    /// For a dry run, the run importing into the schema meanwhile.
+    live_run: Option<i64>,
     /// A dry run's ids for its files (negative: never the real ones).
     next_dry_id: i64,
     copy: Vec<u8>,
@@ -203,6 +205,7 @@ impl Writer {
             hashes_in_run: HashMap::new(),
             rejects_csv,
             in_transaction: false,
+            live_run: None,
             next_dry_id: -1,
             copy: Vec::new(),
             streams: own::Streams::default(),
@@ -226,7 +229,7 @@ impl Writer {
 
     /// See the SQLite writer's `partial_files`.
     pub fn partial_files(&self) -> Vec<String> {
-        leftover::describe_all(&self.rolled_back, &self.leftovers)
+        leftover::describe_all(&self.rolled_back, &self.leftovers, self.live_run)
     }
 
     fn run_row(&mut self) -> Result<i64> {
@@ -965,16 +968,22 @@ impl Writer {
     /// The files that killed runs left `in_progress` (for a dry run, leaving
     /// out those of a run that is still going).
     fn load_leftovers(&mut self) -> Result<Vec<LeftOver>> {
-        let live = self.dry_run && schema::is_held(&mut self.pg, &self.schema)?;
+        if self.dry_run && schema::is_held(&mut self.pg, &self.schema)? {
+            self.live_run = self
+                .pg
+                .one(sqlx::query(
+                    "SELECT max(id) FROM import_runs WHERE state = 'running'",
+                ))?
+                .try_get(0)?;
+        }
         let rows = self.pg.all(sqlx::query(&format!(
             "SELECT id, run_id, path, content_hash, size_bytes, channel, real_path,
                     bytes_committed, rows_committed, line_committed, rows_read, rows_imported,
                     rows_rejected, rows_duplicate, rows_filtered, rows_failed
              FROM import_files WHERE state = 'in_progress' {}",
-            match live {
-                true =>
-                    "AND run_id NOT IN (SELECT max(id) FROM import_runs WHERE state = 'running')",
-                false => "",
+            match self.live_run {
+                Some(run) => format!("AND run_id <> {run}"),
+                None => String::new(),
             }
         )))?;
         rows.iter()

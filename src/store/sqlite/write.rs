@@ -168,6 +168,8 @@ pub struct Writer {
     /// Whether `prior.import_files` has the columns of migration 2 (an older
     /// database does not: its files were all read without `--channel`).
     prior_file_columns: bool,
+    /// For a dry run, the run importing into the database meanwhile.
+    live_run: Option<i64>,
     /// The run's row in `import_runs`, created when the run first records
     /// something (see `run_row`): a run that only skips leaves none, and an
     /// id that was printed always exists.
@@ -338,10 +340,19 @@ impl Writer {
         let prior_file_columns = prior && prior_has_file_columns(&conn)?;
         // The claim is held (or, for a dry run, the real database is only
         // read), so the files found here stay as they are but for this run.
+        // A dry run made while a run imports leaves that run's files out.
+        let live_run = match prior && super::claim::is_held(db) {
+            true => conn.query_row(
+                "SELECT max(id) FROM prior.import_runs WHERE state = 'running'",
+                [],
+                |r| r.get(0),
+            )?,
+            false => None,
+        };
         let leftovers = match (opts.dry_run, prior) {
             (true, false) => Vec::new(),
-            (true, true) => load_leftovers(&conn, true, prior_file_columns, db)?,
-            (false, _) => load_leftovers(&conn, false, true, db)?,
+            (true, true) => load_leftovers(&conn, true, prior_file_columns, live_run)?,
+            (false, _) => load_leftovers(&conn, false, true, None)?,
         };
         let files = inputs
             .iter()
@@ -380,6 +391,7 @@ impl Writer {
             _scratch: scratch,
             prior,
             prior_file_columns,
+            live_run,
             run_id: None,
             started_at: now(),
             files_total: inputs.len(),
@@ -810,7 +822,7 @@ impl Writer {
     /// where they are, which run left them and how far it got (their rows
     /// stay until the same bytes are imported again).
     pub fn partial_files(&self) -> Vec<String> {
-        leftover::describe_all(&self.rolled_back, &self.leftovers)
+        leftover::describe_all(&self.rolled_back, &self.leftovers, self.live_run)
     }
 
     fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {
@@ -1617,7 +1629,7 @@ fn load_leftovers(
     conn: &Connection,
     prior: bool,
     file_columns: bool,
-    db: &Path,
+    live_run: Option<i64>,
 ) -> Result<Vec<LeftOver>> {
     let schema = if prior { "prior" } else { "main" };
     let extra = if file_columns {
@@ -1625,12 +1637,9 @@ fn load_leftovers(
     } else {
         "NULL, NULL"
     };
-    let live = if prior && super::claim::is_held(db) {
-        format!(
-            "AND run_id NOT IN (SELECT max(id) FROM {schema}.import_runs WHERE state = 'running')"
-        )
-    } else {
-        String::new()
+    let live = match live_run {
+        Some(run) => format!("AND run_id <> {run}"),
+        None => String::new(),
     };
     let sql = format!(
         "SELECT id, run_id, path, content_hash, size_bytes, {extra}, bytes_committed,
