@@ -319,12 +319,13 @@ both! {
         rerun.expect_code(0);
         // The killed run's totals: the file failed, its rows with it.
         let killed = env.query(
-            "SELECT files_failed, rows_imported, rows_failed FROM import_runs
+            "SELECT files_failed, rows_imported, rows_failed, orders_created FROM import_runs
              WHERE id = (SELECT run_id FROM import_files WHERE error LIKE 'superseded%')",
         );
         let n = |i: usize| -> i64 { killed[0][i].as_deref().expect("a count").parse().unwrap() };
         let (files_failed, imported, failed) = (n(0), n(1), n(2));
         assert_eq!((files_failed, imported), (1, 0));
+        assert_eq!(n(3), 0, "the killed run still counts orders created");
         assert!(failed > 0);
         // The run that rolls the partial file back says so.
         for (what, text) in [
@@ -619,12 +620,13 @@ both! {
         assert_eq!(lines_left, 0);
         let sums: Vec<i64> = env
             .query(
-                "SELECT sum(rows_read), sum(rows_imported), sum(rows_failed) FROM import_runs",
+                "SELECT sum(rows_read), sum(rows_imported), sum(rows_failed),
+                 sum(orders_created) FROM import_runs",
             )[0]
             .iter()
             .map(|c| c.as_deref().expect("a sum").parse().unwrap())
             .collect();
-        assert_eq!(sums, [total, 0, total]);
+        assert_eq!(sums, [total, 0, total, 0]);
     }
 }
 

@@ -172,6 +172,11 @@ CREATE TABLE import_waiting_rows (
 );
 CREATE INDEX import_waiting_rows_by_owner ON import_waiting_rows(owner_file_id, kode_pesanan);
 CREATE INDEX import_waiting_rows_by_file ON import_waiting_rows(file_id);
+-- The orders each run counted of a file that more than one run read, so
+-- that they leave that run's totals too when the file is rolled back.
+ALTER TABLE import_file_runs ADD COLUMN orders_created bigint NOT NULL DEFAULT 0,
+    ADD COLUMN orders_updated bigint NOT NULL DEFAULT 0,
+    ADD COLUMN orders_duplicate bigint NOT NULL DEFAULT 0;
 DO $$
 DECLARE t record;
 BEGIN

@@ -643,24 +643,31 @@ impl Writer {
             let (Some(cp), Some(id)) = (state.unsaved.take(), state.id) else {
                 continue;
             };
-            let (rows, mine) = (state.all_rows(), state.outcome.rows);
+            let (rows, mine, orders) = (state.all_rows(), state.outcome.rows, state.outcome.orders);
             self.save_counts(id, &rows, cp)?;
             self.pg.exec(
                 sqlx::query(
                     "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
-                     rows_duplicate, rows_filtered) VALUES ($1, $2, $3, $4, $5, $6)
+                     rows_duplicate, rows_filtered, orders_created, orders_updated,
+                     orders_duplicate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (file_id, run_id) DO UPDATE SET
                      rows_imported = excluded.rows_imported,
                      rows_rejected = excluded.rows_rejected,
                      rows_duplicate = excluded.rows_duplicate,
-                     rows_filtered = excluded.rows_filtered",
+                     rows_filtered = excluded.rows_filtered,
+                     orders_created = excluded.orders_created,
+                     orders_updated = excluded.orders_updated,
+                     orders_duplicate = excluded.orders_duplicate",
                 )
                 .bind(id)
                 .bind(self.run_id.unwrap_or(0))
                 .bind(int(mine.imported))
                 .bind(int(mine.rejected))
                 .bind(int(mine.duplicate))
-                .bind(int(mine.filtered)),
+                .bind(int(mine.filtered))
+                .bind(int(orders.created))
+                .bind(int(orders.updated))
+                .bind(int(orders.duplicate)),
             )?;
         }
         Ok(())

@@ -187,6 +187,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (file_id, run_id)
     ) WITHOUT ROWID;
     ",
+    // 4: the orders each run counted of such a file, so that they leave
+    // that run's totals too when the file is rolled back.
+    "
+    ALTER TABLE import_file_runs ADD COLUMN orders_created INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE import_file_runs ADD COLUMN orders_updated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE import_file_runs ADD COLUMN orders_duplicate INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -886,14 +886,17 @@ impl Writer {
                 cp.rows,
                 cp.line
             ])?;
-        let mine = state.outcome.rows;
+        let (mine, orders) = (state.outcome.rows, state.outcome.orders);
         self.conn
             .prepare_cached(
                 "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
-                 rows_duplicate, rows_filtered) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 rows_duplicate, rows_filtered, orders_created, orders_updated, orders_duplicate)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (file_id, run_id) DO UPDATE SET rows_imported = excluded.rows_imported,
                  rows_rejected = excluded.rows_rejected, rows_duplicate = excluded.rows_duplicate,
-                 rows_filtered = excluded.rows_filtered",
+                 rows_filtered = excluded.rows_filtered, orders_created = excluded.orders_created,
+                 orders_updated = excluded.orders_updated,
+                 orders_duplicate = excluded.orders_duplicate",
             )?
             .execute(params![
                 file_id,
@@ -901,7 +904,10 @@ impl Writer {
                 mine.imported,
                 mine.rejected,
                 mine.duplicate,
-                mine.filtered
+                mine.filtered,
+                orders.created,
+                orders.updated,
+                orders.duplicate
             ])?;
         Ok(())
     }
@@ -996,6 +1002,9 @@ impl Writer {
                  rows_filtered = max(r.rows_filtered - f.rows_filtered, 0),
                  rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
                      + f.rows_duplicate + f.rows_filtered,
+                 orders_created = max(r.orders_created - f.orders_created, 0),
+                 orders_updated = max(r.orders_updated - f.orders_updated, 0),
+                 orders_duplicate = max(r.orders_duplicate - f.orders_duplicate, 0),
                  files_failed = r.files_failed
                      + (r.id = (SELECT run_id FROM import_files WHERE id = ?1))
                  FROM import_file_runs AS f
@@ -1212,6 +1221,21 @@ impl Writer {
                 if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
                     state.earlier.imported += n;
                     state.earlier.duplicate = state.earlier.duplicate.saturating_sub(n);
+                }
+                if order.is_some() {
+                    self.conn
+                        .prepare_cached(
+                            "UPDATE import_file_runs SET orders_created = orders_created + ?3,
+                             orders_updated = orders_updated + ?4,
+                             orders_duplicate = max(orders_duplicate - 1, 0)
+                             WHERE file_id = ?1 AND run_id = ?2",
+                        )?
+                        .execute(params![
+                            taker,
+                            run,
+                            order == Some(false),
+                            order == Some(true)
+                        ])?;
                 }
                 self.recount_run(run, n, order)?;
                 continue;

@@ -402,6 +402,9 @@ impl Writer {
                  rows_filtered = greatest(r.rows_filtered - f.rows_filtered, 0),
                  rows_failed = r.rows_failed + f.rows_imported + f.rows_rejected
                      + f.rows_duplicate + f.rows_filtered,
+                 orders_created = greatest(r.orders_created - f.orders_created, 0),
+                 orders_updated = greatest(r.orders_updated - f.orders_updated, 0),
+                 orders_duplicate = greatest(r.orders_duplicate - f.orders_duplicate, 0),
                  files_failed = r.files_failed
                      + (r.id = (SELECT run_id FROM import_files WHERE id = $1))::int
                  FROM import_file_runs AS f
@@ -644,6 +647,20 @@ impl Writer {
                 if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
                     state.earlier.imported += n;
                     state.earlier.duplicate = state.earlier.duplicate.saturating_sub(n);
+                }
+                if order.is_some() {
+                    self.pg.exec(
+                        sqlx::query(
+                            "UPDATE import_file_runs SET orders_created = orders_created + $3,
+                             orders_updated = orders_updated + $4,
+                             orders_duplicate = greatest(orders_duplicate - 1, 0)
+                             WHERE file_id = $1 AND run_id = $2",
+                        )
+                        .bind(taker)
+                        .bind(run)
+                        .bind(i64::from(order == Some(false)))
+                        .bind(i64::from(order == Some(true))),
+                    )?;
                 }
                 self.recount_run(run, n, order)?;
                 continue;
