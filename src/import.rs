@@ -10,21 +10,20 @@ use crate::columns::Names;
 use crate::inputs;
 use crate::memory::{self, Budget};
 use crate::outcome::{OrderCounts, RunRecord};
+use crate::paths::{identity, resolve};
 use crate::progress::Progress;
 use crate::read::{Msg, ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
 use crate::resources;
 use crate::settings::{ProgressMode, Settings, UsageError};
-use crate::store::Store;
-use crate::store::sqlite::write::{WriteOptions, Writer};
-use crate::store::sqlite::{claim, schema};
+use crate::store::{self, Store, WriteOptions};
 use anyhow::{Context, Result};
 use crossbeam_channel::bounded;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 /// Runs an import with validated settings; returns the exit code.
 pub fn run(settings: Settings) -> Result<ExitCode> {
@@ -47,23 +46,6 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         names: Names::new(&settings.columns).map_err(UsageError)?,
         rules: settings.rules.clone(),
     };
-    // A dry run writes nothing, so it needs no claim on the database. The
-    // claim is declared before the writer so that it is released after the
-    // writer's connections are closed (see `lock`).
-    // A PostgreSQL store claims its schema itself, on its connection.
-    let _claim = match settings.dry_run || settings.postgres.is_some() {
-        true => None,
-        false => Some(claim::claim(&settings.db)?),
-    };
-    // Declared before the writer: it tidies up after the writer is gone.
-    let _tidy = TidyAfterDryRun::new(&settings);
-    if settings.dry_run && settings.postgres.is_none() {
-        // What a real run would refuse to open, a dry run refuses too.
-        schema::check_place(&settings.db)?;
-        if settings.db.is_file() {
-            schema::inspect(&settings.db, false)?;
-        }
-    }
     let mut writer = open_writer(&settings, &files)?;
     stream(&settings, &files, &read_opts, &mut writer)?;
     let summary = summarize(&settings, &writer, &read_opts.budget, clock);
@@ -95,16 +77,12 @@ fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Store> {
         commit_interval: settings.commit_interval,
         channel: settings.rules.channel.clone(),
     };
-    Ok(match &settings.postgres {
-        Some(target) => Store::Postgres(crate::store::postgres::write::Writer::open(
-            target, &list, opts,
-        )?),
-        None => Store::Sqlite(Writer::open(&settings.db, &list, opts)?),
-    })
+    store::open(settings, &list, opts)
 }
 
-/// Reads every file on the pool into the writer, with the checkpointer and
-/// the memory watcher beside them; returns when all is written.
+/// Reads every file on the pool into the writer, with the store's own
+/// background work (SQLite's checkpointer) and the memory watcher beside
+/// them; returns when all is written.
 fn stream(
     settings: &Settings,
     files: &[inputs::Input],
@@ -120,6 +98,7 @@ fn stream(
         .thread_name(|i| format!("reader-{i}"))
         .build()
         .context("cannot start reader threads")?;
+    let background = writer.background();
 
     let written = std::thread::scope(|scope| {
         let writer_thread = scope.spawn(|| {
@@ -133,9 +112,9 @@ fn stream(
             result
         });
         let (done_tx, done_rx) = bounded::<()>(0);
-        if !settings.dry_run && settings.postgres.is_none() {
-            let (db, done) = (&settings.db, done_rx.clone());
-            scope.spawn(move || schema::checkpointer(db, CHECKPOINT_EVERY, &done));
+        if let Some(work) = background {
+            let done = done_rx.clone();
+            scope.spawn(move || work(&done));
         }
         if settings.memory_optimization {
             let threshold = (settings.max_memory_bytes as f64 * settings.force_gc_threshold) as u64;
@@ -286,9 +265,6 @@ fn ignore_file_size_signal() {
     }
 }
 
-/// How often the write-ahead log is copied into the database during a run.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
 /// Set by the first Ctrl-C (or SIGTERM): readers stop at their next chunk,
 /// the writer commits what is in flight, the summary is printed.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -309,59 +285,11 @@ fn watch_interrupts() {
     });
 }
 
-/// A dry run reads the real database read-only, and SQLite leaves the
-/// `-wal` and `-shm` files that reading a WAL database makes. When they were
-/// not there before the run, they are removed when it ends by closing one
-/// ordinary connection: SQLite removes them when its last connection to the
-/// database closes (its log is empty: nothing in the database changes), and
-/// leaves them when another program has the database open.
-struct TidyAfterDryRun(Option<std::path::PathBuf>);
-
-impl TidyAfterDryRun {
-    fn new(settings: &Settings) -> TidyAfterDryRun {
-        let db = std::fs::canonicalize(&settings.db).ok();
-        let fresh = |db: &std::path::PathBuf| {
-            settings.dry_run
-                && db.is_file()
-                && !schema::beside(db, "-wal").exists()
-                && !schema::beside(db, "-shm").exists()
-        };
-        TidyAfterDryRun(db.filter(fresh))
-    }
-}
-
-impl Drop for TidyAfterDryRun {
-    fn drop(&mut self) {
-        let Some(db) = &self.0 else { return };
-        if !schema::beside(db, "-wal").exists() && !schema::beside(db, "-shm").exists() {
-            return;
-        }
-        let flags =
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if let Ok(conn) = rusqlite::Connection::open_with_flags(db, flags) {
-            // Reading makes the connection open the log, so that closing it
-            // as the last one removes the files.
-            let _ = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-                r.get::<_, i64>(0)
-            });
-            let _ = conn.close();
-        }
-    }
-}
-
-/// `path` with `suffix` added to its name (`t.db` → `t.db-wal`).
-fn with_suffix(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    name.into()
-}
-
 /// The output files (`--report`, `--rejects`) must not be, under any name
 /// (symlinks, `..`, hard links), the database or a file beside it, an input,
 /// or each other; nor may `--db` be an input. Such a command is a usage
 /// error found before anything is created or opened for writing.
 fn check_paths(settings: &Settings, files: &[inputs::Input]) -> Result<()> {
-    let db = &settings.db;
     let inputs: Vec<(String, Place)> = files
         .iter()
         .map(|f| {
@@ -371,10 +299,11 @@ fn check_paths(settings: &Settings, files: &[inputs::Input]) -> Result<()> {
             )
         })
         .collect();
-    if settings.postgres.is_some() {
+    let Some(db_files) = store::files(settings) else {
         // The database is a server: only inputs and outputs can collide.
         return check_outputs(settings, inputs, Vec::new());
-    }
+    };
+    let db = db_files.database;
     let db_place = Place::of(db);
     if let Some((what, _)) = inputs.iter().find(|(_, p)| p.is(&db_place)) {
         return Err(UsageError(format!(
@@ -384,7 +313,7 @@ fn check_paths(settings: &Settings, files: &[inputs::Input]) -> Result<()> {
         .into());
     }
     let mut taken = vec![(format!("the database {}", db.display()), db_place)];
-    for name in beside_database(db) {
+    for name in db_files.beside {
         let what = format!("{}, a file of the database", name.display());
         taken.push((what, Place::of(&name)));
     }
@@ -417,19 +346,6 @@ fn check_outputs(
     Ok(())
 }
 
-/// The files SQLite and the claim keep beside a database, under the name
-/// given and under its real name (SQLite follows symlinks).
-fn beside_database(db: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut names = Vec::new();
-    for base in [db.to_path_buf(), resolve(db)] {
-        for suffix in ["-wal", "-shm", "-journal", ".lock"] {
-            names.push(with_suffix(&base, suffix));
-        }
-    }
-    names.push(claim::lock_path(db));
-    names
-}
-
 /// Where a path leads: its real absolute name, and the file it is (device
 /// and inode) when it exists, so hard links are told apart from names.
 #[derive(Debug)]
@@ -442,9 +358,7 @@ impl Place {
     fn of(path: &std::path::Path) -> Place {
         let path = resolve(path);
         Place {
-            file: std::fs::metadata(&path)
-                .ok()
-                .and_then(|m| claim::identity(&m)),
+            file: std::fs::metadata(&path).ok().and_then(|m| identity(&m)),
             path,
         }
     }
@@ -452,48 +366,6 @@ impl Place {
     fn is(&self, other: &Place) -> bool {
         self.path == other.path || (self.file.is_some() && self.file == other.file)
     }
-}
-
-/// The real absolute name of `path`, following symlinks (dangling ones
-/// too) and `..`, also when the file itself does not exist yet.
-fn resolve(path: &std::path::Path) -> std::path::PathBuf {
-    let mut path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    // Bounded like the kernel's own symlink limit: a loop ends here.
-    for _ in 0..40 {
-        if let Ok(real) = std::fs::canonicalize(&path) {
-            return real;
-        }
-        let parent = path.parent().map(std::path::Path::to_path_buf);
-        match (std::fs::read_link(&path), parent) {
-            (Ok(target), Some(parent)) => path = parent.join(target),
-            (_, Some(parent)) => {
-                let dir = std::fs::canonicalize(&parent).unwrap_or_else(|_| lexical(&parent));
-                return match path.file_name() {
-                    Some(name) => dir.join(name),
-                    None => dir,
-                };
-            }
-            (_, None) => break,
-        }
-    }
-    lexical(&path)
-}
-
-/// `path` with `.` and `..` taken out by name alone (for folders that do
-/// not exist, where the file system cannot say more).
-fn lexical(path: &std::path::Path) -> std::path::PathBuf {
-    use std::path::Component;
-    let mut out = std::path::PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Fails early when an output file cannot be written, before any work,

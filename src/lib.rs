@@ -11,7 +11,7 @@
 //! checked against its range in [`limits`], before anything starts;
 //! [`status`] and [`recommend`] look at a database and at files without
 //! importing. Text from files and users reaches a terminal through
-//! [`escape`].
+//! [`escape`]; where a path really leads is [`paths`].
 //!
 //! The [`store`] folder holds one module per database. Each owns its
 //! connection, migrations and SQL, consumes the readers' messages and reports
@@ -27,6 +27,7 @@ pub mod inputs;
 pub mod limits;
 pub mod memory;
 pub mod outcome;
+pub mod paths;
 pub mod progress;
 pub mod read;
 pub mod recommend;

@@ -20,6 +20,7 @@
 //! ([`is_held`]) keeps its descriptor open until the process ends instead
 //! of closing it under a connection of the same process.
 
+use crate::paths::identity;
 use anyhow::{Result, bail};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -192,19 +193,6 @@ fn file_id(file: &File) -> (u64, u64) {
 
 fn meta_id(meta: &std::fs::Metadata) -> (u64, u64) {
     identity(meta).unwrap_or((0, 0))
-}
-
-/// The file a name leads to (device, inode), which every hard link and
-/// symlink of it shares; `None` where the platform does not say.
-#[cfg(unix)]
-pub fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    Some((meta.dev(), meta.ino()))
-}
-
-#[cfg(not(unix))]
-pub fn identity(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
-    None
 }
 
 fn hostname() -> String {
