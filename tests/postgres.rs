@@ -798,6 +798,8 @@ fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration()
     let run: i64 = env.one("SELECT max(id) FROM import_runs");
     env.database.execute(&format!(
         "DROP TABLE import_replaced_orders, import_replaced_lines, import_waiting_rows;
+         ALTER TABLE import_file_runs DROP COLUMN orders_created, DROP COLUMN orders_updated,
+             DROP COLUMN orders_duplicate;
          CREATE TABLE import_staged_{id} (run_id bigint, source_line bigint, kode_pesanan text);
          INSERT INTO import_staged_{id} VALUES ({run}, 2, 'DS-1');
          DELETE FROM dropship_purchase_details; DELETE FROM dropship_purchases;
