@@ -290,14 +290,15 @@ impl Writer {
                 self.in_transaction = true;
                 opened = Instant::now();
             }
-            let ended = match &msg {
-                Msg::End { file, .. } => Some(*file),
-                _ => None,
+            // A failed file's removal is committed at once; other ends ride
+            // with the next commit, as in SQLite.
+            let (ended, failed) = match &msg {
+                Msg::End { file, end, .. } => (Some(*file), matches!(end, FileEnd::Failed(_))),
+                _ => (None, false),
             };
             self.handle(msg)?;
             self.ended.extend(ended);
-            // A file's end (its merge, or its removal) is committed at once.
-            if ended.is_some() || opened.elapsed() >= interval {
+            if failed || opened.elapsed() >= interval {
                 self.commit()?;
             }
             self.show_ended(done);
@@ -376,7 +377,8 @@ impl Writer {
     }
 
     fn handle(&mut self, msg: Msg) -> Result<()> {
-        if !matches!(msg, Msg::Chunk(_)) {
+        // A file's end reads and changes what its chunks wrote.
+        if matches!(msg, Msg::End { .. }) {
             self.send()?;
         }
         match msg {
@@ -481,6 +483,7 @@ impl Writer {
             return Ok(());
         }
         self.run_row()?;
+        self.send()?;
         self.remove_file_rows(left.id)?;
         self.pg.exec(
             sqlx::query(
@@ -630,9 +633,10 @@ impl Writer {
     }
 
     /// Sends what chunks left unsent: their rows, and their files' counts
-    /// and checkpoints, in the transaction that commits them. Everything
-    /// but a chunk (a file's begin or end, a commit) goes after it, so that
-    /// every statement sees the tables as the chunks left them.
+    /// and checkpoints, in the transaction that commits them. A commit, a
+    /// file's end and a rollback of a killed run's file go after it, so
+    /// that they see the tables as the chunks left them; a file's begin
+    /// reads nothing the chunks change but for that rollback.
     fn send(&mut self) -> Result<()> {
         if self.dry_run {
             return Ok(());
