@@ -25,6 +25,7 @@ use std::collections::HashMap;
 enum Owner {
     /// No file has it yet: this row creates it.
     New,
+    /// This file has it: the row is one more of its lines.
     ThisFile,
     /// A finished file has it, and `skip` leaves it so.
     Other,
@@ -52,11 +53,10 @@ fn list(fields: impl Iterator<Item = usize>, tail: &[&str]) -> String {
         .join(", ")
 }
 
-/// The columns of the data tables the writer fills, each ending with
-/// `import_file_id, source_line`; `from_waiting` gives the same values from
-/// `import_waiting_rows`.
+/// The columns the writer fills: of an order and of a line, each ending
+/// with `import_file_id, source_line`; the same values as found in
+/// `import_waiting_rows` (`*_from_waiting`); and that table's own.
 pub(super) struct Columns {
-    /// The fields of an order, then of a line, as `FIELDS` indices.
     order_fields: Vec<usize>,
     line_fields: Vec<usize>,
     order: String,
@@ -76,15 +76,12 @@ pub(super) fn columns() -> &'static Columns {
             line_fields: line_fields().collect(),
             order: list(order_fields(), &file),
             line: list(line_fields(), &file),
-            waiting: list(
-                std::iter::empty(),
-                &[
-                    &["owner_file_id", "file_id"][..],
-                    &FIELDS.iter().map(|f| f.column).collect::<Vec<_>>(),
-                    &["source_line", "run_id"],
-                ]
-                .concat(),
-            ),
+            waiting: ["owner_file_id", "file_id"]
+                .into_iter()
+                .chain(FIELDS.iter().map(|f| f.column))
+                .chain(["source_line", "run_id"])
+                .collect::<Vec<_>>()
+                .join(", "),
             order_from_waiting: list(order_fields(), &from_waiting),
             line_from_waiting: list(line_fields(), &from_waiting),
         }
