@@ -10,8 +10,8 @@ use sqlx::Row;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the data tables and the import bookkeeping, as in SQLite, with
-    // native types. Staging tables (one per file being read) are made by
-    // the writer.
+    // native types. (The writer of this version staged each file being
+    // read in a table of its own; see 2.)
     "
 CREATE TABLE import_runs (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
