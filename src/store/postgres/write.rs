@@ -16,7 +16,7 @@
 mod own;
 
 use super::binary::BinaryCopy;
-use super::{COPY_NULL, Pg, copy_int, copy_text, ident, schema};
+use super::{Pg, ident, schema};
 use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
     RowCounts, RunRecord,
@@ -642,59 +642,83 @@ impl Writer {
             return Ok(());
         }
         self.send_rows()?;
-        for file in 0..self.files.len() {
-            let state = &mut self.files[file];
+        // Every file's counts and checkpoint in two statements, one row of
+        // each array per file.
+        let mut saved: [Vec<i64>; 9] = Default::default();
+        let mut runs: [Vec<i64>; 8] = Default::default();
+        for state in &mut self.files {
             let (Some(cp), Some(id)) = (state.unsaved.take(), state.id) else {
                 continue;
             };
-            let (rows, mine, orders) = (state.all_rows(), state.outcome.rows, state.outcome.orders);
-            self.save_counts(id, &rows, cp)?;
-            self.pg.exec(
-                sqlx::query(
-                    "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
-                     rows_duplicate, rows_filtered, orders_created, orders_updated,
-                     orders_duplicate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (file_id, run_id) DO UPDATE SET
-                     rows_imported = excluded.rows_imported,
-                     rows_rejected = excluded.rows_rejected,
-                     rows_duplicate = excluded.rows_duplicate,
-                     rows_filtered = excluded.rows_filtered,
-                     orders_created = excluded.orders_created,
-                     orders_updated = excluded.orders_updated,
-                     orders_duplicate = excluded.orders_duplicate",
-                )
-                .bind(id)
-                .bind(self.run_id.unwrap_or(0))
-                .bind(int(mine.imported))
-                .bind(int(mine.rejected))
-                .bind(int(mine.duplicate))
-                .bind(int(mine.filtered))
-                .bind(int(orders.created))
-                .bind(int(orders.updated))
-                .bind(int(orders.duplicate)),
-            )?;
+            let (all, mine, orders) = (state.all_rows(), state.outcome.rows, state.outcome.orders);
+            let save = [
+                id,
+                int(all.read),
+                int(all.imported),
+                int(all.rejected),
+                int(all.duplicate),
+                int(all.filtered),
+                int(cp.bytes),
+                int(cp.rows),
+                int(cp.line),
+            ];
+            let run = [
+                id,
+                int(mine.imported),
+                int(mine.rejected),
+                int(mine.duplicate),
+                int(mine.filtered),
+                int(orders.created),
+                int(orders.updated),
+                int(orders.duplicate),
+            ];
+            for (column, n) in saved.iter_mut().zip(save) {
+                column.push(n);
+            }
+            for (column, n) in runs.iter_mut().zip(run) {
+                column.push(n);
+            }
         }
-        Ok(())
-    }
-
-    /// The file's counts and checkpoint in `import_files`.
-    fn save_counts(&mut self, id: i64, rows: &RowCounts, cp: Checkpoint) -> Result<()> {
-        self.pg.exec(
-            sqlx::query(
-                "UPDATE import_files SET rows_read = $2, rows_imported = $3, rows_rejected = $4,
-                 rows_duplicate = $5, rows_filtered = $6, bytes_committed = $7,
-                 rows_committed = $8, line_committed = $9 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(int(rows.read))
-            .bind(int(rows.imported))
-            .bind(int(rows.rejected))
-            .bind(int(rows.duplicate))
-            .bind(int(rows.filtered))
-            .bind(int(cp.bytes))
-            .bind(int(cp.rows))
-            .bind(int(cp.line)),
-        )?;
+        if saved[0].is_empty() {
+            return Ok(());
+        }
+        let mut update = sqlx::query(
+            "UPDATE import_files AS f SET rows_read = u.read, rows_imported = u.imported,
+             rows_rejected = u.rejected, rows_duplicate = u.duplicate,
+             rows_filtered = u.filtered, bytes_committed = u.bytes,
+             rows_committed = u.rows, line_committed = u.line
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+                         $9::bigint[])
+                  AS u (id, read, imported, rejected, duplicate, filtered, bytes, rows, line)
+             WHERE f.id = u.id",
+        );
+        for column in &saved {
+            update = update.bind(column);
+        }
+        self.pg.exec(update)?;
+        let mut insert = sqlx::query(
+            "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
+             rows_duplicate, rows_filtered, orders_created, orders_updated, orders_duplicate)
+             SELECT u.id, $9, u.imported, u.rejected, u.duplicate, u.filtered, u.created,
+                    u.updated, u.dup_orders
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+                  AS u (id, imported, rejected, duplicate, filtered, created, updated,
+                        dup_orders)
+             ON CONFLICT (file_id, run_id) DO UPDATE SET
+             rows_imported = excluded.rows_imported,
+             rows_rejected = excluded.rows_rejected,
+             rows_duplicate = excluded.rows_duplicate,
+             rows_filtered = excluded.rows_filtered,
+             orders_created = excluded.orders_created,
+             orders_updated = excluded.orders_updated,
+             orders_duplicate = excluded.orders_duplicate",
+        );
+        for column in &runs {
+            insert = insert.bind(column);
+        }
+        self.pg.exec(insert.bind(self.run_id.unwrap_or(0)))?;
         Ok(())
     }
 
@@ -731,37 +755,7 @@ impl Writer {
         rejects: &[Reject],
     ) -> Result<()> {
         if !self.dry_run {
-            let mut out = std::mem::take(&mut self.copy);
-            out.clear();
-            let text = |out: &mut Vec<u8>, s: Option<&str>| match s {
-                Some(s) => copy_text(out, s),
-                None => out.extend_from_slice(COPY_NULL),
-            };
-            for r in rejects {
-                copy_int(&mut out, run);
-                out.push(b'\t');
-                copy_int(&mut out, file_id);
-                out.push(b'\t');
-                copy_int(&mut out, int(r.line));
-                out.push(b'\t');
-                text(&mut out, r.column.as_deref());
-                out.push(b'\t');
-                text(&mut out, r.value.as_deref());
-                out.push(b'\t');
-                copy_text(&mut out, r.reason.code());
-                out.push(b'\t');
-                copy_text(&mut out, &r.message);
-                out.push(b'\t');
-                copy_text(&mut out, &r.raw);
-                out.push(b'\n');
-            }
-            let sent = self.pg.copy_in(
-                "COPY import_rejects (run_id, file_id, line, column_name, value, reason, message,
-                 raw) FROM STDIN",
-                &out,
-            );
-            self.copy = out;
-            sent?;
+            self.hold_rejects(file_id, run, rejects);
         }
         let state = &mut self.files[file];
         for r in rejects {

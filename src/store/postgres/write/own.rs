@@ -11,9 +11,10 @@
 //! the version it replaced kept until the replacing file is imported.
 
 use super::super::binary::BinaryCopy;
+use super::super::{COPY_NULL, copy_int, copy_text};
 use super::{FileState, Writer, int};
 use crate::columns::{FIELDS, Kind, idx};
-use crate::outcome::RowCounts;
+use crate::outcome::{Reject, RowCounts};
 use crate::rows::{Chunk, Row, Value};
 use crate::settings::OnDuplicate;
 use anyhow::Result;
@@ -88,6 +89,8 @@ pub(super) fn columns() -> &'static Columns {
     })
 }
 
+const REJECT_COLUMNS: &str = "run_id, file_id, line, column_name, value, reason, message, raw";
+
 /// Appends field `field` of `row` to a binary `COPY` row.
 fn put(copy: &mut BinaryCopy<'_>, chunk: &Chunk, row: &Row, field: usize) -> Result<()> {
     match (chunk.value(row, field), FIELDS[field].kind) {
@@ -124,10 +127,11 @@ fn count_duplicate_order(state: &mut FileState, key: &str) {
     }
 }
 
-/// Rows written but not sent yet: the three `COPY` streams of the chunks
-/// since the last send, and the orders they create. Each `COPY` has a cost
-/// of its own for every row up to a thousand (the server's insert buffer is
-/// built afresh each time), so chunks are sent together, up to
+/// Rows written but not sent yet: the `COPY` streams of the chunks since
+/// the last send (orders, lines, waiting rows and rejects), and the orders
+/// they create. Each `COPY` has a cost of its own for every row up to a
+/// thousand (the server's insert buffer is built afresh each time), and
+/// each statement a round trip, so chunks are sent together, up to
 /// [`Streams::FULL_ROWS`] rows or [`Streams::FULL_BYTES`] bytes; and always
 /// before anything else reads or changes the tables (see `Writer::send`).
 #[derive(Default)]
@@ -135,6 +139,8 @@ pub(super) struct Streams {
     orders: Vec<u8>,
     lines: Vec<u8>,
     waiting: Vec<u8>,
+    /// Rejected rows, in `COPY`'s text format.
+    rejects: Vec<u8>,
     rows: usize,
     /// The orders in `orders`, and the file that creates each.
     created: HashMap<String, i64>,
@@ -147,7 +153,7 @@ impl Streams {
     const FULL_BYTES: usize = 8 << 20;
 
     fn full(&self) -> bool {
-        let bytes = self.orders.len() + self.lines.len() + self.waiting.len();
+        let bytes = self.orders.len() + self.lines.len() + self.waiting.len() + self.rejects.len();
         self.rows >= Streams::FULL_ROWS || bytes >= Streams::FULL_BYTES
     }
 }
@@ -220,20 +226,27 @@ impl Writer {
         let mut streams = std::mem::take(&mut self.streams);
         let c = columns();
         let copies = [
-            ("dropship_purchases", &c.order, &mut streams.orders),
+            ("dropship_purchases", c.order.as_str(), &mut streams.orders),
             ("dropship_purchase_details", &c.line, &mut streams.lines),
             ("import_waiting_rows", &c.waiting, &mut streams.waiting),
+            ("import_rejects", REJECT_COLUMNS, &mut streams.rejects),
         ];
         let mut sent = Ok(());
         for (table, columns, out) in copies {
             if out.is_empty() || sent.is_err() {
                 continue;
             }
-            BinaryCopy::append(out).finish();
+            let format = match table {
+                "import_rejects" => "text",
+                _ => {
+                    BinaryCopy::append(out).finish();
+                    "binary"
+                }
+            };
             sent = self
                 .pg
                 .copy_in(
-                    &format!("COPY {table} ({columns}) FROM STDIN (FORMAT binary)"),
+                    &format!("COPY {table} ({columns}) FROM STDIN (FORMAT {format})"),
                     out,
                 )
                 .map(drop);
@@ -243,6 +256,34 @@ impl Writer {
         streams.created.clear();
         self.streams = streams;
         sent
+    }
+
+    /// Holds a chunk's rejects until its rows are sent.
+    pub(super) fn hold_rejects(&mut self, file_id: i64, run: i64, rejects: &[Reject]) {
+        let out = &mut self.streams.rejects;
+        let text = |out: &mut Vec<u8>, s: Option<&str>| match s {
+            Some(s) => copy_text(out, s),
+            None => out.extend_from_slice(COPY_NULL),
+        };
+        for r in rejects {
+            copy_int(out, run);
+            out.push(b'\t');
+            copy_int(out, file_id);
+            out.push(b'\t');
+            copy_int(out, int(r.line));
+            out.push(b'\t');
+            text(out, r.column.as_deref());
+            out.push(b'\t');
+            text(out, r.value.as_deref());
+            out.push(b'\t');
+            copy_text(out, r.reason.code());
+            out.push(b'\t');
+            copy_text(out, &r.message);
+            out.push(b'\t');
+            copy_text(out, &r.raw);
+            out.push(b'\n');
+        }
+        self.streams.rows += rejects.len();
     }
 
     /// Decides each row's fate in chunk order and writes it to its stream;
