@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    Backend, Csv, Env, FromCell, LINE_INDEX, csv, gzip, line, line_index_exists, lit, replace_bytes,
+    Backend, Csv, Env, FromCell, LINE_INDEX, csv, gzip, line, line_index_exists, replace_bytes,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -1037,15 +1037,17 @@ both! {
 
 /// Whether the index of lines by order exists, and whether SQLite uses it
 /// to find an order's lines.
-/// In PostgreSQL, whether the index exists (twice: the planner's choice
-/// depends on table statistics).
+/// In PostgreSQL, whether an index of the lines leads with their order (the
+/// primary key, `(kode_pesanan, id)`), twice: the planner's choice depends
+/// on table statistics.
 fn line_index(env: &Env) -> (bool, bool) {
     if env.is_postgres() {
-        let n: i64 = env.one(&format!(
-            "SELECT count(*) FROM pg_indexes
-             WHERE schemaname = current_schema() AND indexname = {}",
-            lit(LINE_INDEX)
-        ));
+        let n: i64 = env.one(
+            "SELECT count(*) FROM pg_index AS i
+             JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indrelid = 'dropship_purchase_details'::regclass
+               AND a.attname = 'kode_pesanan'",
+        );
         return (n == 1, n == 1);
     }
     let db = env.db();

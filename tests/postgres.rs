@@ -808,6 +808,7 @@ fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration()
          WHERE id = {id};
          INSERT INTO import_file_runs VALUES ({id}, {run}, 1, 0, 0, 0);
          UPDATE import_runs SET state = 'interrupted', rows_read = 1, rows_imported = 1;
+         {V2_KEYS}
          UPDATE import_schema_version SET version = 1;"
     ));
     let again = env.run(&["a.csv"]);
@@ -840,7 +841,65 @@ fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration()
         "the killed run's row still counts it imported"
     );
     let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
+}
+
+/// What schema versions 1 and 2 had that version 3 changed: order keys in
+/// the database's collation, lines keyed by `id` with an index by order.
+const V2_KEYS: &str = r#"
+    ALTER TABLE dropship_purchases ALTER COLUMN kode_pesanan TYPE text COLLATE "default";
+    ALTER TABLE dropship_purchase_details ALTER COLUMN kode_pesanan TYPE text COLLATE "default",
+        DROP CONSTRAINT dropship_purchase_details_pkey, ADD PRIMARY KEY (id);
+    CREATE INDEX dropship_purchase_details_by_order ON dropship_purchase_details(kode_pesanan);"#;
+
+/// A schema of version 2 with rows in it: the migration keeps every row,
+/// makes order keys compare as bytes and keys lines by order, and the next
+/// run goes on as before.
+#[test]
+fn a_schema_of_version_2_keeps_its_rows_and_compares_order_keys_as_bytes() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-1"), line("DS-2")]));
+    env.run(&["a.csv"]).expect_code(0);
+    let v2 = V2_KEYS.to_string()
+        + "ALTER TABLE import_replaced_orders ALTER COLUMN kode_pesanan TYPE text COLLATE \"default\";
+           ALTER TABLE import_replaced_lines ALTER COLUMN kode_pesanan TYPE text COLLATE \"default\";
+           ALTER TABLE import_waiting_rows ALTER COLUMN kode_pesanan TYPE text COLLATE \"default\";
+           UPDATE import_schema_version SET version = 2;";
+    env.database.execute(&v2);
+    env.write("b.csv", csv(&[line("DS-2"), line("DS-3")]));
+    let next = env.run(&["b.csv"]);
+    next.expect_code(0);
+    assert_eq!(next.rows(), [2, 1, 0, 1, 0, 0]);
+    assert_eq!(env.orders(), ["DS-1", "DS-2", "DS-3"]);
+    assert_eq!(env.count("dropship_purchase_details"), 3);
+    let schema = lit(&pg(&env).schema);
+    let collations: Vec<String> = env.column(&format!(
+        "SELECT table_name || ': ' || coalesce(collation_name, 'default')
+         FROM information_schema.columns
+         WHERE table_schema = {schema} AND column_name = 'kode_pesanan' ORDER BY table_name"
+    ));
+    assert_eq!(
+        collations,
+        [
+            "dropship_purchase_details: C",
+            "dropship_purchases: C",
+            "import_replaced_lines: C",
+            "import_replaced_orders: C",
+            "import_waiting_rows: C",
+        ]
+    );
+    let indexes: Vec<String> = env.column(&format!(
+        "SELECT indexname || ': ' || indexdef FROM pg_indexes
+         WHERE schemaname = {schema} AND tablename = 'dropship_purchase_details'"
+    ));
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(
+        indexes[0].starts_with("dropship_purchase_details_pkey: ")
+            && indexes[0].ends_with("(kode_pesanan, id)"),
+        "{indexes:?}"
+    );
+    let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
+    assert_eq!(version, 3);
 }
 
 both! {

@@ -204,6 +204,21 @@ UPDATE import_files SET state = 'failed', finished_at = clock_timestamp(),
     rows_failed = rows_read
 WHERE state = 'in_progress';
     ",
+    // 3: order keys compare as bytes (`COLLATE "C"`), not through the
+    // database's locale: equal keys are equal either way, and comparing
+    // them as bytes took a fifth of the server's time in a load. A line's
+    // primary key leads with its order, so that one index finds the lines
+    // of an order and keeps `id` unique; the index by order alone goes.
+    "
+ALTER TABLE dropship_purchases ALTER COLUMN kode_pesanan TYPE text COLLATE \"C\";
+ALTER TABLE dropship_purchase_details ALTER COLUMN kode_pesanan TYPE text COLLATE \"C\";
+ALTER TABLE import_replaced_orders ALTER COLUMN kode_pesanan TYPE text COLLATE \"C\";
+ALTER TABLE import_replaced_lines ALTER COLUMN kode_pesanan TYPE text COLLATE \"C\";
+ALTER TABLE import_waiting_rows ALTER COLUMN kode_pesanan TYPE text COLLATE \"C\";
+ALTER TABLE dropship_purchase_details DROP CONSTRAINT dropship_purchase_details_pkey,
+    ADD PRIMARY KEY (kode_pesanan, id);
+DROP INDEX dropship_purchase_details_by_order;
+    ",
 ];
 
 /// The schema version this build writes.
