@@ -9,6 +9,7 @@
 //! them. [`read`] is where `status`, `recommend` and a refused claim read
 //! either of them.
 
+mod drive;
 pub(crate) mod leftover;
 pub mod postgres;
 pub mod read;

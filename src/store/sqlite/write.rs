@@ -43,14 +43,15 @@ use crate::outcome::{
 use crate::read::Msg;
 use crate::rows::{Chunk, Row, Value};
 use crate::settings::OnDuplicate;
+use crate::store::drive;
 use crate::store::leftover::{self, Gone, LeftOver, covers};
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Reads the six counts from consecutive columns of a query, starting at
 /// `first`, in the order read, imported, rejected, duplicate, filtered,
@@ -177,7 +178,6 @@ pub struct Writer {
     started_at: String,
     files_total: usize,
     /// Files that ended, to be shown once what they wrote is committed.
-    ended: Vec<usize>,
     /// The files killed runs left `in_progress` that this run has not
     /// resumed or rolled back (yet).
     leftovers: Vec<LeftOver>,
@@ -266,6 +266,43 @@ fn sql() -> &'static Sql {
             line_list: format!("id, {}", line.join(", ")),
         }
     })
+}
+
+impl drive::Handler for Writer {
+    fn commit_interval(&self) -> Duration {
+        self.opts.commit_interval
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    fn begin_transaction(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        Writer::commit(self)
+    }
+
+    /// Rows go in one at a time, whatever arrives with them.
+    fn batch_rows(&self) -> usize {
+        0
+    }
+
+    fn write_chunks(&mut self, chunks: Vec<Chunk>) -> Result<()> {
+        chunks.into_iter().try_for_each(|c| self.write_chunk(c))
+    }
+
+    fn handle(&mut self, msg: Msg) -> Result<()> {
+        Writer::handle(self, msg)
+    }
+
+    fn outcome(&self, file: usize) -> &FileOutcome {
+        &self.files[file].outcome
+    }
 }
 
 impl ToSql for Value<'_> {
@@ -395,7 +432,6 @@ impl Writer {
             run_id: None,
             started_at: now(),
             files_total: inputs.len(),
-            ended: Vec::new(),
             leftovers,
             rolled_back: Vec::new(),
             opts,
@@ -475,73 +511,17 @@ impl Writer {
         e.context(what)
     }
 
-    /// A chunk that reaches the writer is committed within the commit
-    /// interval, whether or not more chunks follow. Each commit costs an
-    /// `fsync` and rewrites the pages the next chunks fill further, so fewer,
-    /// larger transactions are faster; a killed run reads again at most what
-    /// one interval wrote (see the README).
     fn write_all(
         &mut self,
         rx: &Receiver<Msg>,
         file_done: &mut dyn FnMut(&FileOutcome),
     ) -> Result<()> {
-        let interval = self.opts.commit_interval;
-        let mut opened = Instant::now();
-        loop {
-            // An open transaction waits for more only until it is due.
-            let msg = if self.in_transaction {
-                match rx.recv_timeout(interval.saturating_sub(opened.elapsed())) {
-                    Ok(msg) => msg,
-                    Err(RecvTimeoutError::Timeout) => {
-                        self.commit()?;
-                        self.show_ended(file_done);
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            } else {
-                match rx.recv() {
-                    Ok(msg) => msg,
-                    Err(_) => break,
-                }
-            };
-            if !self.in_transaction {
-                self.conn.execute_batch("BEGIN IMMEDIATE")?;
-                self.in_transaction = true;
-                opened = Instant::now();
-            }
-            // A failed file's removal is committed at once; other ends ride
-            // with the next commit (a file killed after its last chunk is
-            // resumed at its end and completes with nothing to read).
-            let (ended, failed) = match &msg {
-                Msg::End { file, end, .. } => (Some(*file), matches!(end, FileEnd::Failed(_))),
-                _ => (None, false),
-            };
-            self.handle(msg)?;
-            self.ended.extend(ended);
-            if failed || opened.elapsed() >= interval {
-                self.commit()?;
-            }
-            self.show_ended(file_done);
-        }
-        self.commit()?;
-        self.show_ended(file_done);
+        drive::run(self, rx, file_done)?;
         // Interrupted runs too: only a run that dies leaves the index out.
         if !self.opts.dry_run {
             self.need_line_index()?;
         }
         Ok(())
-    }
-
-    /// Shows the files that ended once their end is committed: a commit
-    /// that fails (a full disk) takes the end back, and then so is the line.
-    fn show_ended(&mut self, file_done: &mut dyn FnMut(&FileOutcome)) {
-        if self.in_transaction {
-            return;
-        }
-        for file in self.ended.drain(..) {
-            file_done(&self.files[file].outcome);
-        }
     }
 
     fn need_line_index(&mut self) -> Result<()> {
