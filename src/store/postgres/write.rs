@@ -24,14 +24,15 @@ use crate::outcome::{
 use crate::read::Msg;
 use crate::rows::Chunk;
 use crate::settings::OnDuplicate;
+use crate::store::drive;
 use crate::store::leftover::{self, Gone, LeftOver, covers};
 use crate::store::sqlite::write::{WriteOptions, rejects_error};
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 use sqlx::Row as _;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where the writer's database lives.
 #[derive(Debug, Clone)]
@@ -80,7 +81,6 @@ pub struct Writer {
     current: bool,
     run_id: Option<i64>,
     files_total: usize,
-    ended: Vec<usize>,
     leftovers: Vec<LeftOver>,
     rolled_back: Vec<String>,
     opts: WriteOptions,
@@ -171,7 +171,6 @@ impl Writer {
             current,
             run_id: None,
             files_total: inputs.len(),
-            ended: Vec::new(),
             leftovers: Vec::new(),
             rolled_back: Vec::new(),
             opts,
@@ -261,60 +260,7 @@ impl Writer {
     /// Handles messages until every sender is gone, calling `done` for each
     /// file whose end is committed.
     pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
-        self.write_all(rx, done)
-            .with_context(|| format!("cannot write {}", self.pg.shown))
-    }
-
-    fn write_all(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
-        let interval = self.opts.commit_interval;
-        let mut opened = Instant::now();
-        loop {
-            let msg = if self.in_transaction {
-                match rx.recv_timeout(interval.saturating_sub(opened.elapsed())) {
-                    Ok(msg) => msg,
-                    Err(RecvTimeoutError::Timeout) => {
-                        self.commit()?;
-                        self.show_ended(done);
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            } else {
-                match rx.recv() {
-                    Ok(msg) => msg,
-                    Err(_) => break,
-                }
-            };
-            if !self.in_transaction {
-                self.pg.batch("BEGIN")?;
-                self.in_transaction = true;
-                opened = Instant::now();
-            }
-            // A failed file's removal is committed at once; other ends ride
-            // with the next commit, as in SQLite.
-            let (ended, failed) = match &msg {
-                Msg::End { file, end, .. } => (Some(*file), matches!(end, FileEnd::Failed(_))),
-                _ => (None, false),
-            };
-            self.handle(msg)?;
-            self.ended.extend(ended);
-            if failed || opened.elapsed() >= interval {
-                self.commit()?;
-            }
-            self.show_ended(done);
-        }
-        self.commit()?;
-        self.show_ended(done);
-        Ok(())
-    }
-
-    fn show_ended(&mut self, done: &mut dyn FnMut(&FileOutcome)) {
-        if self.in_transaction {
-            return;
-        }
-        for file in self.ended.drain(..) {
-            done(&self.files[file].outcome);
-        }
+        drive::run(self, rx, done).with_context(|| format!("cannot write {}", self.pg.shown))
     }
 
     fn commit(&mut self) -> Result<()> {
@@ -377,9 +323,19 @@ impl Writer {
     }
 
     fn handle(&mut self, msg: Msg) -> Result<()> {
-        // A file's end reads and changes what its chunks wrote.
-        if matches!(msg, Msg::End { .. }) {
-            self.send()?;
+        // A file's end reads and changes what its chunks wrote, but for a
+        // file imported under `skip` that no unsent row waits on: its rows
+        // may go with later ones (see `write_rows`).
+        if let Msg::End { file, end, .. } = &msg {
+            let held = match (end, self.files[*file].id) {
+                (FileEnd::Complete, Some(id)) => {
+                    self.opts.on_duplicate == OnDuplicate::Update || self.rows_wait_on(id)
+                }
+                _ => true,
+            };
+            if held {
+                self.send()?;
+            }
         }
         match msg {
             Msg::Begin {
@@ -392,7 +348,7 @@ impl Writer {
                 let _ = reply.send(answer);
                 Ok(())
             }
-            Msg::Chunk(chunk) => self.write_chunk(chunk),
+            Msg::Chunk(chunk) => self.write_chunks(vec![chunk]),
             Msg::End {
                 file,
                 end,
@@ -591,7 +547,28 @@ impl Writer {
         Ok(id)
     }
 
-    fn write_chunk(&mut self, chunk: Chunk) -> Result<()> {
+    /// Writes chunks that arrived together, asking once who holds their
+    /// orders, and sends their rows once enough are held.
+    fn write_chunks(&mut self, chunks: Vec<Chunk>) -> Result<()> {
+        // Rows held stay within what is sent at once, by a chunk at most.
+        let rows: usize = chunks.iter().map(|c| c.rows.len()).sum();
+        if self.streams.would_overflow(rows) {
+            self.send_rows()?;
+        }
+        let holders = match self.dry_run {
+            true => own::Holders::default(),
+            false => self.holders(&chunks)?,
+        };
+        for chunk in &chunks {
+            self.write_chunk(chunk, &holders)?;
+        }
+        if self.streams.full() {
+            self.send_rows()?;
+        }
+        Ok(())
+    }
+
+    fn write_chunk(&mut self, chunk: &Chunk, holders: &own::Holders) -> Result<()> {
         let file = chunk.file;
         let Some(file_id) = self.files[file].id else {
             return Ok(());
@@ -608,13 +585,13 @@ impl Writer {
             // For now: the count when the file is complete moves the rows
             // of orders that another file holds to `duplicate`.
             (false, true) => {
-                self.stage(&chunk, file_id)?;
+                self.stage(chunk, file_id)?;
                 RowCounts {
                     imported: chunk.rows.len() as u64,
                     ..RowCounts::default()
                 }
             }
-            (false, false) => self.write_rows(file, file_id, run, &chunk)?,
+            (false, false) => self.write_rows(file, file_id, run, chunk, holders)?,
         };
         let state = &mut self.files[file];
         state.outcome.rows.add(&RowCounts {
@@ -793,7 +770,8 @@ impl Writer {
                 self.pg.exec(
                     sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id),
                 )?;
-                self.finish_file(file, id)?;
+                let last = self.files[file].unsaved.take();
+                self.finish_file(file, id, last)?;
                 self.release_waiters(id)?;
             }
             FileEnd::Skipped => self.files[file].outcome.status = FileStatus::Skipped,
@@ -824,7 +802,7 @@ impl Writer {
                     };
                 }
                 state.outcome.orders = OrderCounts::default();
-                self.finish_file(file, id)?;
+                self.finish_file(file, id, None)?;
             }
             FileEnd::Interrupted => self.files[file].outcome.status = FileStatus::Interrupted,
         }
@@ -903,7 +881,9 @@ impl Writer {
         ))
     }
 
-    fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {
+    /// Records a file's end, with the checkpoint of its last chunk when it
+    /// is not in `import_files` yet.
+    fn finish_file(&mut self, file: usize, id: i64, last: Option<Checkpoint>) -> Result<()> {
         if self.dry_run {
             return Ok(());
         }
@@ -913,7 +893,10 @@ impl Writer {
             sqlx::query(
                 "UPDATE import_files SET state = $2, rows_read = $3, rows_imported = $4,
                  rows_rejected = $5, rows_duplicate = $6, rows_filtered = $7, rows_failed = $8,
-                 error = $9, finished_at = clock_timestamp() WHERE id = $1",
+                 error = $9, finished_at = clock_timestamp(),
+                 bytes_committed = coalesce($10, bytes_committed),
+                 rows_committed = coalesce($11, rows_committed),
+                 line_committed = coalesce($12, line_committed) WHERE id = $1",
             )
             .bind(id)
             .bind(o.status.as_str())
@@ -923,7 +906,10 @@ impl Writer {
             .bind(int(rows.duplicate))
             .bind(int(rows.filtered))
             .bind(int(rows.failed))
-            .bind(o.error.clone()),
+            .bind(o.error.clone())
+            .bind(last.map(|cp| int(cp.bytes)))
+            .bind(last.map(|cp| int(cp.rows)))
+            .bind(last.map(|cp| int(cp.line))),
         )?;
         Ok(())
     }
@@ -948,7 +934,7 @@ impl Writer {
             if f.outcome.status == FileStatus::Skipped && f.id.is_none() {
                 let id = self.insert_file(file, FileStatus::Skipped, None)?;
                 self.files[file].id = Some(id);
-                self.finish_file(file, id)?;
+                self.finish_file(file, id, None)?;
             }
         }
         self.record_totals()?;
@@ -1016,6 +1002,44 @@ impl Writer {
                 })
             })
             .collect()
+    }
+}
+
+impl drive::Handler for Writer {
+    fn commit_interval(&self) -> Duration {
+        self.opts.commit_interval
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    fn begin_transaction(&mut self) -> Result<()> {
+        self.pg.batch("BEGIN")?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        Writer::commit(self)
+    }
+
+    /// Chunks that arrived together share one question of who holds
+    /// their orders, up to half of what is sent at once.
+    fn batch_rows(&self) -> usize {
+        own::Streams::FULL_ROWS / 2
+    }
+
+    fn write_chunks(&mut self, chunks: Vec<Chunk>) -> Result<()> {
+        Writer::write_chunks(self, chunks)
+    }
+
+    fn handle(&mut self, msg: Msg) -> Result<()> {
+        Writer::handle(self, msg)
+    }
+
+    fn outcome(&self, file: usize) -> &FileOutcome {
+        &self.files[file].outcome
     }
 }
 

@@ -14,7 +14,7 @@ use super::super::binary::BinaryCopy;
 use super::super::{COPY_NULL, copy_int, copy_text};
 use super::{FileState, Writer, int};
 use crate::columns::{FIELDS, Kind, idx};
-use crate::outcome::{Reject, RowCounts};
+use crate::outcome::{FileStatus, Reject, RowCounts};
 use crate::rows::{Chunk, Row, Value};
 use crate::settings::OnDuplicate;
 use anyhow::Result;
@@ -142,39 +142,104 @@ pub(super) struct Streams {
     /// Rejected rows, in `COPY`'s text format.
     rejects: Vec<u8>,
     rows: usize,
-    /// The orders in `orders`, and the file that creates each.
-    created: HashMap<String, i64>,
+    /// The orders in `orders`, and the file that creates each (its index
+    /// and its id).
+    created: HashMap<String, (usize, i64)>,
+    /// The files that rows in `waiting` wait on.
+    waited_on: Vec<i64>,
+}
+
+/// Who held orders in the tables, as [`Writer::holders`] found them.
+#[derive(Default)]
+pub(super) struct Holders(HashMap<String, (i64, bool)>);
+
+impl Holders {
+    /// Orders read as one range of the primary key.
+    const RANGE: usize = 32;
 }
 
 impl Streams {
     /// Rows held before they are sent.
-    const FULL_ROWS: usize = 8192;
+    pub(super) const FULL_ROWS: usize = 8192;
     /// Bytes held before they are sent, whatever the size of the rows.
     const FULL_BYTES: usize = 8 << 20;
 
-    fn full(&self) -> bool {
+    pub(super) fn full(&self) -> bool {
+        self.would_overflow(0)
+    }
+
+    /// Whether `rows` more rows would make the streams more than full.
+    pub(super) fn would_overflow(&self, rows: usize) -> bool {
         let bytes = self.orders.len() + self.lines.len() + self.waiting.len() + self.rejects.len();
-        self.rows >= Streams::FULL_ROWS || bytes >= Streams::FULL_BYTES
+        self.rows > 0 && (self.rows + rows >= Streams::FULL_ROWS || bytes >= Streams::FULL_BYTES)
     }
 }
 
 impl Writer {
-    /// Writes a chunk's accepted rows into the data tables (or to wait);
-    /// how many were imported and how many are duplicates.
-    pub(super) fn write_rows(
-        &mut self,
-        file: usize,
-        file_id: i64,
-        run: i64,
-        chunk: &Chunk,
-    ) -> Result<RowCounts> {
-        // One probe of the primary key per key, whatever the planner thinks
-        // of the table: while it grows it has no statistics, and a plain
-        // join or `= ANY` was planned as a scan of the whole table.
-        let mut keys: Vec<&str> = chunk.rows.iter().map(|r| chunk.key(r)).collect();
+    /// Who holds the orders of `chunks` in the tables now: for each order
+    /// found, its file and whether that file is unfinished.
+    ///
+    /// A chunk's orders mostly sort close together (an export lists its
+    /// orders by time), so the table is read once per [`Holders::RANGE`]
+    /// orders in sorted order, over the range they span, for at most twice
+    /// as many orders as the range has; a range that holds more (one that
+    /// spans the few orders of other days) is asked about order by order.
+    /// Either way each read walks the primary key, whatever the planner
+    /// thinks of the table: while it grows it has no statistics, and a
+    /// plain join or `= ANY` was planned as a scan of the whole table.
+    pub(super) fn holders(&mut self, chunks: &[Chunk]) -> Result<Holders> {
+        let mut keys: Vec<&str> = chunks
+            .iter()
+            .filter(|c| self.files[c.file].id.is_some())
+            .flat_map(|c| c.rows.iter().map(|r| c.key(r)))
+            .collect();
         keys.sort_unstable();
         keys.dedup();
-        let found = self.pg.all(
+        let mut holders = Holders::default();
+        if keys.is_empty() {
+            return Ok(holders);
+        }
+        let ranges: Vec<&[&str]> = keys.chunks(Holders::RANGE).collect();
+        let lows: Vec<&str> = ranges.iter().map(|r| r[0]).collect();
+        let highs: Vec<&str> = ranges.iter().map(|r| r[r.len() - 1]).collect();
+        let limits: Vec<i64> = ranges.iter().map(|r| 2 * r.len() as i64).collect();
+        let read = self.pg.all(
+            sqlx::query(
+                "SELECT p.kode_pesanan, p.import_file_id, coalesce(f.state = 'in_progress', false),
+                        r.n
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY
+                      AS r (lo, hi, most, n)
+                 CROSS JOIN LATERAL (SELECT kode_pesanan, import_file_id FROM dropship_purchases
+                                     WHERE kode_pesanan BETWEEN r.lo AND r.hi
+                                     ORDER BY kode_pesanan LIMIT r.most + 1) p
+                 LEFT JOIN import_files f ON f.id = p.import_file_id",
+            )
+            .bind(&lows)
+            .bind(&highs)
+            .bind(&limits),
+        )?;
+        let mut found = vec![0i64; ranges.len()];
+        for r in &read {
+            found[r.try_get::<i64, _>(3)? as usize - 1] += 1;
+        }
+        let crowded = |i: usize| found[i] > limits[i];
+        for r in &read {
+            let (key, i): (&str, i64) = (r.try_get(0)?, r.try_get(3)?);
+            let i = i as usize - 1;
+            if !crowded(i) && ranges[i].binary_search(&key).is_ok() {
+                holders
+                    .0
+                    .insert(key.to_string(), (r.try_get(1)?, r.try_get(2)?));
+            }
+        }
+        let one_by_one: Vec<&str> = (0..ranges.len())
+            .filter(|&i| crowded(i))
+            .flat_map(|i| ranges[i].iter().copied())
+            .collect();
+        if one_by_one.is_empty() {
+            return Ok(holders);
+        }
+        let probed = self.pg.all(
             sqlx::query(
                 "SELECT k.kode_pesanan, p.import_file_id, coalesce(f.state = 'in_progress', false)
                  FROM unnest($1::text[]) AS k (kode_pesanan)
@@ -182,14 +247,32 @@ impl Writer {
                                      WHERE kode_pesanan = k.kode_pesanan LIMIT 1) p
                  LEFT JOIN import_files f ON f.id = p.import_file_id",
             )
-            .bind(&keys),
+            .bind(&one_by_one),
         )?;
+        for r in &probed {
+            holders
+                .0
+                .insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
+        }
+        Ok(holders)
+    }
+
+    /// Writes a chunk's accepted rows into the data tables (or to wait),
+    /// given who held its orders before the chunks that came with it; how
+    /// many were imported and how many are duplicates.
+    pub(super) fn write_rows(
+        &mut self,
+        file: usize,
+        file_id: i64,
+        run: i64,
+        chunk: &Chunk,
+        holders: &Holders,
+    ) -> Result<RowCounts> {
         let update = self.opts.on_duplicate == OnDuplicate::Update;
-        let mut owners: HashMap<&str, Owner> = HashMap::with_capacity(keys.len());
-        for r in &found {
-            let (key, id, unfinished): (String, i64, bool) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            let Ok(at) = keys.binary_search(&key.as_str()) else {
+        let mut owners: HashMap<&str, Owner> = HashMap::with_capacity(chunk.rows.len());
+        for row in &chunk.rows {
+            let key = chunk.key(row);
+            let Some(&(id, unfinished)) = holders.0.get(key) else {
                 continue;
             };
             let owner = match (id == file_id, unfinished, update) {
@@ -198,14 +281,19 @@ impl Writer {
                 (false, false, false) => Owner::Other,
                 (false, false, true) => Owner::Replace,
             };
-            owners.insert(keys[at], owner);
+            owners.insert(key, owner);
         }
-        // Orders created by rows not sent yet: by files still being read.
-        for key in &keys {
-            if let Some(&by) = self.streams.created.get(*key) {
-                let owner = match by == file_id {
-                    true => Owner::ThisFile,
-                    false => Owner::Waiting(by),
+        // Orders created by rows not sent yet (by this chunk's companions
+        // too): by files still being read, or, under `skip`, by files
+        // imported since (under `update` a file's end sends its rows first,
+        // see `Writer::handle`).
+        for row in &chunk.rows {
+            let key = chunk.key(row);
+            if let Some(&(by, id)) = self.streams.created.get(key) {
+                let owner = match (by == file, self.files[by].outcome.status) {
+                    (true, _) => Owner::ThisFile,
+                    (false, FileStatus::Imported) => Owner::Other,
+                    (false, _) => Owner::Waiting(id),
                 };
                 owners.insert(key, owner);
             }
@@ -214,11 +302,7 @@ impl Writer {
         let mut streams = std::mem::take(&mut self.streams);
         let written = self.encode_rows(file, file_id, run, chunk, &mut owners, &mut streams);
         self.streams = streams;
-        let counts = written?;
-        if self.streams.full() {
-            self.send_rows()?;
-        }
-        Ok(counts)
+        written
     }
 
     /// Sends the rows written so far.
@@ -254,8 +338,14 @@ impl Writer {
         }
         streams.rows = 0;
         streams.created.clear();
+        streams.waited_on.clear();
         self.streams = streams;
         sent
+    }
+
+    /// Whether rows not sent yet wait on file `id`.
+    pub(super) fn rows_wait_on(&self, id: i64) -> bool {
+        self.streams.waited_on.contains(&id)
     }
 
     /// Holds a chunk's rejects until its rows are sent.
@@ -315,7 +405,7 @@ impl Writer {
                         self.files[file].outcome.orders.created += 1;
                     }
                     owners.insert(key, Owner::ThisFile);
-                    streams.created.insert(key.to_string(), file_id);
+                    streams.created.insert(key.to_string(), (file, file_id));
                     put_row(&mut orders, chunk, row, &c.order_fields, file_id)?;
                     put_row(&mut lines, chunk, row, &c.line_fields, file_id)?;
                     counts.imported += 1;
@@ -329,6 +419,9 @@ impl Writer {
                     counts.duplicate += 1;
                 }
                 Owner::Waiting(holder) => {
+                    if !streams.waited_on.contains(&holder) {
+                        streams.waited_on.push(holder);
+                    }
                     waiting.row(FIELDS.len() as u16 + 4);
                     waiting.int8(holder);
                     waiting.int8(file_id);
