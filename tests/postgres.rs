@@ -902,6 +902,37 @@ fn a_schema_of_version_2_keeps_its_rows_and_compares_order_keys_as_bytes() {
     assert_eq!(version, 3);
 }
 
+/// Who holds a file's orders is read over ranges of the orders' key; a
+/// range that spans many orders of other files is asked order by order.
+/// Either way each order of the tables is found, and only those.
+#[test]
+fn orders_held_are_found_whether_their_range_is_crowded_or_not() {
+    let Some(env) = pg_env() else { return };
+    let first: Vec<_> = (100..200).map(|n| line(&format!("DS-{n}"))).collect();
+    env.write("a.csv", csv(&first));
+    env.run(&["a.csv"]).expect_code(0);
+    // DS-100 .. DS-300 holds the hundred orders of a.csv: crowded.
+    env.write(
+        "b.csv",
+        csv(&[
+            line("DS-100"),
+            line("DS-150"),
+            line("DS-199"),
+            line("DS-300"),
+        ]),
+    );
+    let crowded = env.run(&["b.csv"]);
+    crowded.expect_code(0);
+    assert_eq!(crowded.rows(), [4, 1, 0, 3, 0, 0]);
+    // DS-199 .. DS-400 holds only two orders.
+    env.write("c.csv", csv(&[line("DS-199"), line("DS-400")]));
+    let sparse = env.run(&["c.csv"]);
+    sparse.expect_code(0);
+    assert_eq!(sparse.rows(), [2, 1, 0, 1, 0, 0]);
+    assert_eq!(env.orders().len(), 102);
+    assert_eq!(env.count("dropship_purchase_details"), 102);
+}
+
 both! {
     /// A dry run made while a run imports into the same database (here on
     /// either database, with the helpers above) says so, naming that run,
