@@ -841,7 +841,7 @@ fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration()
         "the killed run's row still counts it imported"
     );
     let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 /// What schema versions 1 and 2 had that version 3 changed: order keys in
@@ -899,7 +899,12 @@ fn a_schema_of_version_2_keeps_its_rows_and_compares_order_keys_as_bytes() {
         "{indexes:?}"
     );
     let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    let cache: i64 = env.one(&format!(
+        "SELECT cache_size FROM pg_sequences
+         WHERE schemaname = {schema} AND sequencename = 'dropship_purchase_details_id_seq'"
+    ));
+    assert_eq!(cache, 1000);
 }
 
 /// Who holds a file's orders is read over ranges of the orders' key; a

@@ -219,6 +219,13 @@ ALTER TABLE dropship_purchase_details DROP CONSTRAINT dropship_purchase_details_
     ADD PRIMARY KEY (kode_pesanan, id);
 DROP INDEX dropship_purchase_details_by_order;
     ",
+    // 4: a line's id is taken from its sequence a thousand at a time: one
+    // trip to the sequence per line was a twentieth of a load. Ids stay
+    // unique and increasing within a run; a run leaves a gap of the ids it
+    // took but did not use.
+    "
+ALTER TABLE dropship_purchase_details ALTER COLUMN id SET CACHE 1000;
+    ",
 ];
 
 /// The schema version this build writes.
