@@ -765,14 +765,13 @@ impl Writer {
                 if self.dry_run {
                     return self.count_staged(file, id);
                 }
-                self.forget_replaced(id)?;
-                // Imported for good: never rolled back, nothing to recount.
-                self.pg.exec(
-                    sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(id),
-                )?;
                 let last = self.files[file].unsaved.take();
-                self.finish_file(file, id, last)?;
-                self.release_waiters(id)?;
+                self.finish_file(file, id, last, true)?;
+                // Files that met its orders while it was read write their
+                // versions over it in turn (see `hand_over`).
+                if self.opts.on_duplicate == OnDuplicate::Update {
+                    self.hand_over_all(id)?;
+                }
             }
             FileEnd::Skipped => self.files[file].outcome.status = FileStatus::Skipped,
             FileEnd::Failed(error) => {
@@ -802,7 +801,7 @@ impl Writer {
                     };
                 }
                 state.outcome.orders = OrderCounts::default();
-                self.finish_file(file, id, None)?;
+                self.finish_file(file, id, None, false)?;
             }
             FileEnd::Interrupted => self.files[file].outcome.status = FileStatus::Interrupted,
         }
@@ -882,22 +881,42 @@ impl Writer {
     }
 
     /// Records a file's end, with the checkpoint of its last chunk when it
-    /// is not in `import_files` yet.
-    fn finish_file(&mut self, file: usize, id: i64, last: Option<Checkpoint>) -> Result<()> {
+    /// is not in `import_files` yet. A file `imported` for good is never
+    /// rolled back: the same statement forgets the versions of orders it
+    /// replaced and its counts per run (see `merge`), and, under `skip`,
+    /// the rows that waited on it, which stay duplicates.
+    fn finish_file(
+        &mut self,
+        file: usize,
+        id: i64,
+        last: Option<Checkpoint>,
+        imported: bool,
+    ) -> Result<()> {
         if self.dry_run {
             return Ok(());
         }
         let state = &self.files[file];
         let (o, rows) = (&state.outcome, state.all_rows());
-        self.pg.exec(
-            sqlx::query(
-                "UPDATE import_files SET state = $2, rows_read = $3, rows_imported = $4,
-                 rows_rejected = $5, rows_duplicate = $6, rows_filtered = $7, rows_failed = $8,
-                 error = $9, finished_at = clock_timestamp(),
-                 bytes_committed = coalesce($10, bytes_committed),
-                 rows_committed = coalesce($11, rows_committed),
-                 line_committed = coalesce($12, line_committed) WHERE id = $1",
-            )
+        let forget = match imported {
+            true => {
+                "WITH replaced_orders AS (DELETE FROM import_replaced_orders WHERE by_file_id = $1),
+                      replaced_lines AS (DELETE FROM import_replaced_lines WHERE by_file_id = $1),
+                      runs AS (DELETE FROM import_file_runs WHERE file_id = $1),
+                      waiting AS (DELETE FROM import_waiting_rows
+                                  WHERE owner_file_id = $1 AND $13)"
+            }
+            false => "",
+        };
+        let update = format!(
+            "{forget}
+             UPDATE import_files SET state = $2, rows_read = $3, rows_imported = $4,
+             rows_rejected = $5, rows_duplicate = $6, rows_filtered = $7, rows_failed = $8,
+             error = $9, finished_at = clock_timestamp(),
+             bytes_committed = coalesce($10, bytes_committed),
+             rows_committed = coalesce($11, rows_committed),
+             line_committed = coalesce($12, line_committed) WHERE id = $1"
+        );
+        let mut update = sqlx::query(&update)
             .bind(id)
             .bind(o.status.as_str())
             .bind(int(rows.read))
@@ -909,8 +928,11 @@ impl Writer {
             .bind(o.error.clone())
             .bind(last.map(|cp| int(cp.bytes)))
             .bind(last.map(|cp| int(cp.rows)))
-            .bind(last.map(|cp| int(cp.line))),
-        )?;
+            .bind(last.map(|cp| int(cp.line)));
+        if imported {
+            update = update.bind(self.opts.on_duplicate == OnDuplicate::Skip);
+        }
+        self.pg.exec(update)?;
         Ok(())
     }
 
@@ -934,7 +956,7 @@ impl Writer {
             if f.outcome.status == FileStatus::Skipped && f.id.is_none() {
                 let id = self.insert_file(file, FileStatus::Skipped, None)?;
                 self.files[file].id = Some(id);
-                self.finish_file(file, id, None)?;
+                self.finish_file(file, id, None, false)?;
             }
         }
         self.record_totals()?;

@@ -572,25 +572,9 @@ impl Writer {
         Ok(())
     }
 
-    /// File `owner` is imported: files that met its orders while it was
-    /// read are duplicates for good under `skip`, and under `update` each
-    /// writes its version over it in turn (see `hand_over`).
-    pub(super) fn release_waiters(&mut self, owner: i64) -> Result<()> {
-        match self.opts.on_duplicate {
-            OnDuplicate::Skip => {
-                self.pg.exec(
-                    sqlx::query("DELETE FROM import_waiting_rows WHERE owner_file_id = $1")
-                        .bind(owner),
-                )?;
-                Ok(())
-            }
-            OnDuplicate::Update => self.hand_over_all(owner),
-        }
-    }
-
     /// Hands every order that files wait on from `owner` (one key at a
     /// time, so memory stays flat whatever their number).
-    fn hand_over_all(&mut self, owner: i64) -> Result<()> {
+    pub(super) fn hand_over_all(&mut self, owner: i64) -> Result<()> {
         loop {
             let key = self.pg.optional(
                 sqlx::query(
@@ -835,7 +819,7 @@ impl Writer {
         Ok(())
     }
 
-    pub(super) fn forget_replaced(&mut self, file_id: i64) -> Result<()> {
+    fn forget_replaced(&mut self, file_id: i64) -> Result<()> {
         for sql in [
             "DELETE FROM import_replaced_orders WHERE by_file_id = $1",
             "DELETE FROM import_replaced_lines WHERE by_file_id = $1",
