@@ -553,7 +553,7 @@ impl Writer {
         // Rows held stay within what is sent at once, by a chunk at most.
         let rows: usize = chunks.iter().map(|c| c.rows.len()).sum();
         if self.streams.would_overflow(rows) {
-            self.send_rows()?;
+            self.send_rows(false)?;
         }
         let holders = match self.dry_run {
             true => own::Holders::default(),
@@ -563,7 +563,7 @@ impl Writer {
             self.write_chunk(chunk, &holders)?;
         }
         if self.streams.full() {
-            self.send_rows()?;
+            self.send_rows(false)?;
         }
         Ok(())
     }
@@ -618,7 +618,7 @@ impl Writer {
         if self.dry_run {
             return Ok(());
         }
-        self.send_rows()?;
+        self.send_rows(true)?;
         // Every file's counts and checkpoint in two statements, one row of
         // each array per file.
         let mut saved: [Vec<i64>; 9] = Default::default();

@@ -163,6 +163,8 @@ impl Streams {
     pub(super) const FULL_ROWS: usize = 8192;
     /// Bytes held before they are sent, whatever the size of the rows.
     const FULL_BYTES: usize = 8 << 20;
+    /// Bytes of waiting rows and rejects that go with every send.
+    const SIDE_BYTES: usize = 1 << 20;
 
     pub(super) fn full(&self) -> bool {
         self.would_overflow(0)
@@ -305,19 +307,45 @@ impl Writer {
         written
     }
 
-    /// Sends the rows written so far.
-    pub(super) fn send_rows(&mut self) -> Result<()> {
+    /// Sends the rows written so far; `everything`, or only the orders and
+    /// lines while the waiting rows and rejects are few. Each `COPY` costs
+    /// two round trips: those few ride with the next send that has to
+    /// take everything (see `Writer::send`), since nothing reads them
+    /// before.
+    pub(super) fn send_rows(&mut self, everything: bool) -> Result<()> {
         let mut streams = std::mem::take(&mut self.streams);
         let c = columns();
+        let everything =
+            everything || streams.waiting.len() + streams.rejects.len() >= Streams::SIDE_BYTES;
         let copies = [
-            ("dropship_purchases", c.order.as_str(), &mut streams.orders),
-            ("dropship_purchase_details", &c.line, &mut streams.lines),
-            ("import_waiting_rows", &c.waiting, &mut streams.waiting),
-            ("import_rejects", REJECT_COLUMNS, &mut streams.rejects),
+            (
+                "dropship_purchases",
+                c.order.as_str(),
+                &mut streams.orders,
+                true,
+            ),
+            (
+                "dropship_purchase_details",
+                &c.line,
+                &mut streams.lines,
+                true,
+            ),
+            (
+                "import_waiting_rows",
+                &c.waiting,
+                &mut streams.waiting,
+                everything,
+            ),
+            (
+                "import_rejects",
+                REJECT_COLUMNS,
+                &mut streams.rejects,
+                everything,
+            ),
         ];
         let mut sent = Ok(());
-        for (table, columns, out) in copies {
-            if out.is_empty() || sent.is_err() {
+        for (table, columns, out, now) in copies {
+            if !now || out.is_empty() || sent.is_err() {
                 continue;
             }
             let format = match table {
@@ -338,7 +366,9 @@ impl Writer {
         }
         streams.rows = 0;
         streams.created.clear();
-        streams.waited_on.clear();
+        if everything {
+            streams.waited_on.clear();
+        }
         self.streams = streams;
         sent
     }
