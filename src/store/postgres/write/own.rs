@@ -147,6 +147,9 @@ pub(super) struct Streams {
     created: HashMap<String, (usize, i64)>,
     /// The files that rows in `waiting` wait on.
     waited_on: Vec<i64>,
+    /// Those of them imported under `skip` since: the rows that wait on
+    /// them are duplicates for good, deleted once sent.
+    released: Vec<i64>,
 }
 
 /// Who held orders in the tables, as [`Writer::holders`] found them.
@@ -366,16 +369,30 @@ impl Writer {
         }
         streams.rows = 0;
         streams.created.clear();
+        let mut released = Vec::new();
         if everything {
             streams.waited_on.clear();
+            released = std::mem::take(&mut streams.released);
         }
         self.streams = streams;
-        sent
+        sent?;
+        if !released.is_empty() {
+            self.pg.exec(
+                sqlx::query("DELETE FROM import_waiting_rows WHERE owner_file_id = ANY($1)")
+                    .bind(&released),
+            )?;
+        }
+        Ok(())
     }
 
-    /// Whether rows not sent yet wait on file `id`.
-    pub(super) fn rows_wait_on(&self, id: i64) -> bool {
-        self.streams.waited_on.contains(&id)
+    /// File `id` is imported under `skip`: rows not sent yet that wait on
+    /// it are duplicates for good, and leave the tables once they are sent
+    /// (its end deletes those sent already).
+    pub(super) fn release_unsent_waiters(&mut self, id: i64) {
+        let streams = &mut self.streams;
+        if streams.waited_on.contains(&id) && !streams.released.contains(&id) {
+            streams.released.push(id);
+        }
     }
 
     /// Holds a chunk's rejects until its rows are sent.
