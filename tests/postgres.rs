@@ -1026,3 +1026,26 @@ fn rows_that_wait_and_rejects_reach_the_tables_across_many_sends() {
         );
     }
 }
+
+/// Each order's two lines in consecutive chunks of 100 rows, many chunks
+/// handed over together: rows are sent whenever the next chunk would
+/// overflow what is held, between chunks of one batch too, and the chunk
+/// after such a send still finds its orders as this file's own.
+#[test]
+fn an_order_whose_first_line_was_just_sent_keeps_its_second() {
+    let Some(env) = pg_env() else { return };
+    let mut lines = Vec::new();
+    for block in 0..250 {
+        for sku in ["SKU-1", "SKU-2"] {
+            lines.extend(
+                (0..100).map(|i| line(&format!("O-{:05}", block * 100 + i)).set("SKU", sku)),
+            );
+        }
+    }
+    env.write("a.csv", csv(&lines));
+    let run = env.run(&["--chunk-size", "100", "--commit-interval", "1h", "a.csv"]);
+    run.expect_code(0);
+    assert_eq!(run.rows(), [50_000, 50_000, 0, 0, 0, 0]);
+    assert_eq!(env.orders().len(), 25_000);
+    assert_eq!(env.count("dropship_purchase_details"), 50_000);
+}

@@ -547,22 +547,18 @@ impl Writer {
     }
 
     /// Writes chunks that arrived together, asking once who holds their
-    /// orders, and sends their rows once enough are held.
+    /// orders, and sends the rows held whenever the next chunk would
+    /// overflow them: each send as full as chunks allow.
     fn write_chunks(&mut self, chunks: Vec<Chunk>) -> Result<()> {
-        // Rows held stay within what is sent at once, by a chunk at most.
-        let rows: usize = chunks.iter().map(|c| c.rows.len()).sum();
-        if self.streams.would_overflow(rows) {
-            self.send_rows(false)?;
-        }
         let holders = match self.dry_run {
             true => own::Holders::default(),
             false => self.holders(&chunks)?,
         };
         for chunk in &chunks {
+            if self.streams.would_overflow(chunk.rows.len()) {
+                self.send_rows(false)?;
+            }
             self.write_chunk(chunk, &holders)?;
-        }
-        if self.streams.full() {
-            self.send_rows(false)?;
         }
         Ok(())
     }

@@ -145,6 +145,9 @@ pub(super) struct Streams {
     /// The orders in `orders`, and the file that creates each (its index
     /// and its id).
     created: HashMap<String, (usize, i64)>,
+    /// The same, of rows sent since [`Writer::holders`] last read the
+    /// tables: the chunks it was asked about do not see them there.
+    sent_created: HashMap<String, (usize, i64)>,
     /// The files that rows in `waiting` wait on.
     waited_on: Vec<i64>,
     /// Those of them imported under `skip` since: the rows that wait on
@@ -169,10 +172,6 @@ impl Streams {
     /// Bytes of waiting rows and rejects that go with every send.
     const SIDE_BYTES: usize = 1 << 20;
 
-    pub(super) fn full(&self) -> bool {
-        self.would_overflow(0)
-    }
-
     /// Whether `rows` more rows would make the streams more than full.
     pub(super) fn would_overflow(&self, rows: usize) -> bool {
         let bytes = self.orders.len() + self.lines.len() + self.waiting.len() + self.rejects.len();
@@ -193,6 +192,8 @@ impl Writer {
     /// thinks of the table: while it grows it has no statistics, and a
     /// plain join or `= ANY` was planned as a scan of the whole table.
     pub(super) fn holders(&mut self, chunks: &[Chunk]) -> Result<Holders> {
+        // Rows sent so far are in the tables read here.
+        self.streams.sent_created.clear();
         let mut keys: Vec<&str> = chunks
             .iter()
             .filter(|c| self.files[c.file].id.is_some())
@@ -288,13 +289,15 @@ impl Writer {
             };
             owners.insert(key, owner);
         }
-        // Orders created by rows not sent yet (by this chunk's companions
-        // too): by files still being read, or, under `skip`, by files
-        // imported since (under `update` a file's end sends its rows first,
-        // see `Writer::handle`).
+        // Orders created by rows not sent yet, or sent since `holders` read
+        // the tables (by this chunk's companions too): by files still being
+        // read, or, under `skip`, by files imported since (under `update` a
+        // file's end sends its rows first, see `Writer::handle`).
         for row in &chunk.rows {
             let key = chunk.key(row);
-            if let Some(&(by, id)) = self.streams.created.get(key) {
+            let streams = &self.streams;
+            let created = (streams.created.get(key)).or_else(|| streams.sent_created.get(key));
+            if let Some(&(by, id)) = created {
                 let owner = match (by == file, self.files[by].outcome.status) {
                     (true, _) => Owner::ThisFile,
                     (false, FileStatus::Imported) => Owner::Other,
@@ -368,7 +371,8 @@ impl Writer {
             out.clear();
         }
         streams.rows = 0;
-        streams.created.clear();
+        let created = std::mem::take(&mut streams.created);
+        streams.sent_created.extend(created);
         let mut released = Vec::new();
         if everything {
             streams.waited_on.clear();
