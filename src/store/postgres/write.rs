@@ -879,8 +879,9 @@ impl Writer {
     /// Records a file's end, with the checkpoint of its last chunk when it
     /// is not in `import_files` yet. A file `imported` for good is never
     /// rolled back: the same statement forgets the versions of orders it
-    /// replaced and its counts per run (see `merge`), and, under `skip`,
-    /// the rows that waited on it, which stay duplicates.
+    /// replaced, its counts per run (kept to take them back from the runs
+    /// of a rollback, see `send`), and, under `skip`, the rows that waited
+    /// on it, which stay duplicates.
     fn finish_file(
         &mut self,
         file: usize,
