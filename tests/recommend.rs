@@ -131,6 +131,20 @@ fn without_a_database_it_uses_the_built_in_figure_and_creates_nothing() {
 }
 
 #[test]
+fn the_database_named_in_the_advice_has_its_control_characters_escaped() {
+    let env = Env::new();
+    env.write("a.csv", csv(&lines(3)));
+    let text = recommend(&env, &["a.csv", "--db", "odd\x1b[31m.db"]);
+    text.expect_code(0);
+    assert!(!text.stdout.contains('\x1b'), "{:?}", text.stdout);
+    assert!(
+        text.stdout.contains("no earlier runs in odd\\x1b[31m.db"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
 fn after_an_import_it_uses_the_recorded_runs() {
     let env = Env::new();
     env.write("a.csv", csv(&lines(300)));

@@ -1,6 +1,7 @@
 //! The report: the JSON and the text a person reads.
 
 use super::*;
+use crate::escape::escaped;
 
 /// The JSON printed with `--json`.
 #[derive(Debug, Serialize)]
@@ -108,7 +109,7 @@ pub(super) fn write_text(
             let mut s = format!(
                 "from {} in {}",
                 plural_thousands(reference.runs, "earlier run"),
-                reference.db
+                escaped(&reference.db)
             );
             if reference.small_runs_only {
                 s.push_str(&format!(
@@ -118,7 +119,10 @@ pub(super) fn write_text(
             }
             s
         }
-        Source::BuiltIn => format!("built-in estimate, no earlier runs in {}", reference.db),
+        Source::BuiltIn => format!(
+            "built-in estimate, no earlier runs in {}",
+            escaped(&reference.db)
+        ),
     };
     writeln!(
         out,
