@@ -325,8 +325,7 @@ impl Writer {
     fn handle(&mut self, msg: Msg) -> Result<()> {
         // A file's end reads and changes what its chunks wrote, but for a
         // file imported under `skip`: its rows, and those that wait on it,
-        // may go with later ones (see `write_rows` and
-        // `release_unsent_waiters`).
+        // may go with later ones (see `write_rows` and `send_rows`).
         if let Msg::End { file, end, .. } = &msg {
             let held = match (end, self.files[*file].id) {
                 (FileEnd::Complete, Some(_)) => self.opts.on_duplicate == OnDuplicate::Update,
@@ -762,11 +761,10 @@ impl Writer {
                 }
                 let last = self.files[file].unsaved.take();
                 self.finish_file(file, id, last, true)?;
-                match self.opts.on_duplicate {
-                    // Files that met its orders while it was read write
-                    // their versions over it in turn (see `hand_over`).
-                    OnDuplicate::Update => self.hand_over_all(id)?,
-                    OnDuplicate::Skip => self.release_unsent_waiters(id),
+                // Files that met its orders while it was read write their
+                // versions over it in turn (see `hand_over`).
+                if self.opts.on_duplicate == OnDuplicate::Update {
+                    self.hand_over_all(id)?;
                 }
             }
             FileEnd::Skipped => self.files[file].outcome.status = FileStatus::Skipped,

@@ -150,9 +150,6 @@ pub(super) struct Streams {
     sent_created: HashMap<String, (usize, i64)>,
     /// The files that rows in `waiting` wait on.
     waited_on: Vec<i64>,
-    /// Those of them imported under `skip` since: the rows that wait on
-    /// them are duplicates for good, deleted once sent.
-    released: Vec<i64>,
 }
 
 /// Who held orders in the tables, as [`Writer::holders`] found them.
@@ -373,10 +370,20 @@ impl Writer {
         streams.rows = 0;
         let created = std::mem::take(&mut streams.created);
         streams.sent_created.extend(created);
+        // Under `skip`, rows that waited on a file imported since are
+        // duplicates for good: they leave the table once sent (its end
+        // deleted those sent before).
         let mut released = Vec::new();
         if everything {
+            if self.opts.on_duplicate == OnDuplicate::Skip {
+                released = (streams.waited_on.iter().copied())
+                    .filter(|&id| {
+                        (self.files.iter())
+                            .any(|f| f.id == Some(id) && f.outcome.status == FileStatus::Imported)
+                    })
+                    .collect();
+            }
             streams.waited_on.clear();
-            released = std::mem::take(&mut streams.released);
         }
         self.streams = streams;
         sent?;
@@ -387,16 +394,6 @@ impl Writer {
             )?;
         }
         Ok(())
-    }
-
-    /// File `id` is imported under `skip`: rows not sent yet that wait on
-    /// it are duplicates for good, and leave the tables once they are sent
-    /// (its end deletes those sent already).
-    pub(super) fn release_unsent_waiters(&mut self, id: i64) {
-        let streams = &mut self.streams;
-        if streams.waited_on.contains(&id) && !streams.released.contains(&id) {
-            streams.released.push(id);
-        }
     }
 
     /// Holds a chunk's rejects until its rows are sent.
