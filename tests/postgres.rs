@@ -1049,3 +1049,95 @@ fn an_order_whose_first_line_was_just_sent_keeps_its_second() {
     assert_eq!(env.orders().len(), 25_000);
     assert_eq!(env.count("dropship_purchase_details"), 50_000);
 }
+
+/// Whether `dropship_purchase_details` has its primary key, on the order
+/// and the line's id, as the schema creates it.
+fn line_key(env: &Env) -> bool {
+    let keys: Vec<String> = env.column(&format!(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint
+         WHERE conrelid = ({}||'.dropship_purchase_details')::regclass AND contype = 'p'",
+        lit(&ident(&pg(env).schema))
+    ));
+    match keys.as_slice() {
+        [] => false,
+        [key] if key == "PRIMARY KEY (kode_pesanan, id)" => true,
+        other => panic!("unexpected line key: {other:?}"),
+    }
+}
+
+/// Loading into an empty line table, the line key is built once the rows
+/// are in (one sort) rather than kept up row by row; a run killed before
+/// that leaves it out, the next run builds it, and a load into a table
+/// that holds lines keeps it up. A failed file finds its lines by it.
+#[test]
+fn the_line_key_is_built_when_a_load_into_an_empty_table_ends() {
+    let Some(env) = pg_env() else { return };
+    env.write("big.csv", big_csv("DS", 40_000));
+    let (killed, _) = start_and_freeze(&env, "big.csv");
+    assert!(!line_key(&env), "the key was kept up during the load");
+    drop(killed);
+    assert!(!line_key(&env));
+
+    let resumed = env.run(&["big.csv"]);
+    resumed.expect_code(0);
+    assert!(line_key(&env), "{}", resumed.stderr);
+    assert_eq!(env.count("dropship_purchase_details"), 40_000);
+
+    // Into a table that holds lines the key stays.
+    env.write("more.csv", big_csv("MORE", 40_000));
+    let (more, _) = start_and_freeze(&env, "more.csv");
+    assert!(
+        line_key(&env),
+        "the key was dropped from a table with lines"
+    );
+    more.signal(libc::SIGCONT);
+    more.wait().expect_code(0);
+    assert_eq!(env.count("dropship_purchase_details"), 80_000);
+
+    // A run under `update` finds lines by the key: it builds it first.
+    env.database.execute(
+        "ALTER TABLE dropship_purchase_details DROP CONSTRAINT dropship_purchase_details_pkey",
+    );
+    env.write("new.csv", csv(&[line("DS-000001").set("SKU", "SKU-NEW")]));
+    env.run(&["--on-duplicate", "update", "new.csv"])
+        .expect_code(0);
+    assert!(line_key(&env));
+    assert_eq!(env.skus("DS-000001"), ["SKU-NEW"]);
+}
+
+/// A file that fails while a first load leaves the line key out has its
+/// lines found by the key, built then; the run goes on with it.
+#[test]
+fn a_file_that_fails_during_a_first_load_takes_out_its_own_lines() {
+    let Some(env) = pg_env() else { return };
+    env.write("a.csv", csv(&[line("DS-9")]));
+    env.write(
+        "b.csv",
+        csv(&[
+            line("DS-1"),
+            line("DS-1").set("No", "2"),
+            line("DS-2").set("Qty", "two"),
+            line("DS-3").set("Qty", "two"),
+            line("DS-4"),
+        ]),
+    );
+    env.write("c.csv", big_csv("C", 2_000));
+    let run = env.run(&[
+        "-j",
+        "1",
+        "--chunk-size",
+        "1",
+        "--max-errors",
+        "1",
+        "a.csv",
+        "b.csv",
+        "c.csv",
+    ]);
+    run.expect_code(3);
+    assert_eq!(run.file_status("b.csv"), "failed");
+    assert_eq!(run.file_status("c.csv"), "imported");
+    assert!(line_key(&env));
+    assert_eq!(env.count("dropship_purchase_details"), 2_001);
+    assert!(env.skus("DS-1").is_empty());
+    assert_eq!(env.skus("DS-9").len(), 1);
+}

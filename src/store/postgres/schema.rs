@@ -397,3 +397,50 @@ pub fn is_held(pg: &mut Pg, schema: &str) -> Result<bool> {
         )?
         .try_get(0)?)
 }
+
+/// The primary key of the order lines, which also finds an order's lines
+/// (migration 3). Loading into an empty table, it is cheaper to build once
+/// from the loaded rows (one sort, on the server's spare cores) than to
+/// keep up row by row: see [`defer_line_key`].
+const LINE_KEY: &str = "dropship_purchase_details_pkey";
+
+/// Drops the line key while `dropship_purchase_details` is empty, for the
+/// writer to build it again with [`build_line_key`] when the load is done
+/// or an order's lines must be found. True when the key is absent on
+/// return: just dropped, or left out by a load that died. Runs with the
+/// schema claimed and first on the `search_path`.
+pub fn defer_line_key(pg: &mut Pg) -> Result<bool> {
+    let row = pg.one(sqlx::query(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint
+                        WHERE conrelid = 'dropship_purchase_details'::regclass AND contype = 'p'),
+                NOT EXISTS (SELECT 1 FROM dropship_purchase_details)",
+    ))?;
+    let (present, empty): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+    if present && empty {
+        pg.batch(&format!(
+            "ALTER TABLE dropship_purchase_details DROP CONSTRAINT {LINE_KEY}"
+        ))?;
+    }
+    Ok(!present || empty)
+}
+
+/// Builds the line key if it is absent: the index first, which readers of
+/// the table do not wait for, then the constraint over it, in one
+/// transaction (or in the caller's).
+pub fn build_line_key(pg: &mut Pg) -> Result<()> {
+    let present: bool = pg
+        .one(sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint
+                            WHERE conrelid = 'dropship_purchase_details'::regclass
+                              AND contype = 'p')",
+        ))?
+        .try_get(0)?;
+    if !present {
+        pg.batch(&format!(
+            "CREATE UNIQUE INDEX {LINE_KEY} ON dropship_purchase_details (kode_pesanan, id);
+             ALTER TABLE dropship_purchase_details
+                 ADD CONSTRAINT {LINE_KEY} PRIMARY KEY USING INDEX {LINE_KEY}"
+        ))?;
+    }
+    Ok(())
+}

@@ -94,6 +94,10 @@ pub struct Writer {
     next_dry_id: i64,
     copy: Vec<u8>,
     streams: own::Streams,
+    /// The line key is left out while this run loads an empty table (see
+    /// `schema::defer_line_key`); it is built when the last chunk is in,
+    /// or before an order's lines are looked for.
+    line_key_deferred: bool,
 }
 
 /// A dry run's staging table of its file `id` (negative).
@@ -150,6 +154,15 @@ impl Writer {
                 "UPDATE import_runs SET state = 'interrupted' WHERE state = 'running'",
             ))?;
         }
+        let line_key_deferred = match (opts.dry_run, opts.on_duplicate) {
+            (true, _) => false,
+            (false, OnDuplicate::Skip) => schema::defer_line_key(&mut pg)?,
+            // Replacing an order finds its lines by the key.
+            (false, OnDuplicate::Update) => {
+                schema::build_line_key(&mut pg)?;
+                false
+            }
+        };
         let rejects_csv = match &opts.rejects_csv {
             Some(path) => {
                 let path_err = |e| rejects_error(&opts.rejects_csv, e);
@@ -208,6 +221,7 @@ impl Writer {
             next_dry_id: -1,
             copy: Vec::new(),
             streams: own::Streams::default(),
+            line_key_deferred,
         };
         // (A real run's migration has rolled back what killed runs of an
         // older version left; a dry run against such tables leaves those
@@ -260,7 +274,18 @@ impl Writer {
     /// Handles messages until every sender is gone, calling `done` for each
     /// file whose end is committed.
     pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
-        drive::run(self, rx, done).with_context(|| format!("cannot write {}", self.pg.shown))
+        drive::run(self, rx, done).with_context(|| format!("cannot write {}", self.pg.shown))?;
+        // Interrupted runs too: only a run that dies leaves the key out.
+        self.need_line_key()
+    }
+
+    /// Builds the line key if this run left it out.
+    fn need_line_key(&mut self) -> Result<()> {
+        if self.line_key_deferred {
+            schema::build_line_key(&mut self.pg).context("cannot index the order lines")?;
+            self.line_key_deferred = false;
+        }
+        Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {

@@ -533,6 +533,7 @@ impl Writer {
     /// version of a file that did not fail stands, whatever the order in
     /// which files fail.
     pub(super) fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
+        self.need_line_key()?;
         self.uncount_earlier_runs(file_id)?;
         self.pg.exec(
             sqlx::query("DELETE FROM import_waiting_rows WHERE file_id = $1").bind(file_id),
