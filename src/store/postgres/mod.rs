@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use sqlx::postgres::{PgArguments, PgConnection, PgRow, Postgres};
 use sqlx::query::Query;
 use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
 
 /// The first key of the advisory locks the tool takes; the second is
 /// `hashtext` of the schema's name.
@@ -27,17 +28,27 @@ pub const MIGRATE_CLASS: i32 = LOCK_CLASS + 1;
 /// A query with its arguments bound.
 pub type Q<'q> = Query<'q, Postgres, PgArguments>;
 
-/// One connection, driven from this thread through a runtime of its own.
+/// One connection, driven from this thread through a runtime of its own,
+/// whose worker carries on a `COPY` sent in the background (see
+/// [`Pg::copy_in_background`]) while this thread goes on.
 pub struct Pg {
     rt: Runtime,
-    pub conn: PgConnection,
+    /// Away while a background `COPY` holds it.
+    conn: Option<PgConnection>,
+    background: Option<JoinHandle<Background>>,
+    /// The buffers of the last background `COPY`, for the next to reuse.
+    returned: Vec<Vec<u8>>,
     /// The database as shown to users: no password.
     pub shown: String,
 }
 
+/// What a background `COPY` hands back: the connection, its buffers, and
+/// how it went.
+type Background = (PgConnection, Vec<Vec<u8>>, Result<()>);
+
 impl Pg {
     pub fn connect(target: &connect::Target) -> Result<Pg> {
-        let rt = connect::runtime().context("cannot start the PostgreSQL client")?;
+        let rt = connect::runtime_with_worker().context("cannot start the PostgreSQL client")?;
         let conn = target.connect(&rt)?;
         Ok(Pg::from_parts(rt, conn, &target.display()))
     }
@@ -45,7 +56,9 @@ impl Pg {
     pub fn from_parts(rt: Runtime, conn: PgConnection, shown: &str) -> Pg {
         let mut pg = Pg {
             rt,
-            conn,
+            conn: Some(conn),
+            background: None,
+            returned: Vec::new(),
             shown: shown.to_string(),
         };
         // A killed client's statement is ended by the server within a
@@ -56,48 +69,104 @@ impl Pg {
         pg
     }
 
+    /// The runtime and the connection, once a background `COPY` has
+    /// ended; its error, if it failed, is this call's.
+    fn conn(&mut self) -> Result<(&Runtime, &mut PgConnection)> {
+        if let Some(pending) = self.background.take() {
+            let (conn, buffers, result) = self
+                .rt
+                .block_on(pending)
+                .map_err(|e| anyhow::anyhow!("the connection was lost: {e}"))?;
+            self.conn = Some(conn);
+            self.returned = buffers;
+            result?;
+        }
+        match &mut self.conn {
+            Some(conn) => Ok((&self.rt, conn)),
+            None => anyhow::bail!("the connection was lost"),
+        }
+    }
+
     /// Runs `q`; the number of rows it changed.
     pub fn exec(&mut self, q: Q<'_>) -> Result<u64> {
-        Ok(self
-            .rt
-            .block_on(q.execute(&mut self.conn))
-            .map_err(said)?
-            .rows_affected())
+        let (rt, conn) = self.conn()?;
+        Ok(rt.block_on(q.execute(conn)).map_err(said)?.rows_affected())
     }
 
     pub fn one(&mut self, q: Q<'_>) -> Result<PgRow> {
-        self.rt.block_on(q.fetch_one(&mut self.conn)).map_err(said)
+        let (rt, conn) = self.conn()?;
+        rt.block_on(q.fetch_one(conn)).map_err(said)
     }
 
     pub fn optional(&mut self, q: Q<'_>) -> Result<Option<PgRow>> {
-        self.rt
-            .block_on(q.fetch_optional(&mut self.conn))
-            .map_err(said)
+        let (rt, conn) = self.conn()?;
+        rt.block_on(q.fetch_optional(conn)).map_err(said)
     }
 
     pub fn all(&mut self, q: Q<'_>) -> Result<Vec<PgRow>> {
-        self.rt.block_on(q.fetch_all(&mut self.conn)).map_err(said)
+        let (rt, conn) = self.conn()?;
+        rt.block_on(q.fetch_all(conn)).map_err(said)
     }
 
     /// Runs statements without arguments (several, separated by `;`).
     pub fn batch(&mut self, sql: &str) -> Result<()> {
-        self.rt
-            .block_on(sqlx::raw_sql(sql).execute(&mut self.conn))
+        let (rt, conn) = self.conn()?;
+        rt.block_on(sqlx::raw_sql(sql).execute(conn))
             .map_err(said)?;
         Ok(())
     }
 
     /// `COPY ... FROM STDIN` of `data`, in the format `statement` names.
     pub fn copy_in(&mut self, statement: &str, data: &[u8]) -> Result<u64> {
-        self.rt.block_on(async {
-            let mut copy = self.conn.copy_in_raw(statement).await.map_err(said)?;
-            if let Err(e) = copy.send(data).await {
-                let _ = copy.abort(e.to_string()).await;
-                return Err(said(e));
-            }
-            copy.finish().await.map_err(said)
-        })
+        let (rt, conn) = self.conn()?;
+        rt.block_on(copy(conn, statement, data))
     }
+
+    /// Sends each `COPY ... FROM STDIN` with its data, in order, and returns
+    /// at once: the next call waits for them to end (and fails if they
+    /// did), so statements still run in the order they were given.
+    pub fn copy_in_background(&mut self, copies: Vec<(String, Vec<u8>)>) -> Result<()> {
+        self.conn()?;
+        let Some(mut conn) = self.conn.take() else {
+            anyhow::bail!("the connection was lost");
+        };
+        self.background = Some(self.rt.spawn(async move {
+            let mut result = Ok(());
+            let mut buffers = Vec::with_capacity(copies.len());
+            for (statement, data) in copies {
+                if result.is_ok() {
+                    result = copy(&mut conn, &statement, &data).await.map(drop);
+                }
+                buffers.push(data);
+            }
+            (conn, buffers, result)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the background `COPY` to end (failing if it did); the
+    /// buffers of the last one, emptied, in the order they were given.
+    pub fn finished_copies(&mut self) -> Result<Vec<Vec<u8>>> {
+        self.conn()?;
+        let mut buffers = std::mem::take(&mut self.returned);
+        buffers.iter_mut().for_each(Vec::clear);
+        Ok(buffers)
+    }
+}
+
+/// `COPY ... FROM STDIN` of `data` on `conn`; the rows it copied. The data
+/// goes in pieces: the connection copies what it sends into a buffer of
+/// its own, which keeps the size of the largest piece.
+async fn copy(conn: &mut PgConnection, statement: &str, data: &[u8]) -> Result<u64> {
+    const PIECE: usize = 128 << 10;
+    let mut copy = conn.copy_in_raw(statement).await.map_err(said)?;
+    for piece in data.chunks(PIECE) {
+        if let Err(e) = copy.send(piece).await {
+            let _ = copy.abort(e.to_string()).await;
+            return Err(said(e));
+        }
+    }
+    copy.finish().await.map_err(said)
 }
 
 /// What the server (or the connection) said, once: sqlx's error repeats

@@ -93,7 +93,9 @@ pub struct Writer {
     /// A dry run's ids for its files (negative: never the real ones).
     next_dry_id: i64,
     copy: Vec<u8>,
-    streams: own::Streams,
+    /// Boxed, the largest part of the writer, so that a `Store` of either
+    /// kind is about the same size.
+    streams: Box<own::Streams>,
     /// The line key is left out while this run loads an empty table (see
     /// `schema::defer_line_key`); it is built when the last chunk is in,
     /// or before an order's lines are looked for.
@@ -220,7 +222,7 @@ impl Writer {
             live_run: None,
             next_dry_id: -1,
             copy: Vec::new(),
-            streams: own::Streams::default(),
+            streams: Box::default(),
             line_key_deferred,
         };
         // (A real run's migration has rolled back what killed runs of an
@@ -571,13 +573,18 @@ impl Writer {
     }
 
     /// Writes chunks that arrived together, asking once who holds their
-    /// orders, and sends the rows held whenever the next chunk would
-    /// overflow them: each send as full as chunks allow.
+    /// orders. The rows held from earlier chunks are sent once that is
+    /// asked, so that the server copies them while these are encoded
+    /// (a question waits for the copy before it); and whenever the next
+    /// chunk would overflow them.
     fn write_chunks(&mut self, chunks: Vec<Chunk>) -> Result<()> {
         let holders = match self.dry_run {
             true => own::Holders::default(),
             false => self.holders(&chunks)?,
         };
+        if !self.dry_run && self.streams.worth_sending() {
+            self.send_rows(false)?;
+        }
         for chunk in &chunks {
             if self.streams.would_overflow(chunk.rows.len()) {
                 self.send_rows(false)?;

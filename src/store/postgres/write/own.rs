@@ -10,7 +10,7 @@
 //! `on_duplicate = update` an order of a finished file is replaced, and
 //! the version it replaced kept until the replacing file is imported.
 
-use super::super::binary::BinaryCopy;
+use super::super::binary::{BinaryCopy, Span, sorted_by};
 use super::super::{COPY_NULL, copy_int, copy_text};
 use super::{FileState, Writer, int};
 use crate::columns::{FIELDS, Kind, idx};
@@ -60,6 +60,9 @@ fn list(fields: impl Iterator<Item = usize>, tail: &[&str]) -> String {
 pub(super) struct Columns {
     order_fields: Vec<usize>,
     line_fields: Vec<usize>,
+    /// Where the order's key is among `order_fields` and `line_fields`.
+    order_key: Option<usize>,
+    line_key: Option<usize>,
     order: String,
     line: String,
     waiting: String,
@@ -75,6 +78,8 @@ pub(super) fn columns() -> &'static Columns {
         Columns {
             order_fields: order_fields().collect(),
             line_fields: line_fields().collect(),
+            order_key: order_fields().position(|i| i == idx::KODE_PESANAN),
+            line_key: line_fields().position(|i| i == idx::KODE_PESANAN),
             order: list(order_fields(), &file),
             line: list(line_fields(), &file),
             waiting: ["owner_file_id", "file_id"]
@@ -131,8 +136,10 @@ fn count_duplicate_order(state: &mut FileState, key: &str) {
 /// the last send (orders, lines, waiting rows and rejects), and the orders
 /// they create. Each `COPY` has a cost of its own for every row up to a
 /// thousand (the server's insert buffer is built afresh each time), and
-/// each statement a round trip, so chunks are sent together, up to
-/// [`Streams::FULL_ROWS`] rows or [`Streams::FULL_BYTES`] bytes; and always
+/// each statement a round trip, so chunks are sent together: held rows go
+/// once the next chunks have asked who holds their orders, if they are at
+/// least half of [`Streams::FULL_ROWS`], and before a chunk that would
+/// make them more than that or [`Streams::FULL_BYTES`] bytes; and always
 /// before anything else reads or changes the tables (see `Writer::send`).
 #[derive(Default)]
 pub(super) struct Streams {
@@ -150,6 +157,12 @@ pub(super) struct Streams {
     sent_created: HashMap<String, (usize, i64)>,
     /// The files that rows in `waiting` wait on.
     waited_on: Vec<i64>,
+    /// Where the rows of `orders` or `lines` lie, to sort them by key.
+    spans: Vec<Span>,
+    /// The buffer each stream (orders, lines, waiting rows, rejects) is
+    /// handed to the server in, and the streams whose buffers are with it.
+    sending: [Vec<u8>; 4],
+    in_flight: Vec<usize>,
 }
 
 /// Who held orders in the tables, as [`Writer::holders`] found them.
@@ -168,6 +181,13 @@ impl Streams {
     const FULL_BYTES: usize = 8 << 20;
     /// Bytes of waiting rows and rejects that go with every send.
     const SIDE_BYTES: usize = 1 << 20;
+
+    /// Whether the rows held are enough for a `COPY` of their own: sent a
+    /// few at a time, the statements' own costs outweighed what the
+    /// overlap gained.
+    pub(super) fn worth_sending(&self) -> bool {
+        self.rows >= Streams::FULL_ROWS / 2
+    }
 
     /// Whether `rows` more rows would make the streams more than full.
     pub(super) fn would_overflow(&self, rows: usize) -> bool {
@@ -320,52 +340,56 @@ impl Writer {
         let c = columns();
         let everything =
             everything || streams.waiting.len() + streams.rejects.len() >= Streams::SIDE_BYTES;
+        // Each stream's rows go to the server in a buffer of the stream's
+        // own, back from its last send: orders and lines in the order of
+        // their key, each order's lines as read (see `sorted_by`);
+        // waiting rows and rejects as read.
+        let returned = self.pg.finished_copies();
+        let mut sent = returned.map(|buffers| {
+            for (stream, buffer) in streams.in_flight.drain(..).zip(buffers) {
+                streams.sending[stream] = buffer;
+            }
+        });
         let copies = [
-            (
-                "dropship_purchases",
-                c.order.as_str(),
-                &mut streams.orders,
-                true,
-            ),
-            (
-                "dropship_purchase_details",
-                &c.line,
-                &mut streams.lines,
-                true,
-            ),
-            (
-                "import_waiting_rows",
-                &c.waiting,
-                &mut streams.waiting,
-                everything,
-            ),
-            (
-                "import_rejects",
-                REJECT_COLUMNS,
-                &mut streams.rejects,
-                everything,
-            ),
+            ("dropship_purchases", c.order.as_str(), c.order_key, true),
+            ("dropship_purchase_details", &c.line, c.line_key, true),
+            ("import_waiting_rows", &c.waiting, None, everything),
+            ("import_rejects", REJECT_COLUMNS, None, everything),
         ];
-        let mut sent = Ok(());
-        for (table, columns, out, now) in copies {
-            if !now || out.is_empty() || sent.is_err() {
+        let mut sends = Vec::new();
+        for (stream, (table, columns, key, now)) in copies.into_iter().enumerate() {
+            let out = match stream {
+                0 => &mut streams.orders,
+                1 => &mut streams.lines,
+                2 => &mut streams.waiting,
+                _ => &mut streams.rejects,
+            };
+            if !now || out.is_empty() {
                 continue;
             }
+            let mut data = std::mem::take(&mut streams.sending[stream]);
+            match key {
+                Some(field) => sorted_by(out, field, &mut streams.spans, &mut data),
+                None => data.extend_from_slice(out),
+            }
+            out.clear();
             let format = match table {
                 "import_rejects" => "text",
                 _ => {
-                    BinaryCopy::append(out).finish();
+                    BinaryCopy::append(&mut data).finish();
                     "binary"
                 }
             };
-            sent = self
-                .pg
-                .copy_in(
-                    &format!("COPY {table} ({columns}) FROM STDIN (FORMAT {format})"),
-                    out,
-                )
-                .map(drop);
-            out.clear();
+            streams.in_flight.push(stream);
+            sends.push((
+                format!("COPY {table} ({columns}) FROM STDIN (FORMAT {format})"),
+                data,
+            ));
+        }
+        // The server copies while the next chunks are encoded: the next
+        // statement waits for it.
+        if sent.is_ok() && !sends.is_empty() {
+            sent = self.pg.copy_in_background(sends);
         }
         streams.rows = 0;
         let created = std::mem::take(&mut streams.created);
