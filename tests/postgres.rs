@@ -314,6 +314,42 @@ fn a_second_run_on_the_same_schema_exits_1_at_once_naming_the_first() {
     assert_eq!(env.count("dropship_purchase_details"), 40_000);
 }
 
+/// A run that holds the schema but has committed nothing yet (with this
+/// commit interval, not before its end) is named by its session: its pid
+/// and host.
+#[test]
+fn a_second_run_names_a_first_that_has_not_committed_yet() {
+    let Some(env) = pg_env() else { return };
+    env.write("big.csv", big_csv("DS", 40_000));
+    let mut first = Bg::spawn(&env, &["--commit-interval", "1h", "-j", "1", "big.csv"]);
+    let claim = format!(
+        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+         AND objid = hashtext({})::oid",
+        lit(&pg(&env).schema)
+    );
+    let db = &env.database;
+    let held = poll_while_alive(&mut first, || {
+        db.try_query(&claim).is_ok_and(|rows| !rows.is_empty())
+    });
+    assert!(
+        held,
+        "the first run ended before it was seen holding the schema"
+    );
+    first.signal(libc::SIGSTOP);
+
+    env.write("small.csv", csv(&[line("OTHER-1")]));
+    let second = env.run(&["-j", "1", "small.csv"]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("pid {} on ", first.pid())),
+        "{}",
+        second.stderr
+    );
+    first.signal(libc::SIGCONT);
+    first.wait().expect_code(0);
+    assert_eq!(env.count("dropship_purchase_details"), 40_000);
+}
+
 #[test]
 fn runs_on_two_schemas_do_not_wait_for_each_other() {
     let Some(env) = pg_env() else { return };

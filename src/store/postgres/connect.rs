@@ -210,6 +210,16 @@ impl Target {
         self.display.clone()
     }
 
+    /// The same target, with `name` as the session's `application_name`
+    /// unless the string or `PGAPPNAME` gave one.
+    pub fn named(&self, name: &str) -> Target {
+        let mut target = self.clone();
+        if target.options.get_application_name().is_none() {
+            target.options = target.options.application_name(name);
+        }
+        target
+    }
+
     /// Connects, within `connect_timeout`.
     pub async fn connect_async(&self) -> Result<PgConnection> {
         let attempt = async {

@@ -373,6 +373,33 @@ pub fn claim(pg: &mut Pg, schema: &str) -> Result<()> {
             .transpose()?,
         _ => None,
     };
+    // A run that has not committed its row yet is known by its session.
+    let holder = match holder {
+        Some(holder) => Some(holder),
+        None => pg
+            .optional(
+                sqlx::query(
+                    "SELECT a.application_name, to_char(a.backend_start AT TIME ZONE 'UTC',
+                     'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                     FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+                     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                       AND l.database = (SELECT oid FROM pg_database
+                                         WHERE datname = current_database())
+                       AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid
+                       AND a.application_name <> ''",
+                )
+                .bind(LOCK_CLASS)
+                .bind(schema),
+            )?
+            .map(|r| -> Result<String> {
+                let (name, since): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                Ok(format!(
+                    "a run that has not committed yet is importing into it (session \
+                     {name:?}, connected {since})"
+                ))
+            })
+            .transpose()?,
+    };
     let holder = holder.unwrap_or_else(|| "another run is importing into it".into());
     bail!(
         "{} (schema {schema}) is busy: {holder}; wait for it to end, or stop it (it resumes \

@@ -123,7 +123,14 @@ impl Writer {
         inputs: &[(PathBuf, Option<u64>)],
         opts: WriteOptions,
     ) -> Result<Writer> {
-        let mut pg = Pg::connect(&target.connect)?;
+        // A run refused while this one holds the schema names it by its
+        // session, before this run has a row of its own (see `claim`).
+        let session = format!(
+            "dropship-import pid {} on {}",
+            std::process::id(),
+            host_name()
+        );
+        let mut pg = Pg::connect(&target.connect.named(&session))?;
         let schema = target.schema.clone();
         let (tables, current) = if opts.dry_run {
             // What a real run would refuse, a dry run refuses too.
