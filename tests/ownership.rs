@@ -36,42 +36,6 @@ fn file_id(env: &Env, name: &str) -> i64 {
     ))
 }
 
-/// Every stored order has all its lines from the file that owns it, that
-/// file is imported, and (when no file replaced another's orders) each
-/// imported file's `rows_imported` is the number of lines it holds.
-fn assert_orders_belong_to_one_imported_file(env: &Env, replaced: bool) {
-    let mixed: i64 = env.one(
-        "SELECT count(*) FROM dropship_purchase_details l JOIN dropship_purchases p
-         USING (kode_pesanan) WHERE l.import_file_id <> p.import_file_id",
-    );
-    assert_eq!(mixed, 0, "lines of another file than their order's");
-    let orphans: i64 = env.one(
-        "SELECT count(*) FROM dropship_purchase_details l WHERE NOT EXISTS
-         (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = l.kode_pesanan)",
-    );
-    assert_eq!(orphans, 0, "lines without their order");
-    let not_imported: i64 = env.one(
-        "SELECT count(*) FROM dropship_purchases p JOIN import_files f
-         ON f.id = p.import_file_id WHERE f.state <> 'imported'",
-    );
-    assert_eq!(not_imported, 0, "orders of files that are not imported");
-    if !replaced {
-        let wrong: i64 = env.one(
-            "SELECT count(*) FROM import_files f WHERE f.rows_imported <>
-             (SELECT count(*) FROM dropship_purchase_details l WHERE l.import_file_id = f.id)",
-        );
-        assert_eq!(
-            wrong, 0,
-            "rows_imported differs from the lines a file holds"
-        );
-    }
-    let unbalanced: i64 = env.one(
-        "SELECT count(*) FROM import_files WHERE rows_read <>
-         rows_imported + rows_rejected + rows_duplicate + rows_filtered + rows_failed",
-    );
-    assert_eq!(unbalanced, 0, "import_files counts do not add up");
-}
-
 /// a.csv holds DS-X first and fails at its end; b.csv meets DS-X while a.csv
 /// is still being read. `a_name` and `a_bytes` give a.csv's form.
 fn failed_file_hands_over(b: Backend, a_name: &str, a_bytes: Vec<u8>, extra: &[&str]) {
@@ -109,7 +73,7 @@ fn failed_file_hands_over(b: Backend, a_name: &str, a_bytes: Vec<u8>, extra: &[&
          UNION ALL SELECT 2, rows_duplicate FROM import_files WHERE id = {b_id}) t ORDER BY k"
     ));
     assert_eq!(stored, [312, 0]);
-    assert_orders_belong_to_one_imported_file(&env, false);
+    env.assert_orders_belong_to_one_imported_file(false);
     // Nothing is left for a later run: the same files change nothing.
     let before = env.table_counts();
     env.run(&["b.csv"]).expect_code(0);
@@ -223,7 +187,7 @@ both! {
             Some("Toko B")
         );
         assert_eq!(env.skus("DS-X"), ["B-1", "B-2"]);
-        assert_orders_belong_to_one_imported_file(&env, false);
+        env.assert_orders_belong_to_one_imported_file(false);
     }
     }
 }
@@ -267,7 +231,7 @@ fn update_keeps_each_order_to_one_file(b: Backend, fail_q: bool) {
     }
     let run = env.run(&args);
     run.expect_code(if fail_q { 3 } else { 0 });
-    assert_orders_belong_to_one_imported_file(&env, true);
+    env.assert_orders_belong_to_one_imported_file(true);
     for i in 0..40 {
         let kode = format!("DS-{i}");
         let shop = env.order_text(&kode, "nama_toko").unwrap();

@@ -391,6 +391,42 @@ impl Env {
         ))
     }
 
+    /// Every stored order has all its lines from the file that owns it, that
+    /// file is imported, and (when no file replaced another's orders) each
+    /// imported file's `rows_imported` is the number of lines it holds.
+    pub fn assert_orders_belong_to_one_imported_file(&self, replaced: bool) {
+        let mixed: i64 = self.one(
+            "SELECT count(*) FROM dropship_purchase_details l JOIN dropship_purchases p
+             USING (kode_pesanan) WHERE l.import_file_id <> p.import_file_id",
+        );
+        assert_eq!(mixed, 0, "lines of another file than their order's");
+        let orphans: i64 = self.one(
+            "SELECT count(*) FROM dropship_purchase_details l WHERE NOT EXISTS
+             (SELECT 1 FROM dropship_purchases p WHERE p.kode_pesanan = l.kode_pesanan)",
+        );
+        assert_eq!(orphans, 0, "lines without their order");
+        let not_imported: i64 = self.one(
+            "SELECT count(*) FROM dropship_purchases p JOIN import_files f
+             ON f.id = p.import_file_id WHERE f.state <> 'imported'",
+        );
+        assert_eq!(not_imported, 0, "orders of files that are not imported");
+        if !replaced {
+            let wrong: i64 = self.one(
+                "SELECT count(*) FROM import_files f WHERE f.rows_imported <>
+                 (SELECT count(*) FROM dropship_purchase_details l WHERE l.import_file_id = f.id)",
+            );
+            assert_eq!(
+                wrong, 0,
+                "rows_imported differs from the lines a file holds"
+            );
+        }
+        let unbalanced: i64 = self.one(
+            "SELECT count(*) FROM import_files WHERE rows_read <>
+             rows_imported + rows_rejected + rows_duplicate + rows_filtered + rows_failed",
+        );
+        assert_eq!(unbalanced, 0, "import_files counts do not add up");
+    }
+
     /// All order keys, sorted.
     pub fn orders(&self) -> Vec<String> {
         self.column("SELECT kode_pesanan FROM dropship_purchases ORDER BY kode_pesanan")
