@@ -1099,7 +1099,8 @@ fn line_key(env: &Env) -> bool {
 /// Loading into an empty line table, the line key is built once the rows
 /// are in (one sort) rather than kept up row by row; a run killed before
 /// that leaves it out, the next run builds it, and a load into a table
-/// that holds lines keeps it up. A failed file finds its lines by it.
+/// that holds lines keeps it up. A run under `update`, which finds lines
+/// by it, builds it first.
 #[test]
 fn the_line_key_is_built_when_a_load_into_an_empty_table_ends() {
     let Some(env) = pg_env() else { return };
