@@ -236,24 +236,20 @@ mod tests {
 
     #[test]
     fn rows_sort_by_a_field_keeping_the_order_of_equals() {
-        let mut stream = Vec::new();
-        let mut copy = BinaryCopy::new(&mut stream);
-        for (n, key) in [(1, "b"), (2, "a"), (3, "b"), (4, "a")] {
-            copy.row(3);
-            copy.null();
-            copy.text(key).unwrap();
-            copy.int8(n);
-        }
+        let stream = |rows: &[(i64, &str)]| {
+            let mut out = Vec::new();
+            let mut copy = BinaryCopy::new(&mut out);
+            for &(n, key) in rows {
+                copy.row(3);
+                copy.null();
+                copy.text(key).unwrap();
+                copy.int8(n);
+            }
+            out
+        };
         let mut sorted = vec![9];
-        sorted_by(&stream, 1, &mut Vec::new(), &mut sorted);
-        let mut expected = Vec::new();
-        let mut copy = BinaryCopy::new(&mut expected);
-        for (n, key) in [(2, "a"), (4, "a"), (1, "b"), (3, "b")] {
-            copy.row(3);
-            copy.null();
-            copy.text(key).unwrap();
-            copy.int8(n);
-        }
-        assert_eq!(sorted, expected);
+        let read = stream(&[(1, "b"), (2, "a"), (3, "b"), (4, "a")]);
+        sorted_by(&read, 1, &mut Vec::new(), &mut sorted);
+        assert_eq!(sorted, stream(&[(2, "a"), (4, "a"), (1, "b"), (3, "b")]));
     }
 }

@@ -437,32 +437,27 @@ const LINE_KEY: &str = "dropship_purchase_details_pkey";
 /// return: just dropped, or left out by a load that died. Runs with the
 /// schema claimed and first on the `search_path`.
 pub fn defer_line_key(pg: &mut Pg) -> Result<bool> {
-    let row = pg.one(sqlx::query(
-        "SELECT EXISTS (SELECT 1 FROM pg_constraint
-                        WHERE conrelid = 'dropship_purchase_details'::regclass AND contype = 'p'),
-                NOT EXISTS (SELECT 1 FROM dropship_purchase_details)",
-    ))?;
-    let (present, empty): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
-    if present && empty {
+    if !line_key_present(pg)? {
+        return Ok(true);
+    }
+    let empty: bool = pg
+        .one(sqlx::query(
+            "SELECT NOT EXISTS (SELECT 1 FROM dropship_purchase_details)",
+        ))?
+        .try_get(0)?;
+    if empty {
         pg.batch(&format!(
             "ALTER TABLE dropship_purchase_details DROP CONSTRAINT {LINE_KEY}"
         ))?;
     }
-    Ok(!present || empty)
+    Ok(empty)
 }
 
 /// Builds the line key if it is absent: the index first, which readers of
 /// the table do not wait for, then the constraint over it, in one
 /// transaction (or in the caller's).
 pub fn build_line_key(pg: &mut Pg) -> Result<()> {
-    let present: bool = pg
-        .one(sqlx::query(
-            "SELECT EXISTS (SELECT 1 FROM pg_constraint
-                            WHERE conrelid = 'dropship_purchase_details'::regclass
-                              AND contype = 'p')",
-        ))?
-        .try_get(0)?;
-    if !present {
+    if !line_key_present(pg)? {
         pg.batch(&format!(
             "CREATE UNIQUE INDEX {LINE_KEY} ON dropship_purchase_details (kode_pesanan, id);
              ALTER TABLE dropship_purchase_details
@@ -470,4 +465,15 @@ pub fn build_line_key(pg: &mut Pg) -> Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// Whether `dropship_purchase_details` has its primary key.
+fn line_key_present(pg: &mut Pg) -> Result<bool> {
+    Ok(pg
+        .one(sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint
+                            WHERE conrelid = 'dropship_purchase_details'::regclass
+                              AND contype = 'p')",
+        ))?
+        .try_get(0)?)
 }
