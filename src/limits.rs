@@ -267,6 +267,17 @@ pub const COMMIT_INTERVAL: Limit<Duration> = Limit {
     unit: "",
 };
 
+/// `[database] lease` (PostgreSQL): how long a run's claim on a file lasts
+/// without a commit to renew it.
+pub const LEASE: Limit<Duration> = Limit {
+    flag: None,
+    key: Some("database.lease"),
+    min: Duration::from_secs(1),
+    max: Duration::from_secs(3600),
+    default: Duration::from_secs(30),
+    unit: "",
+};
+
 /// `--max-errors`: 0 means no limit.
 pub const MAX_ERRORS: Limit<u64> = Limit {
     flag: Some("--max-errors"),
@@ -357,6 +368,7 @@ pub fn key_range(name: &str) -> Option<String> {
         (MAX_FILE_SIZE.key, MAX_FILE_SIZE.range()),
         (MAX_RECORD_SIZE.key, MAX_RECORD_SIZE.range()),
         (COMMIT_INTERVAL.key, COMMIT_INTERVAL.range()),
+        (LEASE.key, LEASE.range()),
         (MAX_ERRORS.key, MAX_ERRORS.range()),
         (MAX_MEMORY_MB.key, MAX_MEMORY_MB.range()),
         (CHECK_INTERVAL.key, CHECK_INTERVAL.range()),

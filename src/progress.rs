@@ -133,7 +133,11 @@ impl Progress {
                 "{path}: failed: {}",
                 escaped(outcome.error.as_deref().unwrap_or(""))
             ),
-            FileStatus::Skipped => format!("{path}: skipped, already imported"),
+            // Left to another run, or taken over by one (PostgreSQL).
+            FileStatus::Skipped => format!(
+                "{path}: skipped, {}",
+                escaped(outcome.error.as_deref().unwrap_or("already imported"))
+            ),
             _ => format!(
                 "{path}: {}{} rows: {} imported, {} rejected, {} duplicate, {} filtered ({})",
                 match outcome.resumed_from_line {

@@ -199,7 +199,11 @@ impl Summary {
             if let Some(error) = &f.error
                 && !files_shown
             {
-                writeln!(out, "{path}: failed: {}", escaped(error))?;
+                let how = match f.status {
+                    FileStatus::Skipped => "skipped,",
+                    _ => "failed:",
+                };
+                writeln!(out, "{path}: {how} {}", escaped(error))?;
             }
             for r in f.rejects.iter().take(REJECTS_LISTED.saturating_sub(shown)) {
                 writeln!(

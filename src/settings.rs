@@ -70,6 +70,8 @@ pub struct DatabaseConfig {
     /// A synonym of `path`, for connection strings.
     pub url: Option<PathBuf>,
     pub schema: Option<String>,
+    /// PostgreSQL: how long a claim on a file lasts unrenewed.
+    pub lease: Option<toml::Value>,
 }
 
 // Numbers, sizes and durations are kept as written (`toml::Value`) and
@@ -197,6 +199,9 @@ fn database(
         })
         .unwrap_or_else(|| PathBuf::from("dropship.db"));
     let schema = schema_arg.or(config.schema);
+    // Checked for either database, so that a config file shared by both is
+    // checked the same way; only PostgreSQL runs hold claims.
+    let lease = pick(&limits::LEASE, None, config.lease.as_ref())?;
     let text = named
         .to_str()
         .filter(|t| crate::store::postgres::connect::is_postgres(t));
@@ -231,6 +236,7 @@ fn database(
             connect: target,
             shown,
             schema: schema.clone(),
+            lease,
         }),
         Some(schema),
     ))

@@ -33,7 +33,7 @@
 mod common;
 use common::generate;
 
-use common::{Db, Env, FromCell, csv, line, line_index_exists};
+use common::{Db, Env, FromCell, Rng, csv, env_number, line, line_index_exists};
 use generate::{Format, GenFile, Money, Spec};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -58,17 +58,6 @@ const POLL_EVERY: Duration = Duration::from_millis(1);
 
 // ---------------------------------------------------------------------------
 // Settings from the environment
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|e| panic!("{name}={v:?} is not a whole number: {e}")),
-        Err(_) => default,
-    }
-}
 
 /// `--commit-interval` of the runs (`DROPSHIP_SOAK_COMMIT_INTERVAL`): by
 /// default every chunk is a commit of its own; the soak can also kill runs
@@ -1201,28 +1190,6 @@ fn kill_run(
 
 // ---------------------------------------------------------------------------
 // 1. kill -9 and resume
-
-/// A small deterministic PRNG (xorshift64*), for the random kill moments.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// Trial `t`'s kill moments: the first three are fixed (first file, last
 /// file, both with a kill right after resuming in between), the rest random.

@@ -55,13 +55,24 @@ struct Bg {
 
 impl Bg {
     fn spawn(env: &Env, args: &[&str]) -> Bg {
+        Bg::spawn_as_given(
+            env,
+            &env.full_args(args)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// With `args` as given: no database added.
+    fn spawn_as_given(env: &Env, args: &[&str]) -> Bg {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (out, err) = (
             env.path(&format!("bg-{n}.out")),
             env.path(&format!("bg-{n}.err")),
         );
-        let args = env.full_args(args);
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let child = Command::new(BIN)
             .current_dir(env.dir.path())
             .env_remove("DROPSHIP_DB")
@@ -283,71 +294,461 @@ fn a_dropship_purchases_table_the_tool_did_not_create_is_left_alone() {
 // ---------------------------------------------------------------------------
 // Two runs at once
 
-#[test]
-fn a_second_run_on_the_same_schema_exits_1_at_once_naming_the_first() {
-    // One run per schema until runs share the work: the second is refused
-    // before it reads or writes anything.
-    let Some(env) = pg_env() else { return };
-    let big = big_csv("DS", 40_000);
-    env.write("big.csv", &big);
-    let (first, run_id) = start_and_freeze(&env, "big.csv");
-
-    // While it holds the schema, `status` shows it running.
-    let status = env.run(&["status", "--json"]);
-    status.expect_code(0);
-    assert_eq!(status.json[0]["state"], "running", "{}", status.stdout);
-
-    env.write("small.csv", csv(&[line("OTHER-1")]));
-    let second = env.run(&["-j", "1", "small.csv"]);
-    assert_eq!(second.code, 1, "{}", second.stderr);
-    assert!(
-        second.stderr.contains(&format!("run {run_id} (pid ")),
-        "{}",
-        second.stderr
-    );
-    assert!(second.stderr.contains("busy"), "{}", second.stderr);
-
-    first.signal(libc::SIGCONT);
-    let done = first.wait();
-    done.expect_code(0);
-    // Nothing of the refused run's file is in.
-    assert_eq!(env.count("dropship_purchase_details"), 40_000);
+/// A config file giving claims a lease of `secs` seconds; its name.
+fn lease_config(env: &Env, secs: u64) -> &'static str {
+    env.write("lease.toml", format!("[database]\nlease = \"{secs}s\"\n"));
+    "lease.toml"
 }
 
-/// A run that holds the schema but has committed nothing yet (with this
-/// commit interval, not before its end) is named by its session: its pid
-/// and host.
+/// The lines of the env's schema, as text: order, SKU, line in its file.
+fn line_keys(env: &Env) -> Vec<String> {
+    env.column(
+        "SELECT kode_pesanan || ' ' || sku || ' ' || source_line
+         FROM dropship_purchase_details ORDER BY 1",
+    )
+}
+
+/// A second run while a first imports the same file leaves that file to
+/// the first (skipped, naming it) and imports the rest; `status` lists both
+/// runs live, with their hosts.
 #[test]
-fn a_second_run_names_a_first_that_has_not_committed_yet() {
+fn a_second_run_leaves_a_file_a_live_run_holds_and_imports_the_rest() {
     let Some(env) = pg_env() else { return };
     env.write("big.csv", big_csv("DS", 40_000));
-    let mut first = Bg::spawn(&env, &["--commit-interval", "1h", "-j", "1", "big.csv"]);
-    let claim = format!(
-        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
-         AND objid = hashtext({})::oid",
-        lit(&pg(&env).schema)
-    );
+    let mut first = Bg::spawn(&env, &["--chunk-size", "50", "-j", "1", "big.csv"]);
     let db = &env.database;
-    let held = poll_while_alive(&mut first, || {
-        db.try_query(&claim).is_ok_and(|rows| !rows.is_empty())
+    let started = poll_while_alive(&mut first, || {
+        db.try_query(
+            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
+        )
+        .is_ok_and(|rows| !rows.is_empty())
     });
-    assert!(
-        held,
-        "the first run ended before it was seen holding the schema"
-    );
-    first.signal(libc::SIGSTOP);
+    assert!(started, "the first run ended before it was seen part-way");
+    let first_run: i64 = env.one("SELECT max(run_id) FROM import_files");
+
+    let status = env.run(&["status", "--json"]);
+    status.expect_code(0);
+    assert_eq!(status.json[0]["id"], first_run, "{}", status.stdout);
+    assert_eq!(status.json[0]["state"], "running", "{}", status.stdout);
+    assert!(status.json[0]["host"].is_string(), "{}", status.stdout);
 
     env.write("small.csv", csv(&[line("OTHER-1")]));
-    let second = env.run(&["-j", "1", "small.csv"]);
-    assert_eq!(second.code, 1, "{}", second.stderr);
+    let second = env.run(&["-j", "1", "big.csv", "small.csv"]);
+    second.expect_code(0);
+    assert_eq!(second.file_status("small.csv"), "imported");
+    assert_eq!(second.file_status("big.csv"), "skipped");
+    let why = second.file("big.csv")["error"].as_str().unwrap_or_default();
     assert!(
-        second.stderr.contains(&format!("pid {} on ", first.pid())),
+        why.starts_with(&format!("claimed by run {first_run} on ")),
+        "{why}"
+    );
+    assert!(
+        second.stderr.contains("big.csv: skipped, claimed by run"),
         "{}",
         second.stderr
     );
+
+    let done = first.wait();
+    done.expect_code(0);
+    assert_eq!(done.file_status("big.csv"), "imported");
+    assert_eq!(env.count("dropship_purchase_details"), 40_001);
+    assert_eq!(env.count("dropship_purchases"), 40_001);
+    let states: Vec<String> =
+        env.column("SELECT path || ' ' || state FROM import_files ORDER BY run_id, id");
+    assert_eq!(
+        states,
+        ["big.csv imported", "small.csv imported", "big.csv skipped"]
+    );
+}
+
+/// A run frozen past its lease loses its file to a run that takes it over
+/// from its checkpoint; thawed, it writes nothing more of it and says so.
+#[test]
+fn a_run_paused_past_its_lease_loses_its_file_and_says_so() {
+    let Some(env) = pg_env() else { return };
+    let config = lease_config(&env, 2);
+    env.write("big.csv", big_csv("DS", 40_000));
+    let mut first = Bg::spawn(
+        &env,
+        &["-c", config, "--chunk-size", "50", "-j", "1", "big.csv"],
+    );
+    let db = &env.database;
+    let started = poll_while_alive(&mut first, || {
+        db.try_query(
+            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
+        )
+        .is_ok_and(|rows| !rows.is_empty())
+    });
+    assert!(started, "the first run ended before it was seen part-way");
+    first.signal(libc::SIGSTOP);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let second = env.run(&["-c", config, "big.csv"]);
+    second.expect_code(0);
+    assert_eq!(second.file_status("big.csv"), "imported");
+    assert!(
+        second.file("big.csv")["resumed_from_line"].as_u64() > Some(1),
+        "{}",
+        second.stdout
+    );
+    let second_run = second.json["run_id"].as_i64().expect("a run id");
+
     first.signal(libc::SIGCONT);
-    first.wait().expect_code(0);
-    assert_eq!(env.count("dropship_purchase_details"), 40_000);
+    let thawed = first.wait();
+    // Thawed between two commits it finds its claim gone and exits 0;
+    // thawed inside one, the server has ended its session: exit 1. Either
+    // way it names the run that took the file over.
+    let said = format!("{}{}", thawed.stdout, thawed.stderr);
+    assert!(
+        said.contains(&format!("run {second_run} on ")) && said.contains("took it over"),
+        "exit {}: {said}",
+        thawed.code
+    );
+    match thawed.code {
+        0 => assert_eq!(thawed.file_status("big.csv"), "skipped"),
+        1 => assert!(
+            thawed.stderr.contains("lost its claims"),
+            "{}",
+            thawed.stderr
+        ),
+        code => panic!("exit {code}: {said}"),
+    }
+
+    // Nothing doubled, nothing lost: the rows of one clean import.
+    assert_eq!(env.count("dropship_purchases"), 40_000);
+    assert_eq!(line_keys(&env).len(), 40_000);
+    let distinct: i64 = env
+        .one("SELECT count(DISTINCT (kode_pesanan, source_line)) FROM dropship_purchase_details");
+    assert_eq!(distinct, 40_000);
+    let imported: Vec<String> =
+        env.column("SELECT path FROM import_files WHERE state = 'imported'");
+    assert_eq!(imported, ["big.csv"]);
+    let counted: i64 = env.one("SELECT sum(rows_imported)::bigint FROM import_runs");
+    assert_eq!(
+        counted, 40_000,
+        "each row counted in the run that committed it"
+    );
+}
+
+/// A TCP relay between a run and the server that the test can cut: both
+/// sides of every connection are shut down at once.
+struct Relay {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sockets: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(server: std::net::SocketAddr) -> Relay {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("relay port");
+        let port = listener.local_addr().expect("relay address").port();
+        let relay = Relay {
+            port,
+            cut: Default::default(),
+            sockets: Default::default(),
+        };
+        let (cut, sockets) = (relay.cut.clone(), relay.sockets.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if cut.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused at once
+                }
+                let Ok(upstream) = TcpStream::connect(server) else {
+                    continue;
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                };
+                let mut held = sockets.lock().unwrap();
+                for s in [&client, &upstream] {
+                    held.push(s.try_clone().expect("clone socket"));
+                }
+                pipe(client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                pipe(upstream, client);
+            }
+        });
+        relay
+    }
+
+    /// Cuts every connection and refuses new ones.
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.sockets.lock().unwrap().iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A run whose connection is cut part-way fails, and its file goes to the
+/// next run from its checkpoint: the server ended its session with the
+/// connection, so the claim is free at once.
+#[test]
+fn a_run_cut_off_from_the_server_leaves_its_file_to_the_next() {
+    let Some(env) = pg_env() else { return };
+    let url = env.database.target();
+    let parsed = url::Url::parse(&url).expect("a URL");
+    let (host, port) = (
+        parsed.host_str().unwrap_or("127.0.0.1").to_string(),
+        parsed.port().unwrap_or(5432),
+    );
+    let server = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .expect("server address")
+        .find(|a| a.is_ipv4())
+        .expect("an IPv4 address");
+    let relay = Relay::to(server);
+    let mut through = parsed.clone();
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(relay.port)).unwrap();
+
+    env.write("big.csv", big_csv("DS", 40_000));
+    let args = [
+        "--db",
+        through.as_str(),
+        "--schema",
+        &pg(&env).schema,
+        "--chunk-size",
+        "50",
+        "-j",
+        "1",
+        "big.csv",
+    ];
+    let mut first = Bg::spawn_as_given(&env, &args);
+    let db = &env.database;
+    let started = poll_while_alive(&mut first, || {
+        db.try_query(
+            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
+        )
+        .is_ok_and(|rows| !rows.is_empty())
+    });
+    assert!(started, "the first run ended before it was seen part-way");
+    relay.cut();
+    let cut = first.wait();
+    assert_eq!(cut.code, 1, "{}", cut.stderr);
+    assert!(cut.stderr.contains("connection"), "{}", cut.stderr);
+
+    let next = env.run(&["big.csv"]);
+    next.expect_code(0);
+    assert_eq!(next.file_status("big.csv"), "imported");
+    assert!(next.file("big.csv")["resumed_from_line"].as_u64() > Some(1));
+    assert_eq!(env.count("dropship_purchases"), 40_000);
+    let distinct: i64 = env
+        .one("SELECT count(DISTINCT (kode_pesanan, source_line)) FROM dropship_purchase_details");
+    assert_eq!(
+        (env.count("dropship_purchase_details"), distinct),
+        (40_000, 40_000)
+    );
+}
+
+/// Two runs meet the same order while one of them reads a file that then
+/// fails: the order ends with the other run's file, as if the failed file
+/// had never been read, and each run's totals say so; under `skip` and
+/// `update`.
+#[test]
+fn an_order_two_runs_meet_goes_to_the_file_that_did_not_fail() {
+    let Some(env) = pg_env() else { return };
+    for mode in ["skip", "update"] {
+        let env = if mode == "skip" {
+            &env
+        } else {
+            &Env::on(Backend::Postgres)
+        };
+        // The failing file: the shared order first, two bad rows at its end.
+        let mut lines = vec![line("SHARED").set("SKU", "FROM-FAILING")];
+        lines.extend((1..40_000).map(|i| line(&format!("A-{i:06}"))));
+        lines.push(line("BAD-1").set("Qty", "x"));
+        lines.push(line("BAD-2").set("Qty", "y"));
+        env.write("failing.csv", csv(&lines));
+        env.write(
+            "good.csv",
+            csv(&[line("SHARED").set("SKU", "FROM-GOOD"), line("OTHER")]),
+        );
+        let dup = ["--on-duplicate", mode];
+        let mut failing = Bg::spawn(
+            env,
+            &[
+                "--chunk-size",
+                "50",
+                "-j",
+                "1",
+                "--max-errors",
+                "1",
+                "failing.csv",
+            ],
+        );
+        let db = &env.database;
+        poll_while_alive(&mut failing, || {
+            db.try_query("SELECT 1 FROM dropship_purchases WHERE kode_pesanan = 'SHARED'")
+                .is_ok_and(|rows| !rows.is_empty())
+        });
+        let good = env.run(&[&["good.csv"][..], &dup].concat());
+        good.expect_code(0);
+        let failed = failing.wait();
+        failed.expect_code(3);
+        assert_eq!(failed.file_status("failing.csv"), "failed");
+
+        assert_eq!(env.orders(), ["OTHER", "SHARED"], "{mode}");
+        assert_eq!(env.skus("SHARED"), ["FROM-GOOD"], "{mode}");
+        let good_run = good.json["run_id"].as_i64().expect("run id");
+        let totals: Vec<i64> = env.column(&format!(
+            "SELECT n FROM (SELECT 1 k, rows_imported n FROM import_runs WHERE id = {good_run}
+             UNION ALL SELECT 2, rows_duplicate FROM import_runs WHERE id = {good_run}
+             UNION ALL SELECT 3, orders_created + orders_updated FROM import_runs
+                       WHERE id = {good_run}) t ORDER BY k"
+        ));
+        assert_eq!(totals, [2, 0, 2], "{mode}: the good run's totals");
+        let file: Vec<i64> = env.column(
+            "SELECT n FROM (SELECT 1 k, rows_imported n FROM import_files WHERE path = 'good.csv'
+             UNION ALL SELECT 2, rows_duplicate FROM import_files WHERE path = 'good.csv') t
+             ORDER BY k",
+        );
+        assert_eq!(file, [2, 0], "{mode}: the good file's counts");
+        let leftovers: i64 = env.one(
+            "SELECT (SELECT count(*) FROM import_waiting_rows)
+                  + (SELECT count(*) FROM import_replaced_orders)",
+        );
+        assert_eq!(leftovers, 0, "{mode}");
+    }
+}
+
+/// What a clean import leaves, as text in a fixed order, without what
+/// tells runs and files apart (ids, and the line an order was met at in
+/// the file that owns it): the orders, the lines, and the rejects of
+/// imported files with their paths.
+fn image(env: &Env) -> [Vec<String>; 3] {
+    [
+        env.column(
+            "SELECT (to_jsonb(p) - 'import_file_id' - 'source_line')::text
+             FROM dropship_purchases p ORDER BY 1",
+        ),
+        env.column(
+            "SELECT (to_jsonb(l) - 'id' - 'import_file_id' - 'source_line')::text
+             FROM dropship_purchase_details l ORDER BY 1",
+        ),
+        env.column(
+            "SELECT concat_ws(' ', f.path, r.line, r.column_name, r.value, r.reason)
+             FROM import_rejects r JOIN import_files f ON f.id = r.file_id
+             WHERE f.state = 'imported' ORDER BY 1",
+        ),
+    ]
+}
+
+/// Up to four runs over one folder at once, some of them killed (SIGKILL)
+/// at random moments, then run again until every file is in: the tables
+/// hold exactly what one uninterrupted run writes, and every committed row
+/// is counted once, in the run that committed it. `DROPSHIP_SOAK_TRIALS`,
+/// `DROPSHIP_SOAK_ROWS` and `DROPSHIP_SOAK_SEED` scale and repeat it
+/// (`tests/soak.sh`).
+#[test]
+fn runs_sharing_a_folder_killed_at_random_end_with_one_clean_runs_rows() {
+    let Some(clean) = pg_env() else { return };
+    let trials = common::env_number("DROPSHIP_SOAK_TRIALS", 2);
+    let rows = common::env_number("DROPSHIP_SOAK_ROWS", 12_000) as usize;
+    let seed = common::env_number("DROPSHIP_SOAK_SEED", 7);
+    let spec = common::generate::Spec {
+        files: 8,
+        rows,
+        seed,
+        bad_share: 0.002,
+        dup_share: 0.05,
+    };
+    let args = ["--chunk-size", "200", "-j", "2", "files"];
+    common::generate::generate(&clean.path("files"), &spec, false).expect("generate");
+    let first = clean.run(&args);
+    assert!(matches!(first.code, 0 | 3), "{}", first.stderr);
+    let expected = image(&clean);
+
+    let mut all_kills = 0;
+    for trial in 0..trials {
+        let env = Env::on(Backend::Postgres);
+        common::generate::generate(&env.path("files"), &spec, false).expect("generate");
+        let mut rng = common::Rng::new(seed * 1000 + trial);
+        let mut kills = 0;
+        for round in 0.. {
+            assert!(round < 40, "trial {trial}: not done after 40 rounds");
+            let runs: Vec<Bg> = (0..2 + rng.below(3))
+                .map(|_| Bg::spawn(&env, &args))
+                .collect();
+            // The first rounds kill some of their runs; later ones let
+            // every run end.
+            let mut killed = 0;
+            if round < 3 {
+                for run in &runs {
+                    if rng.below(2) == 0 {
+                        std::thread::sleep(Duration::from_millis(rng.below(700)));
+                        // SAFETY: kill(2) on the pid of our own unreaped child.
+                        if unsafe { libc::kill(run.pid(), libc::SIGKILL) } == 0 {
+                            killed += 1;
+                        }
+                    }
+                }
+            }
+            let mut all_in = killed == 0;
+            for run in runs {
+                let done = run.wait();
+                if done.code == -1 || done.code == 137 {
+                    continue; // killed
+                }
+                assert!(
+                    matches!(done.code, 0 | 3),
+                    "trial {trial} round {round}: exit {}: {}",
+                    done.code,
+                    done.stderr
+                );
+                done.assert_counts_add_up();
+                all_in &= done.json["per_file"]
+                    .as_array()
+                    .is_some_and(|files| files.iter().all(|f| f["status"] != "interrupted"));
+            }
+            kills += killed;
+            if all_in && round >= 1 {
+                break;
+            }
+        }
+        let last = env.run(&args);
+        last.expect_code(0);
+        assert_eq!(
+            last.n("/files/skipped"),
+            spec.files as u64,
+            "{}",
+            last.stdout
+        );
+
+        let got = image(&env);
+        for (i, what) in ["orders", "lines", "rejects"].iter().enumerate() {
+            assert_eq!(
+                got[i].len(),
+                expected[i].len(),
+                "trial {trial} ({kills} runs killed): {what}"
+            );
+            assert!(
+                got[i] == expected[i],
+                "trial {trial} ({kills} killed): {what} differ"
+            );
+        }
+        let counted: Vec<i64> = env.column(
+            "SELECT n FROM (
+                 SELECT 1 k, sum(rows_imported)::bigint - (SELECT count(*)
+                     FROM dropship_purchase_details) n FROM import_runs
+                 UNION ALL SELECT 2, sum(rows_rejected)::bigint - (SELECT count(*)
+                     FROM import_rejects) FROM import_runs) t ORDER BY k",
+        );
+        assert_eq!(
+            counted,
+            [0, 0],
+            "trial {trial}: rows counted once, by the runs"
+        );
+        all_kills += kills;
+    }
+    assert!(
+        all_kills > 0,
+        "no run was killed: try another DROPSHIP_SOAK_SEED"
+    );
 }
 
 #[test]
@@ -877,12 +1278,17 @@ fn a_partial_file_staged_by_schema_version_1_is_read_again_after_the_migration()
         "the killed run's row still counts it imported"
     );
     let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }
 
 /// What schema versions 1 and 2 had that version 3 changed: order keys in
-/// the database's collation, lines keyed by `id` with an index by order.
+/// the database's collation, lines keyed by `id` with an index by order
+/// (and nothing of version 5).
 const V2_KEYS: &str = r#"
+    ALTER TABLE import_runs DROP COLUMN lease_until, DROP COLUMN backend_pid,
+        DROP COLUMN backend_start;
+    ALTER TABLE import_files DROP COLUMN claim;
+    DROP INDEX import_file_runs_by_run;
     ALTER TABLE dropship_purchases ALTER COLUMN kode_pesanan TYPE text COLLATE "default";
     ALTER TABLE dropship_purchase_details ALTER COLUMN kode_pesanan TYPE text COLLATE "default",
         DROP CONSTRAINT dropship_purchase_details_pkey, ADD PRIMARY KEY (id);
@@ -935,7 +1341,7 @@ fn a_schema_of_version_2_keeps_its_rows_and_compares_order_keys_as_bytes() {
         "{indexes:?}"
     );
     let version: i64 = env.one("SELECT max(version)::bigint FROM import_schema_version");
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let cache: i64 = env.one(&format!(
         "SELECT cache_size FROM pg_sequences
          WHERE schemaname = {schema} AND sequencename = 'dropship_purchase_details_id_seq'"

@@ -294,18 +294,21 @@ fn one_run_with_its_files() {
     assert!(out.stderr.contains(&shown), "{}", out.stderr);
 }
 
+/// A `running` run is live while its session is connected and its lease
+/// runs (run 3 is given this test's session and a lease).
 #[test]
-fn a_running_run_is_live_while_its_lock_is_held() {
-    let Some(mut pg) = Pg::new("a_running_run_is_live_while_its_lock_is_held") else {
+fn a_running_run_is_live_while_its_session_and_lease_last() {
+    let Some(mut pg) = Pg::new("a_running_run_is_live_while_its_session_and_lease_last") else {
         return;
     };
     pg.three_runs();
-    // As the import does for its whole run, on this test's session.
-    let lock = format!(
-        "SELECT pg_advisory_lock(1146381396, hashtext('{}'))",
-        pg.schema
+    pg.sql(
+        "UPDATE import_runs SET backend_pid = pg_backend_pid(),
+             backend_start = (SELECT backend_start FROM pg_stat_activity
+                              WHERE pid = pg_backend_pid()),
+             lease_until = clock_timestamp() + interval '1 hour'
+         WHERE id = 3",
     );
-    pg.sql(&lock);
     let out = pg.run(&["status", "3", "--json"]);
     let d = out.expect_code(0).json();
     assert_eq!(d["run"]["state"], "running", "{}", out.stdout);
@@ -317,16 +320,21 @@ fn a_running_run_is_live_while_its_lock_is_held() {
         Value::Null,
         "not this machine's"
     );
-    // Reading took no lock: the import's lock is still this session's alone.
+    // Its partial file is its own, not a killed run's.
     let out = pg.run(&["status"]);
     out.expect_code(0);
     assert!(!out.stdout.contains("partial files left"), "{}", out.stdout);
 
-    let unlock = format!(
-        "SELECT pg_advisory_unlock(1146381396, hashtext('{}'))",
-        pg.schema
+    // A lease that lapsed: no longer live, though its session is.
+    pg.sql("UPDATE import_runs SET lease_until = clock_timestamp() - interval '1 s' WHERE id = 3");
+    let d = pg.run(&["status", "3", "--json"]).expect_code(0).json();
+    assert_eq!(d["run"]["state"], "interrupted");
+
+    // A lease that runs, but from a session that is gone.
+    pg.sql(
+        "UPDATE import_runs SET lease_until = clock_timestamp() + interval '1 hour',
+             backend_pid = 0 WHERE id = 3",
     );
-    pg.sql(&unlock);
     let d = pg.run(&["status", "3", "--json"]).expect_code(0).json();
     assert_eq!(d["run"]["state"], "interrupted");
 }

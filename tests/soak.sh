@@ -13,6 +13,10 @@
 #   must be refused with exit 1), and files that fail (--max-errors) while
 #   sharing orders with good ones under -j 4; in both duplicate modes, some
 #   trials also killing the first run. Every trial ends equal to a clean run.
+# - runs_sharing_*: with PostgreSQL (DROPSHIP_TEST_PG), two to four runs
+#   over one folder and one schema at once, some killed at random moments,
+#   then run again until every file is in; each trial ends equal to a clean
+#   run, every committed row counted once. Rows are spread over 8 files.
 #
 # Usage: tests/soak.sh [ROWS] [TRIALS]
 #   ROWS    rows generated over 6 files   (default 300000, or $DROPSHIP_SOAK_ROWS)
@@ -36,6 +40,14 @@ for group in kill_9 soak_; do
     failed+=("$group")
   fi
 done
+if [ -n "${DROPSHIP_TEST_PG:-}" ]; then
+  echo "soak: cargo test --release --test postgres runs_sharing -- --nocapture"
+  if ! cargo test --release --test postgres runs_sharing -- --nocapture; then
+    failed+=(runs_sharing)
+  fi
+else
+  echo "soak: runs_sharing skipped: set DROPSHIP_TEST_PG=postgres://USER@HOST:PORT/DB"
+fi
 if [ "${#failed[@]}" -eq 0 ]; then
   echo "soak: PASSED: $trials trials per test, $rows rows, ${SECONDS} s"
   exit 0

@@ -82,7 +82,7 @@ impl Snapshot<'_> {
     /// What a person or script should see of a run: a run that is still
     /// going is counted from its files, a killed one is `interrupted`.
     pub(super) fn view(&self, r: &RunRecord, files: &[FileRecord]) -> RunView {
-        let live = self.read.live_run() == Some(r.id) && r.state == "running";
+        let live = self.read.is_live(r.id) && r.state == "running";
         let state = match r.state.as_str() {
             "running" if live => RunState::Running,
             "running" | "interrupted" => RunState::Interrupted,

@@ -19,6 +19,15 @@ pub(crate) trait Handler {
     fn commit_interval(&self) -> Duration;
     fn in_transaction(&self) -> bool;
     fn begin_transaction(&mut self) -> Result<()>;
+    /// How long the loop waits, outside a transaction, before it calls
+    /// [`Handler::idle`]; `None`: it waits for the next message.
+    fn idle_after(&self) -> Option<Duration> {
+        None
+    }
+    /// Nothing arrived for [`Handler::idle_after`].
+    fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Commits the open transaction, if any.
     fn commit(&mut self) -> Result<()>;
     /// Rows of consecutive chunks already waiting in the channel that are
@@ -65,9 +74,19 @@ pub(crate) fn run(
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             }
-            None => match rx.recv() {
-                Ok(msg) => msg,
-                Err(_) => break,
+            None => match w.idle_after() {
+                Some(after) => match rx.recv_timeout(after) {
+                    Ok(msg) => msg,
+                    Err(RecvTimeoutError::Timeout) => {
+                        w.idle()?;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                },
             },
         };
         if !w.in_transaction() {

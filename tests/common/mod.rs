@@ -639,3 +639,38 @@ impl Drop for ReadOnlyMount {
         let _ = std::process::Command::new("umount").arg(&self.at).status();
     }
 }
+
+/// A whole number from the environment (`_` allowed as a separator), or
+/// `default` when unset.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}={v:?} is not a whole number: {e}")),
+        Err(_) => default,
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*), for random kill moments.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}

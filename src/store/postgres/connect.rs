@@ -220,6 +220,13 @@ impl Target {
         target
     }
 
+    /// The same target, connecting within `limit` at most.
+    pub fn within(&self, limit: Duration) -> Target {
+        let mut target = self.clone();
+        target.timeout = Some(target.timeout.map_or(limit, |t| t.min(limit)));
+        target
+    }
+
     /// Connects, within `connect_timeout`.
     pub async fn connect_async(&self) -> Result<PgConnection> {
         let attempt = async {

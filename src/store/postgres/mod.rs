@@ -9,6 +9,7 @@
 //! run to continue from.
 
 pub mod binary;
+pub mod claim;
 pub mod connect;
 pub mod schema;
 pub mod write;
@@ -16,11 +17,13 @@ pub mod write;
 use anyhow::{Context, Result};
 use sqlx::postgres::{PgArguments, PgConnection, PgRow, Postgres};
 use sqlx::query::Query;
+use std::time::Duration;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 /// The first key of the advisory locks the tool takes; the second is
-/// `hashtext` of the schema's name.
+/// `hashtext` of the schema's name. This one is a run's turn to write (see
+/// `claim`).
 pub const LOCK_CLASS: i32 = 1_146_381_396;
 /// The lock held while the schema is created or migrated.
 pub const MIGRATE_CLASS: i32 = LOCK_CLASS + 1;
@@ -40,6 +43,13 @@ pub struct Pg {
     returned: Vec<Vec<u8>>,
     /// The database as shown to users: no password.
     pub shown: String,
+    /// For a run that holds claims, their lease: no statement runs longer
+    /// on the server (see `claim::session`) and, so that a server or
+    /// network gone silent is noticed, no answer is awaited much longer
+    /// here; but while [`Pg::unbound`].
+    lease: Option<Duration>,
+    /// How long an answer is awaited now.
+    limit: Option<Duration>,
 }
 
 /// What a background `COPY` hands back: the connection, its buffers, and
@@ -60,6 +70,8 @@ impl Pg {
             background: None,
             returned: Vec::new(),
             shown: shown.to_string(),
+            lease: None,
+            limit: None,
         };
         // A killed client's statement is ended by the server within a
         // second (PostgreSQL 14 and later), not when it would have finished,
@@ -69,13 +81,62 @@ impl Pg {
         pg
     }
 
+    /// Bounds every statement by `lease` from now on (see `claim`).
+    pub fn hold_claims(&mut self, lease: Duration) -> Result<()> {
+        self.batch(&claim::session(lease))?;
+        self.lease = Some(lease);
+        self.limit = Some(lease * 2 + Duration::from_secs(10));
+        Ok(())
+    }
+
+    /// Lifts the bounds on statements, in the open transaction, until
+    /// [`Pg::rebound`]: for a wait for the turn, and for statements that
+    /// run long on the server alone (building an index, taking a large
+    /// file out), which no pause of this process can hold up.
+    pub fn unbound(&mut self) -> Result<()> {
+        if self.lease.is_some() {
+            self.batch("SET LOCAL statement_timeout = 0")?;
+            self.limit = None;
+        }
+        Ok(())
+    }
+
+    pub fn rebound(&mut self) -> Result<()> {
+        if let Some(lease) = self.lease {
+            self.batch(&format!(
+                "SET LOCAL statement_timeout = {}",
+                lease.as_millis().max(1)
+            ))?;
+            self.limit = Some(lease * 2 + Duration::from_secs(10));
+        }
+        Ok(())
+    }
+
+    /// Waits for `work` on the runtime, at most [`Pg::limit`]: past it the
+    /// connection is given up as lost.
+    fn wait<T>(
+        rt: &Runtime,
+        limit: Option<Duration>,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T> {
+        match limit {
+            None => Ok(rt.block_on(work)),
+            Some(limit) => rt
+                .block_on(async { tokio::time::timeout(limit, work).await })
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "the connection was lost: no answer from the server in {}",
+                        humantime::format_duration(limit)
+                    )
+                }),
+        }
+    }
+
     /// The runtime and the connection, once a background `COPY` has
     /// ended; its error, if it failed, is this call's.
     fn conn(&mut self) -> Result<(&Runtime, &mut PgConnection)> {
         if let Some(pending) = self.background.take() {
-            let (conn, buffers, result) = self
-                .rt
-                .block_on(pending)
+            let (conn, buffers, result) = Pg::wait(&self.rt, self.limit, pending)?
                 .map_err(|e| anyhow::anyhow!("the connection was lost: {e}"))?;
             self.conn = Some(conn);
             self.returned = buffers;
@@ -89,37 +150,44 @@ impl Pg {
 
     /// Runs `q`; the number of rows it changed.
     pub fn exec(&mut self, q: Q<'_>) -> Result<u64> {
+        let limit = self.limit;
         let (rt, conn) = self.conn()?;
-        Ok(rt.block_on(q.execute(conn)).map_err(said)?.rows_affected())
+        Ok(Pg::wait(rt, limit, q.execute(conn))?
+            .map_err(said)?
+            .rows_affected())
     }
 
     pub fn one(&mut self, q: Q<'_>) -> Result<PgRow> {
+        let limit = self.limit;
         let (rt, conn) = self.conn()?;
-        rt.block_on(q.fetch_one(conn)).map_err(said)
+        Pg::wait(rt, limit, q.fetch_one(conn))?.map_err(said)
     }
 
     pub fn optional(&mut self, q: Q<'_>) -> Result<Option<PgRow>> {
+        let limit = self.limit;
         let (rt, conn) = self.conn()?;
-        rt.block_on(q.fetch_optional(conn)).map_err(said)
+        Pg::wait(rt, limit, q.fetch_optional(conn))?.map_err(said)
     }
 
     pub fn all(&mut self, q: Q<'_>) -> Result<Vec<PgRow>> {
+        let limit = self.limit;
         let (rt, conn) = self.conn()?;
-        rt.block_on(q.fetch_all(conn)).map_err(said)
+        Pg::wait(rt, limit, q.fetch_all(conn))?.map_err(said)
     }
 
     /// Runs statements without arguments (several, separated by `;`).
     pub fn batch(&mut self, sql: &str) -> Result<()> {
+        let limit = self.limit;
         let (rt, conn) = self.conn()?;
-        rt.block_on(sqlx::raw_sql(sql).execute(conn))
-            .map_err(said)?;
+        Pg::wait(rt, limit, sqlx::raw_sql(sql).execute(conn))?.map_err(said)?;
         Ok(())
     }
 
     /// `COPY ... FROM STDIN` of `data`, in the format `statement` names.
     pub fn copy_in(&mut self, statement: &str, data: &[u8]) -> Result<u64> {
+        let limit = self.limit;
         let (rt, conn) = self.conn()?;
-        rt.block_on(copy(conn, statement, data))
+        Pg::wait(rt, limit, copy(conn, statement, data))?
     }
 
     /// Sends each `COPY ... FROM STDIN` with its data, in order, and returns

@@ -4,7 +4,7 @@
 //! SQLite's `user_version`). Tables of the same names that the tool did not
 //! create are never touched.
 
-use super::{LOCK_CLASS, MIGRATE_CLASS, Pg, ident};
+use super::{MIGRATE_CLASS, Pg, ident};
 use anyhow::{Result, bail};
 use sqlx::Row;
 
@@ -226,6 +226,17 @@ DROP INDEX dropship_purchase_details_by_order;
     "
 ALTER TABLE dropship_purchase_details ALTER COLUMN id SET CACHE 1000;
     ",
+    // 5: runs share a schema (see `claim`): a run's lease and the session
+    // it writes through, to tell live runs from dead ones; a file's claim
+    // generation, raised when a run takes the file over, which every
+    // commit of the run that holds it checks; the counts of a run's files,
+    // which other runs adjust when they hand it orders.
+    "
+ALTER TABLE import_runs ADD COLUMN lease_until timestamptz,
+    ADD COLUMN backend_pid integer, ADD COLUMN backend_start timestamptz;
+ALTER TABLE import_files ADD COLUMN claim integer NOT NULL DEFAULT 1;
+CREATE INDEX import_file_runs_by_run ON import_file_runs(run_id);
+    ",
 ];
 
 /// The schema version this build writes.
@@ -335,108 +346,21 @@ pub fn migrate(pg: &mut Pg, schema: &str) -> Result<()> {
     }
 }
 
-/// Claims `schema` for this run's connection (until it closes), or fails
-/// naming the run that holds it.
-pub fn claim(pg: &mut Pg, schema: &str) -> Result<()> {
-    // A few tries over about two seconds: the session of a run killed a
-    // moment ago holds the claim until the server notices it is gone.
-    for attempt in 0..8 {
-        let got: bool = pg
-            .one(
-                sqlx::query("SELECT pg_try_advisory_lock($1, hashtext($2))")
-                    .bind(LOCK_CLASS)
-                    .bind(schema),
-            )?
-            .try_get(0)?;
-        if got {
-            return Ok(());
-        }
-        if attempt < 7 {
-            std::thread::sleep(std::time::Duration::from_millis(250));
-        }
-    }
-    let holder = match inspect(pg, schema) {
-        Ok(Found::Version(_)) => pg
-            .optional(sqlx::query(&format!(
-                "SELECT id, pid, host, to_char(started_at AT TIME ZONE 'UTC',
-                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {}.import_runs
-                 WHERE state = 'running' ORDER BY id DESC LIMIT 1",
-                ident(schema)
-            )))?
-            .map(|r| -> Result<String> {
-                let (id, pid, host, started): (i64, i32, String, String) =
-                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-                Ok(format!(
-                    "run {id} (pid {pid} on {host}, started {started}) is importing into it"
-                ))
-            })
-            .transpose()?,
-        _ => None,
-    };
-    // A run that has not committed its row yet is known by its session.
-    let holder = match holder {
-        Some(holder) => Some(holder),
-        None => pg
-            .optional(
-                sqlx::query(
-                    "SELECT a.application_name, to_char(a.backend_start AT TIME ZONE 'UTC',
-                     'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
-                     FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
-                     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                       AND l.database = (SELECT oid FROM pg_database
-                                         WHERE datname = current_database())
-                       AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid
-                       AND a.application_name <> ''",
-                )
-                .bind(LOCK_CLASS)
-                .bind(schema),
-            )?
-            .map(|r| -> Result<String> {
-                let (name, since): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-                Ok(format!(
-                    "a run that has not committed yet is importing into it (session \
-                     {name:?}, connected {since})"
-                ))
-            })
-            .transpose()?,
-    };
-    let holder = holder.unwrap_or_else(|| "another run is importing into it".into());
-    bail!(
-        "{} (schema {schema}) is busy: {holder}; wait for it to end, or stop it (it resumes \
-                 where it stopped)",
-        pg.shown
-    )
-}
-
-/// Whether a live run holds `schema` (its claim is held by some session),
-/// found without taking the claim.
-pub fn is_held(pg: &mut Pg, schema: &str) -> Result<bool> {
-    Ok(pg
-        .one(
-            sqlx::query(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                 AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2
-                 AND granted)",
-            )
-            .bind(LOCK_CLASS)
-            .bind(schema),
-        )?
-        .try_get(0)?)
-}
-
 /// The primary key of the order lines, which also finds an order's lines
 /// (migration 3). Loading into an empty table, it is cheaper to build once
 /// from the loaded rows (one sort, on the server's spare cores) than to
 /// keep up row by row: see [`defer_line_key`].
 const LINE_KEY: &str = "dropship_purchase_details_pkey";
 
-/// Drops the line key while `dropship_purchase_details` is empty, for the
-/// writer to build it again with [`build_line_key`] when the load is done
-/// or an order's lines must be found. True when the key is absent on
-/// return: just dropped, or left out by a load that died. Runs with the
-/// schema claimed and first on the `search_path`.
-pub fn defer_line_key(pg: &mut Pg) -> Result<bool> {
+/// Drops the line key while `dropship_purchase_details` is empty and no
+/// other run is live (one that writes lines meanwhile would do without
+/// it), for the writer to build it again with [`build_line_key`] when the
+/// load is done or an order's lines must be found. True when the key is
+/// absent on return: just dropped, or left out by another run (live, or
+/// dead before it built it); whichever run ends first builds it. Runs in
+/// the writer's turn (see `claim`), with the schema first on the
+/// `search_path`.
+pub fn defer_line_key(pg: &mut Pg, alone: bool) -> Result<bool> {
     if !line_key_present(pg)? {
         return Ok(true);
     }
@@ -445,12 +369,12 @@ pub fn defer_line_key(pg: &mut Pg) -> Result<bool> {
             "SELECT NOT EXISTS (SELECT 1 FROM dropship_purchase_details)",
         ))?
         .try_get(0)?;
-    if empty {
+    if empty && alone {
         pg.batch(&format!(
             "ALTER TABLE dropship_purchase_details DROP CONSTRAINT {LINE_KEY}"
         ))?;
     }
-    Ok(empty)
+    Ok(empty && alone)
 }
 
 /// Builds the line key if it is absent: the index first, which readers of

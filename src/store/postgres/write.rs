@@ -16,7 +16,7 @@
 mod own;
 
 use super::binary::BinaryCopy;
-use super::{Pg, ident, schema};
+use super::{Pg, claim, ident, schema};
 use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
     RowCounts, RunRecord,
@@ -41,6 +41,8 @@ pub struct Target {
     /// The database as shown to users (no password).
     pub shown: String,
     pub schema: String,
+    /// How long a claim on a file lasts unrenewed (`[database] lease`).
+    pub lease: Duration,
 }
 
 struct FileState {
@@ -58,6 +60,54 @@ struct FileState {
     earlier: RowCounts,
     resumed_at: u64,
     real_path: Option<String>,
+    /// The generation of this run's claim on the file (see `claim`).
+    claim: i32,
+    /// Another run took the file over: nothing more of it is written.
+    lost: bool,
+    /// This run's counts of the file as last written to the database:
+    /// each commit adds what changed since, so that what other runs add
+    /// to them meanwhile (orders they hand this file) stays.
+    written: Counted,
+}
+
+/// A file's (or a run's) row and order counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counted {
+    rows: RowCounts,
+    orders: OrderCounts,
+}
+
+impl Counted {
+    fn of(outcome: &FileOutcome) -> Counted {
+        Counted {
+            rows: outcome.rows,
+            orders: outcome.orders,
+        }
+    }
+
+    /// The counts as signed numbers, in the order read, imported, rejected,
+    /// duplicate, filtered, failed, created, updated, duplicate orders.
+    fn numbers(&self) -> [i64; 9] {
+        let (r, o) = (&self.rows, &self.orders);
+        [
+            r.read,
+            r.imported,
+            r.rejected,
+            r.duplicate,
+            r.filtered,
+            r.failed,
+            o.created,
+            o.updated,
+            o.duplicate,
+        ]
+        .map(int)
+    }
+
+    /// `self - before`, count by count.
+    fn since(&self, before: &Counted) -> [i64; 9] {
+        let (now, then) = (self.numbers(), before.numbers());
+        std::array::from_fn(|i| now[i] - then[i])
+    }
 }
 
 impl FileState {
@@ -100,6 +150,14 @@ pub struct Writer {
     /// `schema::defer_line_key`); it is built when the last chunk is in,
     /// or before an order's lines are looked for.
     line_key_deferred: bool,
+    /// How long this run's claims last unrenewed.
+    lease: Duration,
+    /// Where the database is, to look again after the connection failed
+    /// (boxed, as `streams` is).
+    target: Box<super::connect::Target>,
+    /// The run's totals as last written to `import_runs` (see
+    /// `FileState::written`), and its files imported, skipped and failed.
+    run_written: (Counted, [i64; 3]),
 }
 
 /// A dry run's staging table of its file `id` (negative).
@@ -139,8 +197,8 @@ impl Writer {
                 schema::Found::Nothing => (false, false),
             }
         } else {
-            schema::claim(&mut pg, &schema)?;
             schema::migrate(&mut pg, &schema)?;
+            pg.hold_claims(target.lease)?;
             (true, true)
         };
         // Every statement is planned for its arguments and the tables as
@@ -150,6 +208,7 @@ impl Writer {
             "SET search_path TO {}; SET plan_cache_mode = force_custom_plan",
             ident(&schema)
         ))?;
+        let mut line_key_deferred = false;
         if opts.dry_run {
             // The orders its own files created, and the partial files of
             // killed runs that a real run would roll back.
@@ -158,20 +217,21 @@ impl Writer {
                  CREATE TEMP TABLE dry_gone (id bigint PRIMARY KEY)",
             )?;
         } else {
-            // The claim is held, so a run still marked running was killed.
-            pg.exec(sqlx::query(
-                "UPDATE import_runs SET state = 'interrupted' WHERE state = 'running'",
-            ))?;
+            claim::take_turn(&mut pg, &schema)?;
+            claim::bury_dead_runs(&mut pg)?;
+            line_key_deferred = match opts.on_duplicate {
+                OnDuplicate::Skip => {
+                    let alone = !claim::others_alive(&mut pg, None)?;
+                    schema::defer_line_key(&mut pg, alone)?
+                }
+                // Replacing an order finds its lines by the key.
+                OnDuplicate::Update => {
+                    claim::unbounded(&mut pg, schema::build_line_key)?;
+                    false
+                }
+            };
+            pg.batch("COMMIT")?;
         }
-        let line_key_deferred = match (opts.dry_run, opts.on_duplicate) {
-            (true, _) => false,
-            (false, OnDuplicate::Skip) => schema::defer_line_key(&mut pg)?,
-            // Replacing an order finds its lines by the key.
-            (false, OnDuplicate::Update) => {
-                schema::build_line_key(&mut pg)?;
-                false
-            }
-        };
         let rejects_csv = match &opts.rejects_csv {
             Some(path) => {
                 let path_err = |e| rejects_error(&opts.rejects_csv, e);
@@ -221,6 +281,9 @@ impl Writer {
                     real_path: std::fs::canonicalize(path)
                         .ok()
                         .map(|p| p.to_string_lossy().into_owned()),
+                    claim: 1,
+                    lost: false,
+                    written: Counted::default(),
                 })
                 .collect(),
             hashes_in_run: HashMap::new(),
@@ -231,6 +294,9 @@ impl Writer {
             copy: Vec::new(),
             streams: Box::default(),
             line_key_deferred,
+            lease: target.lease,
+            target: Box::new(target.connect.named(&session)),
+            run_written: Default::default(),
         };
         // (A real run's migration has rolled back what killed runs of an
         // older version left; a dry run against such tables leaves those
@@ -265,14 +331,19 @@ impl Writer {
                 .one(
                     sqlx::query(
                         "INSERT INTO import_runs (started_at, state, pid, host, version, options,
-                         files_total) VALUES (clock_timestamp(), 'running', $1, $2, $3, $4, $5)
+                         files_total, lease_until, backend_pid, backend_start)
+                         SELECT clock_timestamp(), 'running', $1, $2, $3, $4, $5,
+                                clock_timestamp() + $6::float8 * interval '1 ms', pid,
+                                backend_start
+                         FROM pg_stat_activity WHERE pid = pg_backend_pid()
                          RETURNING id",
                     )
                     .bind(std::process::id() as i32)
                     .bind(host_name())
                     .bind(env!("CARGO_PKG_VERSION"))
                     .bind(&self.opts.options_json)
-                    .bind(self.files_total as i64),
+                    .bind(self.files_total as i64)
+                    .bind(self.lease.as_millis() as f64),
                 )?
                 .try_get(0)?
         };
@@ -283,16 +354,98 @@ impl Writer {
     /// Handles messages until every sender is gone, calling `done` for each
     /// file whose end is committed.
     pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
-        drive::run(self, rx, done).with_context(|| format!("cannot write {}", self.pg.shown))?;
+        if let Err(e) = drive::run(self, rx, done) {
+            let e = e.context(format!("cannot write {}", self.pg.shown));
+            return Err(match self.lost_claims() {
+                Some(lost) => anyhow::anyhow!("{e:#}; {lost}"),
+                None => e,
+            });
+        }
         // Interrupted runs too: only a run that dies leaves the key out.
-        self.need_line_key()
+        if self.line_key_deferred && !self.dry_run {
+            self.take_turn()?;
+            self.need_line_key()?;
+            self.commit()?;
+        }
+        Ok(())
     }
 
-    /// Builds the line key if this run left it out.
+    /// Builds the line key if this run left it out (in a turn).
     fn need_line_key(&mut self) -> Result<()> {
         if self.line_key_deferred {
-            schema::build_line_key(&mut self.pg).context("cannot index the order lines")?;
+            claim::unbounded(&mut self.pg, schema::build_line_key)
+                .context("cannot index the order lines")?;
             self.line_key_deferred = false;
+        }
+        Ok(())
+    }
+
+    /// After the connection failed: the files other runs took over from
+    /// this one, as seen through a new connection (if one can be had
+    /// within a few seconds).
+    fn lost_claims(&mut self) -> Option<String> {
+        let run = self.run_id.filter(|_| !self.dry_run)?;
+        let held: Vec<(i64, i32)> = (self.files.iter())
+            .filter(|f| f.outcome.status == FileStatus::InProgress && !f.lost)
+            .filter_map(|f| f.id.map(|id| (id, f.claim)))
+            .collect();
+        if held.is_empty() {
+            return None;
+        }
+        let target = self.target.within(Duration::from_secs(5));
+        let lost = (|| -> Result<Vec<claim::Lost>> {
+            let mut pg = Pg::connect(&target)?;
+            pg.batch(&format!("SET search_path TO {}", ident(&self.schema)))?;
+            claim::fence(&mut pg, run, &held)
+        })()
+        .ok()?;
+        let named: Vec<String> = lost
+            .iter()
+            .filter_map(|lost| {
+                let f = self.files.iter().find(|f| f.id == Some(lost.id))?;
+                let path = f.outcome.path.to_string_lossy();
+                Some(format!(
+                    "{}: {}",
+                    crate::escape::escaped(&path),
+                    lost.took_over()
+                ))
+            })
+            .collect();
+        (!named.is_empty()).then(|| {
+            format!(
+                "this run lost its claims meanwhile (paused or cut off past its lease of {}): {}",
+                humantime::format_duration(self.lease),
+                named.join("; ")
+            )
+        })
+    }
+
+    /// Begins a transaction in this run's turn to write (see `claim`), and
+    /// drops the files other runs took over since the last one.
+    fn take_turn(&mut self) -> Result<()> {
+        claim::take_turn(&mut self.pg, &self.schema)?;
+        self.in_transaction = true;
+        let Some(run) = self.run_id else {
+            return Ok(());
+        };
+        let held: Vec<(i64, i32)> = (self.files.iter())
+            .filter(|f| f.outcome.status == FileStatus::InProgress && !f.lost)
+            .filter_map(|f| f.id.map(|id| (id, f.claim)))
+            .collect();
+        for lost in claim::fence(&mut self.pg, run, &held)? {
+            let Some(state) = self.files.iter_mut().find(|f| f.id == Some(lost.id)) else {
+                continue;
+            };
+            // What this run committed of it stays counted in this run.
+            state.lost = true;
+            state.unsaved = None;
+            state.outcome.status = FileStatus::Skipped;
+            state.outcome.error = Some(format!(
+                "lost its claim: {} after this run's lease of {} lapsed (it was paused or cut \
+                 off); this run wrote nothing of it since",
+                lost.took_over(),
+                humantime::format_duration(self.lease)
+            ));
         }
         Ok(())
     }
@@ -301,6 +454,9 @@ impl Writer {
         if self.in_transaction {
             self.send()?;
             self.record_totals()?;
+            if let (Some(run), false) = (self.run_id, self.dry_run) {
+                claim::renew(&mut self.pg, run, self.lease)?;
+            }
             self.pg.batch("COMMIT").context("cannot commit")?;
             self.in_transaction = false;
             if let Some(w) = &mut self.rejects_csv {
@@ -311,17 +467,17 @@ impl Writer {
         Ok(())
     }
 
-    /// Keeps the run's totals in `import_runs` equal to what this commit
-    /// holds (each row is counted in the run that committed it).
+    /// Adds to the run's totals in `import_runs` what this commit holds
+    /// since the last (each row is counted in the run that committed it).
+    /// Other runs add to them too, when they hand this run's files orders.
     fn record_totals(&mut self) -> Result<()> {
         let Some(run) = self.run_id.filter(|_| !self.dry_run) else {
             return Ok(());
         };
-        let (mut rows, mut orders, mut files) =
-            (RowCounts::default(), OrderCounts::default(), [0i64; 3]);
+        let (mut now, mut files) = (Counted::default(), [0i64; 3]);
         for f in &self.files {
-            rows.add(&f.outcome.rows);
-            orders.add(&f.outcome.orders);
+            now.rows.add(&f.outcome.rows);
+            now.orders.add(&f.outcome.orders);
             match f.outcome.status {
                 FileStatus::Imported => files[0] += 1,
                 FileStatus::Skipped => files[1] += 1,
@@ -329,34 +485,48 @@ impl Writer {
                 FileStatus::InProgress | FileStatus::Interrupted => {}
             }
         }
-        // Orders and rows that a merge counted for earlier runs are added
-        // to those runs directly (see `merge`); this run's are set.
+        if (now, files) == self.run_written {
+            return Ok(());
+        }
+        let d = now.since(&self.run_written.0);
+        let f: [i64; 3] = std::array::from_fn(|i| files[i] - self.run_written.1[i]);
         self.pg.exec(
             sqlx::query(
-                "UPDATE import_runs SET files_imported = $2, files_skipped = $3,
-                 files_failed = $4, rows_read = $5, rows_imported = $6, rows_rejected = $7,
-                 rows_duplicate = $8, rows_filtered = $9, rows_failed = $10,
-                 orders_created = $11, orders_updated = $12, orders_duplicate = $13
+                "UPDATE import_runs SET files_imported = files_imported + $2,
+                 files_skipped = files_skipped + $3, files_failed = files_failed + $4,
+                 rows_read = rows_read + $5, rows_imported = rows_imported + $6,
+                 rows_rejected = rows_rejected + $7, rows_duplicate = rows_duplicate + $8,
+                 rows_filtered = rows_filtered + $9, rows_failed = rows_failed + $10,
+                 orders_created = orders_created + $11, orders_updated = orders_updated + $12,
+                 orders_duplicate = orders_duplicate + $13
                  WHERE id = $1",
             )
             .bind(run)
-            .bind(files[0])
-            .bind(files[1])
-            .bind(files[2])
-            .bind(int(rows.read))
-            .bind(int(rows.imported))
-            .bind(int(rows.rejected))
-            .bind(int(rows.duplicate))
-            .bind(int(rows.filtered))
-            .bind(int(rows.failed))
-            .bind(int(orders.created))
-            .bind(int(orders.updated))
-            .bind(int(orders.duplicate)),
+            .bind(f[0])
+            .bind(f[1])
+            .bind(f[2])
+            .bind(d[0])
+            .bind(d[1])
+            .bind(d[2])
+            .bind(d[3])
+            .bind(d[4])
+            .bind(d[5])
+            .bind(d[6])
+            .bind(d[7])
+            .bind(d[8]),
         )?;
+        self.run_written = (now, files);
         Ok(())
     }
 
     fn handle(&mut self, msg: Msg) -> Result<()> {
+        // A file another run took over ends as it stands (see `take_turn`).
+        if let Msg::End { file, elapsed, .. } = &msg
+            && self.files[*file].lost
+        {
+            self.files[*file].outcome.elapsed = *elapsed;
+            return Ok(());
+        }
         // A file's end reads and changes what its chunks wrote, but for a
         // file imported under `skip`: its rows, and those that wait on it,
         // may go with later ones (see `write_rows` and `send_rows`).
@@ -397,11 +567,24 @@ impl Writer {
         let state = &mut self.files[file];
         state.outcome.size = Some(size);
         state.hash = Some(hash.clone());
+        if !self.dry_run {
+            // What other runs left since this one began, or hold now.
+            self.leftovers = self.load_leftovers()?;
+        }
         self.supersede(file, &hash)?;
         let earlier = self.hashes_in_run.contains_key(&hash) || self.imported_before(&hash)?;
         if earlier && !self.opts.force {
             self.files[file].outcome.status = FileStatus::Skipped;
             return Ok(Begin::Skip);
+        }
+        if !self.dry_run {
+            let me = self.run_id.unwrap_or(0);
+            if let Some(holder) = claim::holder(&mut self.pg, &hash, me)? {
+                let state = &mut self.files[file];
+                state.outcome.status = FileStatus::Skipped;
+                state.outcome.error = Some(format!("claimed by {holder}"));
+                return Ok(Begin::Skip);
+            }
         }
         self.hashes_in_run.insert(hash.clone(), file);
         if let Some(left) = self.interrupted_file(&hash)? {
@@ -507,15 +690,22 @@ impl Writer {
             let earlier = counts(&row, 0)?;
             let run = self.run_row()?;
             let state = &self.files[file];
-            self.pg.exec(
-                sqlx::query(
-                    "UPDATE import_files SET run_id = $2, path = $3, real_path = $4 WHERE id = $1",
-                )
-                .bind(left.id)
-                .bind(run)
-                .bind(state.outcome.path.to_string_lossy().into_owned())
-                .bind(state.real_path.clone()),
-            )?;
+            // Taken over: a new generation of the claim, which the run that
+            // held it, should it come back, finds changed (see `claim`).
+            let generation: i32 = self
+                .pg
+                .one(
+                    sqlx::query(
+                        "UPDATE import_files SET run_id = $2, path = $3, real_path = $4,
+                         claim = claim + 1 WHERE id = $1 RETURNING claim",
+                    )
+                    .bind(left.id)
+                    .bind(run)
+                    .bind(state.outcome.path.to_string_lossy().into_owned())
+                    .bind(state.real_path.clone()),
+                )?
+                .try_get(0)?;
+            self.files[file].claim = generation;
             (left.id, earlier)
         };
         let state = &mut self.files[file];
@@ -603,7 +793,7 @@ impl Writer {
 
     fn write_chunk(&mut self, chunk: &Chunk, holders: &own::Holders) -> Result<()> {
         let file = chunk.file;
-        let Some(file_id) = self.files[file].id else {
+        let (Some(file_id), false) = (self.files[file].id, self.files[file].lost) else {
             return Ok(());
         };
         let run = match self.dry_run {
@@ -653,62 +843,52 @@ impl Writer {
         }
         self.send_rows(true)?;
         // Every file's counts and checkpoint in two statements, one row of
-        // each array per file.
-        let mut saved: [Vec<i64>; 9] = Default::default();
-        let mut runs: [Vec<i64>; 8] = Default::default();
+        // each array per file: what its counts gained since they were last
+        // written, added to the entry's (all runs') and to this run's.
+        let mut files: [Vec<i64>; 12] = Default::default();
         for state in &mut self.files {
-            let (Some(cp), Some(id)) = (state.unsaved.take(), state.id) else {
+            let Some(id) = state.id else { continue };
+            let now = Counted::of(&state.outcome);
+            let cp = state.unsaved.take();
+            // A failed file's counts are set when it ends (see `end`).
+            let failed = state.outcome.status == FileStatus::Failed;
+            if state.lost || failed || (cp.is_none() && now == state.written) {
                 continue;
-            };
-            let (all, mine, orders) = (state.all_rows(), state.outcome.rows, state.outcome.orders);
-            let save = [
-                id,
-                int(all.read),
-                int(all.imported),
-                int(all.rejected),
-                int(all.duplicate),
-                int(all.filtered),
-                int(cp.bytes),
-                int(cp.rows),
-                int(cp.line),
-            ];
-            let run = [
-                id,
-                int(mine.imported),
-                int(mine.rejected),
-                int(mine.duplicate),
-                int(mine.filtered),
-                int(orders.created),
-                int(orders.updated),
-                int(orders.duplicate),
-            ];
-            for (column, n) in saved.iter_mut().zip(save) {
-                column.push(n);
             }
-            for (column, n) in runs.iter_mut().zip(run) {
+            let d = now.since(&state.written);
+            state.written = now;
+            let cp = cp.map(|cp| [int(cp.bytes), int(cp.rows), int(cp.line)]);
+            let row = [id, d[0], d[1], d[2], d[3], d[4], d[6], d[7], d[8]]
+                .into_iter()
+                .chain(cp.unwrap_or([-1; 3]));
+            for (column, n) in files.iter_mut().zip(row) {
                 column.push(n);
             }
         }
-        if saved[0].is_empty() {
+        if files[0].is_empty() {
             return Ok(());
         }
         let mut update = sqlx::query(
-            "UPDATE import_files AS f SET rows_read = u.read, rows_imported = u.imported,
-             rows_rejected = u.rejected, rows_duplicate = u.duplicate,
-             rows_filtered = u.filtered, bytes_committed = u.bytes,
-             rows_committed = u.rows, line_committed = u.line
+            "UPDATE import_files AS f SET rows_read = f.rows_read + u.read,
+             rows_imported = f.rows_imported + u.imported,
+             rows_rejected = f.rows_rejected + u.rejected,
+             rows_duplicate = f.rows_duplicate + u.duplicate,
+             rows_filtered = f.rows_filtered + u.filtered,
+             bytes_committed = CASE WHEN u.bytes < 0 THEN f.bytes_committed ELSE u.bytes END,
+             rows_committed = CASE WHEN u.bytes < 0 THEN f.rows_committed ELSE u.rows END,
+             line_committed = CASE WHEN u.bytes < 0 THEN f.line_committed ELSE u.line END
              FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
                          $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
                          $9::bigint[])
                   AS u (id, read, imported, rejected, duplicate, filtered, bytes, rows, line)
              WHERE f.id = u.id",
         );
-        for column in &saved {
-            update = update.bind(column);
+        for column in [0, 1, 2, 3, 4, 5, 9, 10, 11] {
+            update = update.bind(&files[column]);
         }
         self.pg.exec(update)?;
         let mut insert = sqlx::query(
-            "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
+            "INSERT INTO import_file_runs AS r (file_id, run_id, rows_imported, rows_rejected,
              rows_duplicate, rows_filtered, orders_created, orders_updated, orders_duplicate)
              SELECT u.id, $9, u.imported, u.rejected, u.duplicate, u.filtered, u.created,
                     u.updated, u.dup_orders
@@ -717,16 +897,16 @@ impl Writer {
                   AS u (id, imported, rejected, duplicate, filtered, created, updated,
                         dup_orders)
              ON CONFLICT (file_id, run_id) DO UPDATE SET
-             rows_imported = excluded.rows_imported,
-             rows_rejected = excluded.rows_rejected,
-             rows_duplicate = excluded.rows_duplicate,
-             rows_filtered = excluded.rows_filtered,
-             orders_created = excluded.orders_created,
-             orders_updated = excluded.orders_updated,
-             orders_duplicate = excluded.orders_duplicate",
+             rows_imported = r.rows_imported + excluded.rows_imported,
+             rows_rejected = r.rows_rejected + excluded.rows_rejected,
+             rows_duplicate = r.rows_duplicate + excluded.rows_duplicate,
+             rows_filtered = r.rows_filtered + excluded.rows_filtered,
+             orders_created = r.orders_created + excluded.orders_created,
+             orders_updated = r.orders_updated + excluded.orders_updated,
+             orders_duplicate = r.orders_duplicate + excluded.orders_duplicate",
         );
-        for column in &runs {
-            insert = insert.bind(column);
+        for column in [0, 2, 3, 4, 5, 6, 7, 8] {
+            insert = insert.bind(&files[column]);
         }
         self.pg.exec(insert.bind(self.run_id.unwrap_or(0)))?;
         Ok(())
@@ -929,8 +1109,21 @@ impl Writer {
         if self.dry_run {
             return Ok(());
         }
-        let state = &self.files[file];
-        let (o, rows) = (&state.outcome, state.all_rows());
+        let state = &mut self.files[file];
+        // An imported file's counts gain what changed since they were last
+        // written (other runs may have added to them meanwhile); a failed
+        // or skipped file's are set.
+        let now = Counted::of(&state.outcome);
+        let n = match imported {
+            true => now.since(&state.written),
+            false => Counted {
+                rows: state.all_rows(),
+                orders: OrderCounts::default(),
+            }
+            .numbers(),
+        };
+        state.written = now;
+        let o = &state.outcome;
         let forget = match imported {
             true => {
                 "WITH replaced_orders AS (DELETE FROM import_replaced_orders WHERE by_file_id = $1),
@@ -941,10 +1134,20 @@ impl Writer {
             }
             false => "",
         };
+        let counts = match imported {
+            true => {
+                "rows_read = rows_read + $3, rows_imported = rows_imported + $4,
+                 rows_rejected = rows_rejected + $5, rows_duplicate = rows_duplicate + $6,
+                 rows_filtered = rows_filtered + $7, rows_failed = rows_failed + $8"
+            }
+            false => {
+                "rows_read = $3, rows_imported = $4, rows_rejected = $5, rows_duplicate = $6,
+                 rows_filtered = $7, rows_failed = $8"
+            }
+        };
         let update = format!(
             "{forget}
-             UPDATE import_files SET state = $2, rows_read = $3, rows_imported = $4,
-             rows_rejected = $5, rows_duplicate = $6, rows_filtered = $7, rows_failed = $8,
+             UPDATE import_files SET state = $2, {counts},
              error = $9, finished_at = clock_timestamp(),
              bytes_committed = coalesce($10, bytes_committed),
              rows_committed = coalesce($11, rows_committed),
@@ -953,12 +1156,12 @@ impl Writer {
         let mut update = sqlx::query(&update)
             .bind(id)
             .bind(o.status.as_str())
-            .bind(int(rows.read))
-            .bind(int(rows.imported))
-            .bind(int(rows.rejected))
-            .bind(int(rows.duplicate))
-            .bind(int(rows.filtered))
-            .bind(int(rows.failed))
+            .bind(n[0])
+            .bind(n[1])
+            .bind(n[2])
+            .bind(n[3])
+            .bind(n[4])
+            .bind(n[5])
             .bind(o.error.clone())
             .bind(last.map(|cp| int(cp.bytes)))
             .bind(last.map(|cp| int(cp.rows)))
@@ -983,8 +1186,7 @@ impl Writer {
         let Some(run_id) = self.run_id else {
             return Ok(());
         };
-        self.pg.batch("BEGIN")?;
-        self.in_transaction = true;
+        self.take_turn()?;
         for file in 0..self.files.len() {
             let f = &self.files[file];
             if f.outcome.status == FileStatus::Skipped && f.id.is_none() {
@@ -1015,24 +1217,29 @@ impl Writer {
     /// The files that killed runs left `in_progress` (for a dry run, leaving
     /// out those of a run that is still going).
     fn load_leftovers(&mut self) -> Result<Vec<LeftOver>> {
-        if self.dry_run && schema::is_held(&mut self.pg, &self.schema)? {
+        if self.dry_run {
             self.live_run = self
                 .pg
-                .one(sqlx::query(
-                    "SELECT max(id) FROM import_runs WHERE state = 'running'",
-                ))?
+                .one(sqlx::query(&format!(
+                    "SELECT max(r.id) FROM import_runs r WHERE {}",
+                    claim::LIVE_RUN
+                )))?
                 .try_get(0)?;
         }
-        let rows = self.pg.all(sqlx::query(&format!(
-            "SELECT id, run_id, path, content_hash, size_bytes, channel, real_path,
-                    bytes_committed, rows_committed, line_committed, rows_read, rows_imported,
-                    rows_rejected, rows_duplicate, rows_filtered, rows_failed
-             FROM import_files WHERE state = 'in_progress' {}",
-            match self.live_run {
-                Some(run) => format!("AND run_id <> {run}"),
-                None => String::new(),
-            }
-        )))?;
+        // A live run's files are its own, this run's too.
+        let rows = self.pg.all(
+            sqlx::query(&format!(
+                "SELECT id, run_id, path, content_hash, size_bytes, channel, real_path,
+                        bytes_committed, rows_committed, line_committed, rows_read,
+                        rows_imported, rows_rejected, rows_duplicate, rows_filtered, rows_failed
+                 FROM import_files f WHERE state = 'in_progress'
+                   AND run_id IS DISTINCT FROM $1
+                   AND NOT EXISTS (SELECT 1 FROM import_runs r
+                                   WHERE r.id = f.run_id AND {})",
+                claim::LIVE_RUN
+            ))
+            .bind(self.run_id),
+        )?;
         rows.iter()
             .map(|r| {
                 let path: String = r.try_get(2)?;
@@ -1062,8 +1269,13 @@ impl Writer {
 }
 
 impl drive::Handler for Writer {
+    /// A turn holds up the other runs on the schema, and the server ends
+    /// a session idle in a transaction for a lease: at most a third of it.
     fn commit_interval(&self) -> Duration {
-        self.opts.commit_interval
+        match self.dry_run {
+            true => self.opts.commit_interval,
+            false => self.opts.commit_interval.min(self.lease / 3),
+        }
     }
 
     fn in_transaction(&self) -> bool {
@@ -1071,9 +1283,23 @@ impl drive::Handler for Writer {
     }
 
     fn begin_transaction(&mut self) -> Result<()> {
-        self.pg.batch("BEGIN")?;
-        self.in_transaction = true;
-        Ok(())
+        if self.dry_run {
+            self.pg.batch("BEGIN")?;
+            self.in_transaction = true;
+            return Ok(());
+        }
+        self.take_turn()
+    }
+
+    /// While nothing arrives to write, the run's lease is renewed a few
+    /// times per lease (and its lost claims found).
+    fn idle_after(&self) -> Option<Duration> {
+        (!self.dry_run && self.run_id.is_some()).then(|| self.lease / 3)
+    }
+
+    fn idle(&mut self) -> Result<()> {
+        self.take_turn()?;
+        self.commit()
     }
 
     fn commit(&mut self) -> Result<()> {

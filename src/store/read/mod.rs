@@ -183,8 +183,10 @@ trait Queries {
     /// Files left `in_progress`, oldest first.
     fn partial_files(&self) -> Result<Vec<PartialFile>>;
     fn newest_run(&self) -> Result<Option<i64>>;
-    /// The newest run recorded as `running`.
-    fn newest_running(&self) -> Result<Option<i64>>;
+    /// The runs alive now, given whether the database's claim is held (for
+    /// SQLite, where only the newest `running` run can be alive: the others
+    /// were killed before the next run could mark them).
+    fn live_runs(&self, claim_held: &dyn Fn() -> Result<bool>) -> Result<Vec<i64>>;
     /// Finished runs that measured their throughput, newest first.
     fn finished_runs(&self, limit: i64) -> Result<Vec<FinishedRun>>;
 }
@@ -246,16 +248,11 @@ impl Reader {
         live_check: &dyn Fn() -> Result<bool>,
         read: impl FnOnce(&Snapshot) -> Result<T>,
     ) -> Result<T> {
-        // Only the newest `running` run can be the live one: the others were
-        // killed before the next run could mark them.
-        let live_run = match queries.newest_running()? {
-            Some(id) if live_check()? => Some(id),
-            _ => None,
-        };
+        let live_runs = queries.live_runs(live_check)?;
         read(&Snapshot {
             queries,
             shown: &self.shown,
-            live_run,
+            live_runs,
         })
     }
 }
@@ -264,13 +261,13 @@ impl Reader {
 pub struct Snapshot<'a> {
     queries: &'a dyn Queries,
     shown: &'a str,
-    live_run: Option<i64>,
+    live_runs: Vec<i64>,
 }
 
 impl Snapshot<'_> {
-    /// The run an import is writing right now, if any.
-    pub fn live_run(&self) -> Option<i64> {
-        self.live_run
+    /// Whether run `id` is importing right now.
+    pub fn is_live(&self, id: i64) -> bool {
+        self.live_runs.contains(&id)
     }
 
     /// The database as shown to people.
@@ -299,7 +296,7 @@ impl Snapshot<'_> {
     /// run's are not among them).
     pub fn partial_files(&self) -> Result<Vec<PartialFile>> {
         let mut files = self.queries.partial_files()?;
-        files.retain(|f| Some(f.run_id) != self.live_run);
+        files.retain(|f| !self.is_live(f.run_id));
         Ok(files)
     }
 

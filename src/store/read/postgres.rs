@@ -5,10 +5,9 @@
 //!
 //! The table `import_schema_version` marks a schema the tool created; a
 //! missing schema, or one without the tool's tables, holds no history yet.
-//! An import holds the session advisory lock
-//! `(RUN_LOCK_CLASS, hashtext(schema))` for its whole run; a `running` run
-//! is live while some session holds it. The lock is looked up in
-//! `pg_locks`, never taken: a reader must not make an import wait.
+//! A `running` run is alive while its session is connected and its lease
+//! runs (`claim::LIVE_RUN`), looked up in `import_runs` and
+//! `pg_stat_activity`: a reader takes no lock an import would wait for.
 
 use super::connect::{Target, runtime};
 use super::{FileRecord, FinishedRun, PartialFile, Queries, ReadError, RunRecord, count};
@@ -20,10 +19,6 @@ use sqlx::{Executor, Row};
 use std::cell::RefCell;
 use std::future::Future;
 use tokio::runtime::Runtime;
-
-/// The first key of the advisory lock an import holds while it runs (the
-/// second is `hashtext(schema)`).
-const RUN_LOCK_CLASS: i32 = crate::store::postgres::LOCK_CLASS;
 
 pub(super) struct Reader {
     rt: Runtime,
@@ -108,11 +103,10 @@ impl Reader {
             let tx = Transaction {
                 rt: &self.rt,
                 conn: RefCell::new(&mut self.conn),
-                schema: &self.schema,
                 quoted: &self.quoted,
             };
-            let live = || tx.lock_held();
-            look(&tx, &live)
+            // Runs are alive by their leases (see `live_runs`).
+            look(&tx, &|| Ok(false))
         };
         // Ending a read-only transaction cannot lose anything; its error is
         // moot (a broken connection fails the next look).
@@ -131,7 +125,6 @@ fn wait<T>(rt: &Runtime, work: impl Future<Output = sqlx::Result<T>>) -> Result<
 struct Transaction<'a> {
     rt: &'a Runtime,
     conn: RefCell<&'a mut PgConnection>,
-    schema: &'a str,
     quoted: &'a str,
 }
 
@@ -217,26 +210,6 @@ impl Transaction<'_> {
         wait(self.rt, query.fetch_all(&mut **conn))
     }
 
-    /// True when some session holds the advisory lock of a run on this
-    /// schema (looked up, not taken).
-    fn lock_held(&self) -> Result<bool> {
-        let mut conn = self.conn.borrow_mut();
-        let held = wait(
-            self.rt,
-            sqlx::query_scalar::<_, bool>(&format!(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks
-                  WHERE locktype = 'advisory' AND granted
-                    AND database = (SELECT oid FROM pg_database
-                                    WHERE datname = current_database())
-                    AND classid = {RUN_LOCK_CLASS}::oid
-                    AND objid = hashtext($1)::oid AND objsubid = 2)"
-            ))
-            .bind(self.schema)
-            .fetch_one(&mut **conn),
-        )?;
-        Ok(held)
-    }
-
     fn scalar(&self, sql: &str) -> Result<Option<i64>> {
         let mut conn = self.conn.borrow_mut();
         wait(
@@ -305,11 +278,17 @@ impl Queries for Transaction<'_> {
         self.scalar(&format!("SELECT max(id) FROM {}.import_runs", self.quoted))
     }
 
-    fn newest_running(&self) -> Result<Option<i64>> {
-        self.scalar(&format!(
-            "SELECT max(id) FROM {}.import_runs WHERE state = 'running'",
-            self.quoted
-        ))
+    fn live_runs(&self, _: &dyn Fn() -> Result<bool>) -> Result<Vec<i64>> {
+        let mut conn = self.conn.borrow_mut();
+        wait(
+            self.rt,
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT r.id FROM {}.import_runs r WHERE {} ORDER BY r.id",
+                self.quoted,
+                crate::store::postgres::claim::LIVE_RUN
+            ))
+            .fetch_all(&mut **conn),
+        )
     }
 
     fn finished_runs(&self, limit: i64) -> Result<Vec<FinishedRun>> {

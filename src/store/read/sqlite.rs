@@ -174,12 +174,16 @@ impl Queries for Transaction<'_> {
             .query_row("SELECT max(id) FROM import_runs", [], |r| r.get(0))?)
     }
 
-    fn newest_running(&self) -> Result<Option<i64>> {
-        Ok(self.0.query_row(
+    fn live_runs(&self, claim_held: &dyn Fn() -> Result<bool>) -> Result<Vec<i64>> {
+        let newest: Option<i64> = self.0.query_row(
             "SELECT max(id) FROM import_runs WHERE state = 'running'",
             [],
             |r| r.get(0),
-        )?)
+        )?;
+        Ok(match newest {
+            Some(id) if claim_held()? => vec![id],
+            _ => Vec::new(),
+        })
     }
 
     fn finished_runs(&self, limit: i64) -> Result<Vec<FinishedRun>> {

@@ -213,7 +213,7 @@ impl Writer {
         self.streams.sent_created.clear();
         let mut keys: Vec<&str> = chunks
             .iter()
-            .filter(|c| self.files[c.file].id.is_some())
+            .filter(|c| self.files[c.file].id.is_some() && !self.files[c.file].lost)
             .flat_map(|c| c.rows.iter().map(|r| c.key(r)))
             .collect();
         keys.sort_unstable();
@@ -558,6 +558,15 @@ impl Writer {
     /// which files fail.
     pub(super) fn remove_file_rows(&mut self, file_id: i64) -> Result<()> {
         self.need_line_key()?;
+        // However large the file, no pause of this process holds it up.
+        self.pg.unbound()?;
+        let done = self.take_out(file_id);
+        self.pg.rebound()?;
+        done
+    }
+
+    /// See [`Writer::remove_file_rows`].
+    fn take_out(&mut self, file_id: i64) -> Result<()> {
         self.uncount_earlier_runs(file_id)?;
         self.pg.exec(
             sqlx::query("DELETE FROM import_waiting_rows WHERE file_id = $1").bind(file_id),
@@ -809,17 +818,35 @@ impl Writer {
         by_run: &[(i64, u64)],
         updated: bool,
     ) -> Result<()> {
-        let rows: u64 = by_run.iter().map(|(_, n)| n).sum();
-        self.pg.exec(
-            sqlx::query(
-                "UPDATE import_files SET rows_imported = rows_imported + $2,
-                 rows_duplicate = greatest(rows_duplicate - $2, 0) WHERE id = $1",
-            )
-            .bind(taker)
-            .bind(int(rows)),
-        )?;
+        // This run's counts of a file it still reads are written as they
+        // change (see `Writer::send`); the rest is changed here.
+        let own = (self.files.iter()).position(|f| f.id == Some(taker) && !f.lost);
         let newest = by_run.iter().map(|&(run, _)| run).max();
         for &(run, n) in by_run {
+            let order = (Some(run) == newest).then_some(updated);
+            if let (Some(file), true) = (own, Some(run) == self.run_id) {
+                let state = &mut self.files[file];
+                state.outcome.rows.imported += n;
+                state.outcome.rows.duplicate = state.outcome.rows.duplicate.saturating_sub(n);
+                let orders = &mut state.outcome.orders;
+                if state.duplicate_orders.remove(key) {
+                    orders.duplicate = orders.duplicate.saturating_sub(1);
+                }
+                match order {
+                    Some(true) => orders.updated += 1,
+                    Some(false) => orders.created += 1,
+                    None => {}
+                }
+                continue;
+            }
+            self.pg.exec(
+                sqlx::query(
+                    "UPDATE import_files SET rows_imported = rows_imported + $2,
+                     rows_duplicate = greatest(rows_duplicate - $2, 0) WHERE id = $1",
+                )
+                .bind(taker)
+                .bind(int(n)),
+            )?;
             self.pg.exec(
                 sqlx::query(
                     "UPDATE import_file_runs SET rows_imported = rows_imported + $3,
@@ -830,43 +857,26 @@ impl Writer {
                 .bind(run)
                 .bind(int(n)),
             )?;
-            let order = (Some(run) == newest).then_some(updated);
-            if Some(run) != self.run_id {
-                if let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) {
-                    state.earlier.imported += n;
-                    state.earlier.duplicate = state.earlier.duplicate.saturating_sub(n);
-                }
-                if order.is_some() {
-                    self.pg.exec(
-                        sqlx::query(
-                            "UPDATE import_file_runs SET orders_created = orders_created + $3,
-                             orders_updated = orders_updated + $4,
-                             orders_duplicate = greatest(orders_duplicate - 1, 0)
-                             WHERE file_id = $1 AND run_id = $2",
-                        )
-                        .bind(taker)
-                        .bind(run)
-                        .bind(i64::from(order == Some(false)))
-                        .bind(i64::from(order == Some(true))),
-                    )?;
-                }
-                self.recount_run(run, n, order)?;
-                continue;
+            if let Some(file) = own {
+                let earlier = &mut self.files[file].earlier;
+                earlier.imported += n;
+                earlier.duplicate = earlier.duplicate.saturating_sub(n);
             }
-            let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) else {
-                continue;
-            };
-            state.outcome.rows.imported += n;
-            state.outcome.rows.duplicate = state.outcome.rows.duplicate.saturating_sub(n);
-            let orders = &mut state.outcome.orders;
-            if state.duplicate_orders.remove(key) {
-                orders.duplicate = orders.duplicate.saturating_sub(1);
+            if order.is_some() {
+                self.pg.exec(
+                    sqlx::query(
+                        "UPDATE import_file_runs SET orders_created = orders_created + $3,
+                         orders_updated = orders_updated + $4,
+                         orders_duplicate = greatest(orders_duplicate - 1, 0)
+                         WHERE file_id = $1 AND run_id = $2",
+                    )
+                    .bind(taker)
+                    .bind(run)
+                    .bind(i64::from(order == Some(false)))
+                    .bind(i64::from(order == Some(true))),
+                )?;
             }
-            match order {
-                Some(true) => orders.updated += 1,
-                Some(false) => orders.created += 1,
-                None => {}
-            }
+            self.recount_run(run, n, order)?;
         }
         Ok(())
     }
