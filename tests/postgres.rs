@@ -66,6 +66,12 @@ impl Bg {
 
     /// With `args` as given: no database added.
     fn spawn_as_given(env: &Env, args: &[&str]) -> Bg {
+        Bg::spawn_through(env, &[], args)
+    }
+
+    /// The binary started by the command `through` (another namespace, say),
+    /// with `args` as given.
+    fn spawn_through(env: &Env, through: &[&str], args: &[&str]) -> Bg {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (out, err) = (
@@ -73,7 +79,13 @@ impl Bg {
             env.path(&format!("bg-{n}.err")),
         );
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let child = Command::new(BIN)
+        let (program, before) = match through {
+            [] => (BIN, &[][..]),
+            [program, before @ ..] => (*program, before),
+        };
+        let child = Command::new(program)
+            .args(before)
+            .args(if through.is_empty() { None } else { Some(BIN) })
             .current_dir(env.dir.path())
             .env_remove("DROPSHIP_DB")
             .env_remove("RUST_LOG")
@@ -440,9 +452,14 @@ struct Relay {
 
 impl Relay {
     fn to(server: std::net::SocketAddr) -> Relay {
+        Relay::on("127.0.0.1", server)
+    }
+
+    /// A relay listening on address `at`.
+    fn on(at: &str, server: std::net::SocketAddr) -> Relay {
         use std::net::{TcpListener, TcpStream};
         use std::sync::atomic::Ordering;
-        let listener = TcpListener::bind("127.0.0.1:0").expect("relay port");
+        let listener = TcpListener::bind((at, 0)).expect("relay port");
         let port = listener.local_addr().expect("relay address").port();
         let relay = Relay {
             port,
@@ -543,6 +560,181 @@ fn a_run_cut_off_from_the_server_leaves_its_file_to_the_next() {
         (env.count("dropship_purchase_details"), distinct),
         (40_000, 40_000)
     );
+}
+
+/// Another machine, as far as the network and its name go: a network
+/// namespace joined to this one by a veth pair, whose runs reach the
+/// server through a relay on this side's address and run under a host name
+/// of their own (a UTS namespace). Taken down on drop.
+struct Host {
+    ns: String,
+    link: String,
+    name: String,
+    url: String,
+}
+
+impl Host {
+    /// Host number `n` named `name`; `None` where namespaces cannot be made
+    /// (not root, no `ip`).
+    fn new(n: u32, name: &str, server: std::net::SocketAddr, url: &url::Url) -> Option<Host> {
+        let id = std::process::id() % 250;
+        let (ns, link) = (format!("dsi{id}h{n}"), format!("dsi{id}h{n}o"));
+        let (outside, inside) = (
+            format!("10.{}.{id}.1", 230 + n),
+            format!("10.{}.{id}.2", 230 + n),
+        );
+        let sh = |cmd: &str| {
+            Command::new("sh")
+                .args(["-c", cmd])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let _ = sh(&format!("ip netns del {ns}; ip link del {link}"));
+        let made = sh(&format!(
+            "ip netns add {ns} && ip link add {link} type veth peer name {ns}i && \
+             ip link set {ns}i netns {ns} && ip addr add {outside}/30 dev {link} && \
+             ip link set {link} up && ip -n {ns} addr add {inside}/30 dev {ns}i && \
+             ip -n {ns} link set {ns}i up && ip -n {ns} link set lo up"
+        ));
+        let mut host = Host {
+            ns,
+            link,
+            name: name.to_string(),
+            url: String::new(),
+        };
+        if !made {
+            return None;
+        }
+        let relay = Relay::on(&outside, server);
+        let mut through = url.clone();
+        through.set_host(Some(&outside)).ok()?;
+        through.set_port(Some(relay.port)).ok()?;
+        std::mem::forget(relay); // serves until the test process ends
+        host.url = through.to_string();
+        Some(host)
+    }
+
+    /// The command that runs the binary on this host.
+    fn through(&self) -> Vec<&str> {
+        vec![
+            "ip",
+            "netns",
+            "exec",
+            &self.ns,
+            "unshare",
+            "--uts",
+            "sh",
+            "-c",
+            "hostname \"$0\" && exec \"$@\"",
+            &self.name,
+        ]
+    }
+
+    /// Unplugs the host: packets stop both ways, no connection is closed.
+    fn unplug(&self) {
+        let ok = Command::new("ip")
+            .args(["link", "set", &self.link, "down"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip link set {} down", self.link);
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.link])
+            .status();
+    }
+}
+
+/// Runs on two hosts (network namespaces with their own names) share one
+/// folder; one host is unplugged part-way, its run gives up on its own, and
+/// a run on the other host takes its file over once its lease lapsed.
+/// `import_runs` and `status` name both hosts.
+#[test]
+fn runs_on_two_hosts_share_a_folder_and_an_unplugged_one_leaves_its_file() {
+    let Some(env) = pg_env() else { return };
+    let url = url::Url::parse(&env.database.target()).expect("a URL");
+    let server = std::net::ToSocketAddrs::to_socket_addrs(&(
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432),
+    ))
+    .expect("server address")
+    .find(|a| a.is_ipv4())
+    .expect("an IPv4 address");
+    let (Some(a), Some(b)) = (
+        Host::new(1, "importer-a", server, &url),
+        Host::new(2, "importer-b", server, &url),
+    ) else {
+        println!("skipped: cannot make network namespaces here (needs root and ip netns)");
+        return;
+    };
+    let config = lease_config(&env, 2);
+    for i in 0..4 {
+        env.write(
+            &format!("files/big-{i}.csv"),
+            big_csv(&format!("B{i}"), 20_000),
+        );
+    }
+    let schema = pg(&env).schema.clone();
+    let args = |host: &Host| -> Vec<String> {
+        [
+            "--db", &host.url, "--schema", &schema, "-c", config, "-j", "1",
+        ]
+        .into_iter()
+        .chain(["--chunk-size", "50", "files"])
+        .map(String::from)
+        .collect()
+    };
+    let spawn = |host: &Host| {
+        let args = args(host);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Bg::spawn_through(&env, &host.through(), &args)
+    };
+    let mut on_a = spawn(&a);
+    let on_b = spawn(&b);
+    let db = &env.database;
+    let busy = poll_while_alive(&mut on_a, || {
+        db.try_query(
+            "SELECT 1 FROM import_files f JOIN import_runs r ON r.id = f.run_id
+             WHERE r.host = 'importer-a' AND f.state = 'in_progress' AND f.rows_committed > 0",
+        )
+        .is_ok_and(|rows| !rows.is_empty())
+    });
+    assert!(busy, "the run on host a ended before it was seen part-way");
+    let status = env.run(&["status", "--json"]);
+    let hosts: Vec<&str> = (status.json.as_array().into_iter().flatten())
+        .filter(|r| r["state"] == "running")
+        .filter_map(|r| r["host"].as_str())
+        .collect();
+    assert!(hosts.contains(&"importer-a"), "{}", status.stdout);
+    a.unplug();
+
+    let cut = on_a.wait();
+    assert_eq!(cut.code, 1, "{}", cut.stderr);
+    assert!(cut.stderr.contains("connection was lost"), "{}", cut.stderr);
+    let first_b = on_b.wait();
+    assert!(matches!(first_b.code, 0), "{}", first_b.stderr);
+
+    // The file host a held is taken over once its lease has lapsed.
+    let again = spawn(&b).wait();
+    again.expect_code(0);
+    let imported: i64 = env.one("SELECT count(*) FROM import_files WHERE state = 'imported'");
+    assert_eq!(imported, 4, "{}", again.stdout);
+    assert_eq!(env.count("dropship_purchases"), 80_000);
+    let distinct: i64 = env
+        .one("SELECT count(DISTINCT (kode_pesanan, source_line)) FROM dropship_purchase_details");
+    assert_eq!(
+        (env.count("dropship_purchase_details"), distinct),
+        (80_000, 80_000)
+    );
+    let hosts: Vec<String> = env.column("SELECT DISTINCT host FROM import_runs ORDER BY host");
+    assert_eq!(hosts, ["importer-a", "importer-b"]);
+    let counted: i64 = env.one("SELECT sum(rows_imported)::bigint FROM import_runs");
+    assert_eq!(counted, 80_000);
 }
 
 /// Two runs meet the same order while one of them reads a file that then

@@ -60,17 +60,26 @@ pub fn session(lease: Duration) -> String {
 }
 
 /// Begins a transaction in the run's turn: waits, however long, for the
-/// transactions of other runs on `schema` to end.
-pub fn take_turn(pg: &mut Pg, schema: &str) -> Result<()> {
-    pg.batch("BEGIN")?;
-    unbounded(pg, |pg| {
-        pg.exec(
-            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                .bind(LOCK_CLASS)
-                .bind(schema),
-        )
-    })?;
-    Ok(())
+/// transactions of other runs on `schema` to end. The wait is asked for
+/// again every few seconds, so that a server or network gone silent is
+/// noticed meanwhile (see [`Pg::hold_claims`]).
+pub fn take_turn(pg: &mut Pg, schema: &str, lease: Duration) -> Result<()> {
+    const LOCK_NOT_AVAILABLE: &str = "55P03";
+    let ask = (lease / 3).clamp(Duration::from_secs(1), Duration::from_secs(10));
+    loop {
+        pg.batch(&format!(
+            "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = {}",
+            ms(ask)
+        ))?;
+        let lock = sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(LOCK_CLASS)
+            .bind(schema);
+        if pg.exec_unless(lock, LOCK_NOT_AVAILABLE)?.is_some() {
+            pg.batch("SET LOCAL lock_timeout = 0")?;
+            return pg.rebound();
+        }
+        pg.batch("ROLLBACK")?;
+    }
 }
 
 /// Runs `work` unbounded (see [`Pg::unbound`]).

@@ -89,14 +89,15 @@ impl Pg {
         Ok(())
     }
 
-    /// Lifts the bounds on statements, in the open transaction, until
-    /// [`Pg::rebound`]: for a wait for the turn, and for statements that
-    /// run long on the server alone (building an index, taking a large
-    /// file out), which no pause of this process can hold up.
+    /// Lifts the bound on statements, in the open transaction, until
+    /// [`Pg::rebound`]: for statements that run long on the server alone
+    /// (building an index, taking a large file out), which no pause of
+    /// this process can hold up. An answer is still awaited at most an
+    /// hour.
     pub fn unbound(&mut self) -> Result<()> {
         if self.lease.is_some() {
             self.batch("SET LOCAL statement_timeout = 0")?;
-            self.limit = None;
+            self.limit = Some(Duration::from_secs(3600));
         }
         Ok(())
     }
@@ -173,6 +174,17 @@ impl Pg {
         let limit = self.limit;
         let (rt, conn) = self.conn()?;
         Pg::wait(rt, limit, q.fetch_all(conn))?.map_err(said)
+    }
+
+    /// Runs `q`; `None` when the server refused it with SQLSTATE `code`.
+    pub fn exec_unless(&mut self, q: Q<'_>, code: &str) -> Result<Option<u64>> {
+        let limit = self.limit;
+        let (rt, conn) = self.conn()?;
+        match Pg::wait(rt, limit, q.execute(conn))? {
+            Ok(done) => Ok(Some(done.rows_affected())),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(code) => Ok(None),
+            Err(e) => Err(said(e)),
+        }
     }
 
     /// Runs statements without arguments (several, separated by `;`).

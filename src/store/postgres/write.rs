@@ -217,7 +217,7 @@ impl Writer {
                  CREATE TEMP TABLE dry_gone (id bigint PRIMARY KEY)",
             )?;
         } else {
-            claim::take_turn(&mut pg, &schema)?;
+            claim::take_turn(&mut pg, &schema, target.lease)?;
             claim::bury_dead_runs(&mut pg)?;
             line_key_deferred = match opts.on_duplicate {
                 OnDuplicate::Skip => {
@@ -423,7 +423,7 @@ impl Writer {
     /// Begins a transaction in this run's turn to write (see `claim`), and
     /// drops the files other runs took over since the last one.
     fn take_turn(&mut self) -> Result<()> {
-        claim::take_turn(&mut self.pg, &self.schema)?;
+        claim::take_turn(&mut self.pg, &self.schema, self.lease)?;
         self.in_transaction = true;
         let Some(run) = self.run_id else {
             return Ok(());
