@@ -24,7 +24,11 @@
 //! columns without an index, in a schema it creates: `pg` (the `main`
 //! files), `pg-one` (1 file / 500,000 lines) and `pg-big` (1 file /
 //! 2,000,000 lines; naming it runs `pg-one` too, and prints how many times
-//! the 500,000-line file's time the four times larger file takes). Ours
+//! the 500,000-line file's time the four times larger file takes); `pg-2`
+//! and `pg-4` start 2 and 4 runs of ours at once over the `pg` files into
+//! one schema, where they share the files (timed until the last ends, the
+//! memory of the largest, checked as one run: their summaries add up to
+//! every row read and every file imported once). Ours
 //! imports with `--db URL --schema pgbench_ours`; both schemas are dropped
 //! before every run, outside the timing. The server is
 //! `DROPSHIP_BENCH_PG` (default `postgres://root@127.0.0.1:5432/test`);
@@ -72,15 +76,18 @@ struct Case {
     files: usize,
     rows: usize,
     peer: Peer,
+    /// Runs of ours started at once into one schema (sharing its files).
+    runs: usize,
 }
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 8] = [
     Case {
         name: "main",
         data: "main",
         files: 100,
         rows: 500_000,
         peer: Peer::Sqlite3,
+        runs: 1,
     },
     Case {
         name: "big",
@@ -88,6 +95,7 @@ const CASES: [Case; 6] = [
         files: 1,
         rows: 2_000_000,
         peer: Peer::Sqlite3,
+        runs: 1,
     },
     Case {
         name: "small",
@@ -95,6 +103,7 @@ const CASES: [Case; 6] = [
         files: 1000,
         rows: 500_000,
         peer: Peer::Sqlite3,
+        runs: 1,
     },
     Case {
         name: "pg",
@@ -102,6 +111,7 @@ const CASES: [Case; 6] = [
         files: 100,
         rows: 500_000,
         peer: Peer::Psql,
+        runs: 1,
     },
     Case {
         name: "pg-one",
@@ -109,6 +119,7 @@ const CASES: [Case; 6] = [
         files: 1,
         rows: 500_000,
         peer: Peer::Psql,
+        runs: 1,
     },
     Case {
         name: "pg-big",
@@ -116,6 +127,23 @@ const CASES: [Case; 6] = [
         files: 1,
         rows: 2_000_000,
         peer: Peer::Psql,
+        runs: 1,
+    },
+    Case {
+        name: "pg-2",
+        data: "main",
+        files: 100,
+        rows: 500_000,
+        peer: Peer::Psql,
+        runs: 2,
+    },
+    Case {
+        name: "pg-4",
+        data: "main",
+        files: 100,
+        rows: 500_000,
+        peer: Peer::Psql,
+        runs: 4,
     },
 ];
 
@@ -640,18 +668,56 @@ fn run_sqlite3(dir: &Path, files: &[PathBuf], case: &Case) -> Sample {
 /// tool said, for the bench to report.
 fn run_ours_pg(dir: &Path, case: &Case, url: &str) -> Result<Sample, String> {
     drop_schema(url, OURS_SCHEMA);
-    let summary_path = dir.join("summary.json");
-    let stderr_path = dir.join("ours-stderr.txt");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropship-import"));
-    cmd.current_dir(dir)
-        .args(["files", "--db", url, "--schema", OURS_SCHEMA])
-        .args(["--progress", "none", "-q"])
-        .args(size_limit(case))
-        .stdout(std::fs::File::create(&summary_path).expect("summary file"))
-        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
-    let (sample, code) = measure(cmd);
-    let text = std::fs::read_to_string(&summary_path).unwrap_or_default();
-    let said = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let paths = |i: usize| {
+        (
+            dir.join(format!("summary-{i}.json")),
+            dir.join(format!("ours-stderr-{i}.txt")),
+        )
+    };
+    let cmds = (0..case.runs).map(|i| {
+        let (summary_path, stderr_path) = paths(i);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropship-import"));
+        cmd.current_dir(dir)
+            .args(["files", "--db", url, "--schema", OURS_SCHEMA])
+            .args(["--progress", "none", "-q"])
+            .args(size_limit(case))
+            .stdout(std::fs::File::create(&summary_path).expect("summary file"))
+            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
+        cmd
+    });
+    let (sample, codes) = measure_all(cmds.collect());
+    // Runs that share the files: their summaries add up to one run's.
+    let mut total = serde_json::json!({"rows": {"read": 0, "imported": 0},
+                                       "files": {"failed": 0, "imported": 0}});
+    let (mut said, mut code) = (String::new(), Some(0));
+    for (i, run_code) in codes.into_iter().enumerate() {
+        let (summary_path, stderr_path) = paths(i);
+        let text = std::fs::read_to_string(&summary_path).unwrap_or_default();
+        said.push_str(&std::fs::read_to_string(&stderr_path).unwrap_or_default());
+        code = match (code, run_code) {
+            (Some(0 | 3), Some(c @ (0 | 3))) => Some(c.max(code.unwrap_or(0))),
+            (_, other) => other,
+        };
+        let summary: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        for pointer in [
+            "/rows/read",
+            "/rows/imported",
+            "/files/failed",
+            "/files/imported",
+        ] {
+            let n = summary
+                .pointer(pointer)
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
+            if let Some(sum) = total.pointer_mut(pointer) {
+                *sum = (sum.as_u64().unwrap_or(0) + n).into();
+            }
+        }
+    }
+    let text = match case.runs {
+        1 => std::fs::read_to_string(paths(0).0).unwrap_or_default(),
+        _ => total.to_string(),
+    };
     let fail = |why: String| {
         let mut message = format!("{why} (exit {code:?})");
         let said = said.trim();
@@ -799,27 +865,33 @@ fn remove_db(db: &Path) {
 /// Runs a command; its wall time and peak RSS, and its exit code (`None`
 /// when a signal ended it). The child is reaped by `wait4`, which also
 /// reports its own peak RSS.
+fn measure(cmd: Command) -> (Sample, Option<i32>) {
+    let (sample, codes) = measure_all(vec![cmd]);
+    (sample, codes[0])
+}
+
+/// Several commands started at once: the wall time until the last ends,
+/// the largest peak RSS of one, and each exit code.
 #[allow(clippy::zombie_processes)]
-fn measure(mut cmd: Command) -> (Sample, Option<i32>) {
+fn measure_all(cmds: Vec<Command>) -> (Sample, Vec<Option<i32>>) {
     let _ = std::io::stdout().flush();
     let start = Instant::now();
-    let child = cmd.spawn().expect("start command");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: wait4 on our own child, with a zeroed rusage to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert_eq!(rc, pid, "wait4 failed");
-    let kib = usage.ru_maxrss.max(0) as u64;
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (
-        Sample {
-            wall,
-            peak_rss: kib * 1024,
-        },
-        code,
-    )
+    let pids: Vec<libc::pid_t> = cmds
+        .into_iter()
+        .map(|mut cmd| cmd.spawn().expect("start command").id() as libc::pid_t)
+        .collect();
+    let (mut wall, mut peak_rss, mut codes) = (Duration::ZERO, 0, Vec::new());
+    for pid in pids {
+        let mut status = 0;
+        // SAFETY: wait4 on our own child, with a zeroed rusage to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        wall = wall.max(start.elapsed());
+        assert_eq!(rc, pid, "wait4 failed");
+        peak_rss = peak_rss.max(usage.ru_maxrss.max(0) as u64 * 1024);
+        codes.push(libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)));
+    }
+    (Sample { wall, peak_rss }, codes)
 }
 
 fn median(samples: &[Sample]) -> Sample {

@@ -17,6 +17,9 @@
 #   over one folder and one schema at once, some killed at random moments,
 #   then run again until every file is in; each trial ends equal to a clean
 #   run, every committed row counted once. Rows are spread over 8 files.
+#   Then, TRIALS times each: a run frozen past its lease, a run cut off by a
+#   TCP relay, and runs on two hosts (network namespaces, as root) with one
+#   unplugged: each loses its file to the next run, nothing doubled.
 #
 # Usage: tests/soak.sh [ROWS] [TRIALS]
 #   ROWS    rows generated over 6 files   (default 300000, or $DROPSHIP_SOAK_ROWS)
@@ -45,6 +48,13 @@ if [ -n "${DROPSHIP_TEST_PG:-}" ]; then
   if ! cargo test --release --test postgres runs_sharing -- --nocapture; then
     failed+=(runs_sharing)
   fi
+  echo "soak: $trials x cargo test --release --test postgres (paused, cut off, unplugged)"
+  for _ in $(seq "$trials"); do
+    if ! cargo test -q --release --test postgres -- a_run_paused a_run_cut_off runs_on_two_hosts; then
+      failed+=(lost_claims)
+      break
+    fi
+  done
 else
   echo "soak: runs_sharing skipped: set DROPSHIP_TEST_PG=postgres://USER@HOST:PORT/DB"
 fi
