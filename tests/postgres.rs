@@ -737,6 +737,39 @@ fn runs_on_two_hosts_share_a_folder_and_an_unplugged_one_leaves_its_file() {
     assert_eq!(counted, 80_000);
 }
 
+/// A path names a file on the machine that read it: a partial file that a
+/// killed run on another host left under the same path is not taken for an
+/// older download of the file here (not rolled back as superseded); it
+/// stays for a run with its bytes to resume.
+#[test]
+fn a_partial_file_of_another_host_is_not_superseded_by_a_file_at_its_path() {
+    let Some(env) = pg_env() else { return };
+    env.write("big.csv", big_csv("OLD", 40_000));
+    let mut first = Bg::spawn(&env, &["--chunk-size", "50", "-j", "1", "big.csv"]);
+    let db = &env.database;
+    let started = poll_while_alive(&mut first, || {
+        db.try_query(
+            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
+        )
+        .is_ok_and(|rows| !rows.is_empty())
+    });
+    assert!(started, "the first run ended before it was seen part-way");
+    first.signal(libc::SIGKILL);
+    drop(first.wait());
+    env.database.execute(
+        "UPDATE import_runs SET host = 'elsewhere'; UPDATE import_files SET real_path = NULL",
+    );
+    let partial: i64 = env.one("SELECT count(*) FROM dropship_purchases");
+
+    env.write("big.csv", csv(&[line("NEW-1")]));
+    let here = env.run(&["big.csv"]);
+    here.expect_code(0);
+    assert_eq!(here.file_status("big.csv"), "imported");
+    let states: Vec<String> = env.column("SELECT state FROM import_files ORDER BY id");
+    assert_eq!(states, ["in_progress", "imported"], "{}", here.stdout);
+    assert_eq!(env.count("dropship_purchases"), partial + 1);
+}
+
 /// Two runs meet the same order while one of them reads a file that then
 /// fails: the order ends with the other run's file, as if the failed file
 /// had never been read, and each run's totals say so; under `skip` and

@@ -1231,7 +1231,8 @@ impl Writer {
             sqlx::query(&format!(
                 "SELECT id, run_id, path, content_hash, size_bytes, channel, real_path,
                         bytes_committed, rows_committed, line_committed, rows_read,
-                        rows_imported, rows_rejected, rows_duplicate, rows_filtered, rows_failed
+                        rows_imported, rows_rejected, rows_duplicate, rows_filtered, rows_failed,
+                        (SELECT host FROM import_runs r WHERE r.id = f.run_id)
                  FROM import_files f WHERE state = 'in_progress'
                    AND run_id IS DISTINCT FROM $1
                    AND NOT EXISTS (SELECT 1 FROM import_runs r
@@ -1243,11 +1244,18 @@ impl Writer {
         rows.iter()
             .map(|r| {
                 let path: String = r.try_get(2)?;
-                let real_path: Option<String> = r.try_get::<Option<String>, _>(6)?.or_else(|| {
-                    std::fs::canonicalize(&path)
-                        .ok()
-                        .map(|p| p.to_string_lossy().into_owned())
-                });
+                // A path names a file on the machine that read it: a
+                // partial file of another host is never superseded by a
+                // file here that has its path (see `supersede`).
+                let here = r.try_get::<Option<String>, _>(16)? == Some(host_name());
+                let real_path = match here {
+                    true => r.try_get::<Option<String>, _>(6)?.or_else(|| {
+                        std::fs::canonicalize(&path)
+                            .ok()
+                            .map(|p| p.to_string_lossy().into_owned())
+                    }),
+                    false => None,
+                };
                 Ok(LeftOver {
                     id: r.try_get(0)?,
                     run_id: r.try_get(1)?,
