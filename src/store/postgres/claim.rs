@@ -92,11 +92,13 @@ pub fn unbounded<T>(pg: &mut Pg, work: impl FnOnce(&mut Pg) -> Result<T>) -> Res
     Ok(done)
 }
 
-/// Renews run `run`'s lease, in the transaction that commits its work.
+/// Renews run `run`'s lease, in the transaction that commits its work. A
+/// run another one marked interrupted while it was paused is running again.
 pub fn renew(pg: &mut Pg, run: i64, lease: Duration) -> Result<()> {
     pg.exec(
         sqlx::query(
-            "UPDATE import_runs SET lease_until = clock_timestamp() + $2::float8 * interval '1 ms'
+            "UPDATE import_runs SET lease_until = clock_timestamp() + $2::float8 * interval '1 ms',
+             state = CASE state WHEN 'interrupted' THEN 'running' ELSE state END
              WHERE id = $1",
         )
         .bind(run)
