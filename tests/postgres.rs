@@ -737,6 +737,48 @@ fn runs_on_two_hosts_share_a_folder_and_an_unplugged_one_leaves_its_file() {
     assert_eq!(counted, 80_000);
 }
 
+/// A file that another run's failed file handed an order, and that then
+/// fails itself, takes what was handed out of its run's totals too: with
+/// both files failed, no run counts an imported or duplicate row.
+#[test]
+fn a_file_handed_an_order_by_another_run_then_failing_leaves_no_count_behind() {
+    let Some(env) = pg_env() else { return };
+    let failing = |first: &str, n: usize| {
+        let mut lines = vec![line("SHARED").set("SKU", first)];
+        lines.extend((1..n).map(|i| line(&format!("{first}-{i:06}"))));
+        lines.push(line("BAD-1").set("Qty", "x"));
+        lines.push(line("BAD-2").set("Qty", "y"));
+        csv(&lines)
+    };
+    env.write("a.csv", failing("A", 40_000));
+    env.write("b.csv", failing("B", 60_000));
+    let args = |file: &'static str| ["--chunk-size", "50", "-j", "1", "--max-errors", "1", file];
+    let mut a = Bg::spawn(&env, &args("a.csv"));
+    let db = &env.database;
+    poll_while_alive(&mut a, || {
+        db.try_query("SELECT 1 FROM dropship_purchases WHERE kode_pesanan = 'SHARED'")
+            .is_ok_and(|rows| !rows.is_empty())
+    });
+    // b's row of the order waits on a's file, which fails first.
+    let mut b = Bg::spawn(&env, &args("b.csv"));
+    poll_while_alive(&mut b, || {
+        db.try_query("SELECT 1 FROM import_waiting_rows WHERE kode_pesanan = 'SHARED'")
+            .is_ok_and(|rows| !rows.is_empty())
+    });
+    let (a, b) = (a.wait(), b.wait());
+    a.expect_code(3);
+    b.expect_code(3);
+    assert_eq!(env.count("dropship_purchases"), 0);
+    let totals: Vec<i64> = env.column(
+        "SELECT n FROM (SELECT 1 k, sum(rows_imported)::bigint n FROM import_runs
+             UNION ALL SELECT 2, sum(rows_duplicate)::bigint FROM import_runs
+             UNION ALL SELECT 3, sum(orders_created + orders_updated + orders_duplicate)::bigint
+                       FROM import_runs
+             UNION ALL SELECT 4, sum(rows_failed)::bigint FROM import_runs) t ORDER BY k",
+    );
+    assert_eq!(totals, [0, 0, 0, 40_002 + 60_002]);
+}
+
 /// A path names a file on the machine that read it: a partial file that a
 /// killed run on another host left under the same path is not taken for an
 /// older download of the file here (not rolled back as superseded); it

@@ -151,7 +151,7 @@ mod tests {
         ];
         // 2000 bytes done in 10 s: 200 B/s. Left: 1000 of b, and two files
         // not begun, guessed at 2000 each: 5000 bytes, 25 s.
-        let p = estimate(Some(at(start)), at("2025-01-01T10:00:10Z"), 4, &files);
+        let p = estimate(Some(at(start)), at("2025-01-01T10:00:10Z"), (4, 0), &files);
         assert_eq!(p.bytes_done, 2000);
         assert_eq!(p.bytes_total_estimate, 7000);
         assert_eq!(p.files_not_started, 2);
@@ -168,13 +168,13 @@ mod tests {
     fn no_eta_before_anything_is_committed_or_for_gzip() {
         let start = "2025-01-01T10:00:00Z";
         let files = [file("a.csv", "in_progress", 1000, 0, start)];
-        let p = estimate(Some(at(start)), at("2025-01-01T10:00:05Z"), 1, &files);
+        let p = estimate(Some(at(start)), at("2025-01-01T10:00:05Z"), (1, 0), &files);
         assert_eq!(p.eta_secs, None);
         assert!(eta_text(&p).contains("unknown"));
 
         let gz = file("a.csv.gz", "in_progress", 1000, 5000, start);
         assert_eq!(gz.fraction(), None);
-        let p = estimate(Some(at(start)), at("2025-01-01T10:00:05Z"), 1, &[gz]);
+        let p = estimate(Some(at(start)), at("2025-01-01T10:00:05Z"), (1, 0), &[gz]);
         assert_eq!(p.bytes_done, 0);
         assert_eq!(p.files_unmeasurable, 1);
 

@@ -57,7 +57,7 @@ impl Snapshot<'_> {
             estimate(
                 parse_time(&record.started_at),
                 self.now,
-                record.files.total,
+                (record.files.total, record.files.skipped),
                 &files,
             )
         });

@@ -185,10 +185,12 @@ pub(super) struct Progress {
     pub(super) is_estimate: bool,
 }
 
+/// `skipped`: the files the run counts as skipped so far, which it records
+/// in `files` only when it ends.
 pub(super) fn estimate(
     run_started: Option<SystemTime>,
     now: SystemTime,
-    files_total: u64,
+    (files_total, skipped): (u64, u64),
     files: &[FileRecord],
 ) -> Progress {
     let mut done = 0u64;
@@ -211,7 +213,10 @@ pub(super) fn estimate(
             done += done_bytes(f);
         }
     }
-    let not_started = files_total.saturating_sub(files.len() as u64);
+    let recorded_skips = files.iter().filter(|f| f.state == "skipped").count() as u64;
+    let not_started = files_total
+        .saturating_sub(files.len() as u64)
+        .saturating_sub(skipped.saturating_sub(recorded_skips));
     left += not_started * largest;
     let secs = run_started
         .and_then(|t| now.duration_since(t).ok())

@@ -115,7 +115,9 @@ pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
     );
     let unfinished = r.files.total.saturating_sub(done);
     if r.finished_at.is_none() && unfinished > 0 {
-        let begun = d.files.len() as u64 - done.min(d.files.len() as u64);
+        let begun = (d.files.iter())
+            .filter(|f| matches!(f.state.as_ref(), "in_progress" | "interrupted"))
+            .count() as u64;
         let what = if r.state == RunState::Running {
             "in progress"
         } else {

@@ -175,8 +175,8 @@ pub fn fence(pg: &mut Pg, me: i64, held: &[(i64, i32)]) -> Result<Vec<Lost>> {
             Ok(Lost {
                 id: r.try_get(0)?,
                 by: match (run, host) {
-                    (Some(run), Some(host)) => format!("run {run} on {host}"),
-                    _ => "another run".to_string(),
+                    (Some(run), Some(host)) => Some(format!("run {run} on {host}")),
+                    _ => None,
                 },
                 state: state.filter(|s| s != "in_progress"),
             })
@@ -187,8 +187,10 @@ pub fn fence(pg: &mut Pg, me: i64, held: &[(i64, i32)]) -> Result<Vec<Lost>> {
 /// A file a run lost to another (see [`fence`]).
 pub struct Lost {
     pub id: i64,
-    /// `run N on HOST`.
-    pub by: String,
+    /// `run N on HOST`; none when the file has no entry (one that the
+    /// run's last transaction made and the server rolled back: nothing
+    /// was lost).
+    pub by: Option<String>,
     /// Its state in the entry, once that run is done with it.
     pub state: Option<String>,
 }
@@ -196,9 +198,10 @@ pub struct Lost {
 impl Lost {
     /// `run N on HOST took it over` (and where it stands now).
     pub fn took_over(&self) -> String {
+        let by = self.by.as_deref().unwrap_or("another run");
         match &self.state {
-            Some(state) => format!("{} took it over (it is {state} now)", self.by),
-            None => format!("{} took it over", self.by),
+            Some(state) => format!("{by} took it over (it is {state} now)"),
+            None => format!("{by} took it over"),
         }
     }
 }

@@ -254,6 +254,7 @@ async fn copy(conn: &mut PgConnection, statement: &str, data: &[u8]) -> Result<u
 fn said(e: sqlx::Error) -> anyhow::Error {
     match e {
         sqlx::Error::Database(db) => anyhow::anyhow!("{}", db.message()),
+        sqlx::Error::Io(io) => anyhow::anyhow!("the connection to the server was lost ({io})"),
         other => anyhow::anyhow!("{other}"),
     }
 }

@@ -401,6 +401,7 @@ impl Writer {
         .ok()?;
         let named: Vec<String> = lost
             .iter()
+            .filter(|lost| lost.by.is_some())
             .filter_map(|lost| {
                 let f = self.files.iter().find(|f| f.id == Some(lost.id))?;
                 let path = f.outcome.path.to_string_lossy();
@@ -994,6 +995,7 @@ impl Writer {
                         id
                     }
                     Some(id) => {
+                        self.take_back_handed(file, id)?;
                         self.remove_file_rows(id)?;
                         id
                     }
@@ -1018,6 +1020,60 @@ impl Writer {
             }
             FileEnd::Interrupted => self.files[file].outcome.status = FileStatus::Interrupted,
         }
+        Ok(())
+    }
+
+    /// Before file `id` of this run fails: what other runs added to this
+    /// run's counts of it (orders their failed files handed it, rows that
+    /// moved from duplicate to imported) is in this run's totals but not in
+    /// its own tally, so it leaves them with the file too. Its counts were
+    /// just written (see `handle`): any difference is theirs.
+    fn take_back_handed(&mut self, file: usize, id: i64) -> Result<()> {
+        let Some(run) = self.run_id else {
+            return Ok(());
+        };
+        let row = self.pg.optional(
+            sqlx::query(
+                "SELECT rows_imported, rows_rejected, rows_duplicate, rows_filtered,
+                        orders_created, orders_updated, orders_duplicate
+                 FROM import_file_runs WHERE file_id = $1 AND run_id = $2",
+            )
+            .bind(id)
+            .bind(run),
+        )?;
+        let Some(row) = row else {
+            return Ok(());
+        };
+        let stored: Vec<i64> = (0..7).map(|i| row.try_get(i)).collect::<Result<_, _>>()?;
+        let mine = self.files[file].written.numbers();
+        // import_file_runs has no read or failed count.
+        let mut handed = [0i64; 9];
+        for (k, n) in [1, 2, 3, 4, 6, 7, 8].into_iter().zip(&stored) {
+            handed[k] = n - mine[k];
+        }
+        if handed == [0; 9] {
+            return Ok(());
+        }
+        // Counted as if this run had written it, its removal leaves with the
+        // rest of the file's counts in the next `record_totals`.
+        let base = self.run_written.0.numbers();
+        let sum: [i64; 9] = std::array::from_fn(|k| (base[k] + handed[k]).max(0));
+        let n = |k: usize| sum[k] as u64;
+        self.run_written.0 = Counted {
+            rows: RowCounts {
+                read: n(0),
+                imported: n(1),
+                rejected: n(2),
+                duplicate: n(3),
+                filtered: n(4),
+                failed: n(5),
+            },
+            orders: OrderCounts {
+                created: n(6),
+                updated: n(7),
+                duplicate: n(8),
+            },
+        };
         Ok(())
     }
 
