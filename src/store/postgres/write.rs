@@ -380,23 +380,29 @@ impl Writer {
         Ok(())
     }
 
-    /// After the connection failed: the files other runs took over from
-    /// this one, as seen through a new connection (if one can be had
-    /// within a few seconds).
+    /// After the writer failed (its connection lost, say): the files other
+    /// runs took over from this one, as seen through a new connection if
+    /// one can be had within a few seconds, which also records the run as
+    /// failed, so that its files are free for other runs at once.
     fn lost_claims(&mut self) -> Option<String> {
         let run = self.run_id.filter(|_| !self.dry_run)?;
         let held: Vec<(i64, i32)> = (self.files.iter())
             .filter(|f| f.outcome.status == FileStatus::InProgress && !f.lost)
             .filter_map(|f| f.id.map(|id| (id, f.claim)))
             .collect();
-        if held.is_empty() {
-            return None;
-        }
         let target = self.target.within(Duration::from_secs(5));
         let lost = (|| -> Result<Vec<claim::Lost>> {
             let mut pg = Pg::connect(&target)?;
             pg.batch(&format!("SET search_path TO {}", ident(&self.schema)))?;
-            claim::fence(&mut pg, run, &held)
+            let lost = claim::fence(&mut pg, run, &held)?;
+            pg.exec(
+                sqlx::query(
+                    "UPDATE import_runs SET state = 'failed', finished_at = clock_timestamp()
+                     WHERE id = $1 AND state IN ('running', 'interrupted')",
+                )
+                .bind(run),
+            )?;
+            Ok(lost)
         })()
         .ok()?;
         let named: Vec<String> = lost
