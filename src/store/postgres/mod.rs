@@ -6,7 +6,8 @@
 //! order that a file still being read holds wait beside them; a failed
 //! file's rows are taken out again, and the orders it held pass to the
 //! files that met them. A killed run leaves its committed rows for the next
-//! run to continue from.
+//! run to continue from. Runs on several machines share a schema, file by
+//! file, one transaction at a time (see `claim`).
 
 pub mod binary;
 pub mod claim;
@@ -102,6 +103,7 @@ impl Pg {
         Ok(())
     }
 
+    /// Puts back the bounds [`Pg::unbound`] lifted.
     pub fn rebound(&mut self) -> Result<()> {
         if let Some(lease) = self.lease {
             self.batch(&format!(

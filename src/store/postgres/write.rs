@@ -7,6 +7,11 @@
 //! the transaction that records the file's checkpoint, and each row is
 //! counted in the run that committed it.
 //!
+//! Other runs may write the same schema meanwhile (see `claim`): each
+//! transaction is a turn, which begins by dropping the files other runs
+//! took over; a file another live run holds is skipped; counts are added
+//! as increments, since other runs add to this run's too.
+//!
 //! A dry run writes nothing to the database: it stages the order keys of
 //! its files in temporary tables of its own session and counts, when a
 //! file is complete, which of its orders are new and which another file
