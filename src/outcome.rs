@@ -192,6 +192,27 @@ pub struct FileOutcome {
     pub resumed_from_line: Option<u64>,
 }
 
+impl FileOutcome {
+    /// The file took an order over with `rows` it had counted as
+    /// duplicates: they are imported now, and the order is no longer one
+    /// of its duplicate orders (when `counted_duplicate` was it) but
+    /// `updated` (Some(true)) or created (Some(false)), if it is counted
+    /// here at all.
+    pub fn took_over(&mut self, rows: u64, counted_duplicate: bool, updated: Option<bool>) {
+        self.rows.imported += rows;
+        self.rows.duplicate = self.rows.duplicate.saturating_sub(rows);
+        let orders = &mut self.orders;
+        if counted_duplicate {
+            orders.duplicate = orders.duplicate.saturating_sub(1);
+        }
+        match updated {
+            Some(true) => orders.updated += 1,
+            Some(false) => orders.created += 1,
+            None => {}
+        }
+    }
+}
+
 /// The totals of a run, as stored in `import_runs`.
 #[derive(Debug, Clone)]
 pub struct RunRecord {

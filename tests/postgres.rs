@@ -306,6 +306,18 @@ fn a_dropship_purchases_table_the_tool_did_not_create_is_left_alone() {
 // ---------------------------------------------------------------------------
 // Two runs at once
 
+/// Waits until `bg` has committed rows of a file it is still reading.
+fn wait_part_way(env: &Env, bg: &mut Bg) {
+    let db = &env.database;
+    let seen = poll_while_alive(bg, || {
+        db.try_query(
+            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
+        )
+        .is_ok_and(|rows| !rows.is_empty())
+    });
+    assert!(seen, "the run ended before it was seen part-way");
+}
+
 /// A config file giving claims a lease of `secs` seconds; its name.
 fn lease_config(env: &Env, secs: u64) -> &'static str {
     env.write("lease.toml", format!("[database]\nlease = \"{secs}s\"\n"));
@@ -328,14 +340,7 @@ fn a_second_run_leaves_a_file_a_live_run_holds_and_imports_the_rest() {
     let Some(env) = pg_env() else { return };
     env.write("big.csv", big_csv("DS", 40_000));
     let mut first = Bg::spawn(&env, &["--chunk-size", "50", "-j", "1", "big.csv"]);
-    let db = &env.database;
-    let started = poll_while_alive(&mut first, || {
-        db.try_query(
-            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
-        )
-        .is_ok_and(|rows| !rows.is_empty())
-    });
-    assert!(started, "the first run ended before it was seen part-way");
+    wait_part_way(&env, &mut first);
     let first_run: i64 = env.one("SELECT max(run_id) FROM import_files");
 
     let status = env.run(&["status", "--json"]);
@@ -384,14 +389,7 @@ fn a_run_paused_past_its_lease_loses_its_file_and_says_so() {
         &env,
         &["-c", config, "--chunk-size", "50", "-j", "1", "big.csv"],
     );
-    let db = &env.database;
-    let started = poll_while_alive(&mut first, || {
-        db.try_query(
-            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
-        )
-        .is_ok_and(|rows| !rows.is_empty())
-    });
-    assert!(started, "the first run ended before it was seen part-way");
+    wait_part_way(&env, &mut first);
     let first_run: i64 = env.one("SELECT max(run_id) FROM import_files");
     first.signal(libc::SIGSTOP);
     std::thread::sleep(Duration::from_secs(3));
@@ -544,14 +542,7 @@ fn a_run_cut_off_from_the_server_leaves_its_file_to_the_next() {
         "big.csv",
     ];
     let mut first = Bg::spawn_as_given(&env, &args);
-    let db = &env.database;
-    let started = poll_while_alive(&mut first, || {
-        db.try_query(
-            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
-        )
-        .is_ok_and(|rows| !rows.is_empty())
-    });
-    assert!(started, "the first run ended before it was seen part-way");
+    wait_part_way(&env, &mut first);
     relay.cut();
     let cut = first.wait();
     assert_eq!(cut.code, 1, "{}", cut.stderr);
@@ -796,14 +787,7 @@ fn a_partial_file_of_another_host_is_not_superseded_by_a_file_at_its_path() {
     let Some(env) = pg_env() else { return };
     env.write("big.csv", big_csv("OLD", 40_000));
     let mut first = Bg::spawn(&env, &["--chunk-size", "50", "-j", "1", "big.csv"]);
-    let db = &env.database;
-    let started = poll_while_alive(&mut first, || {
-        db.try_query(
-            "SELECT 1 FROM import_files WHERE state = 'in_progress' AND rows_committed > 0",
-        )
-        .is_ok_and(|rows| !rows.is_empty())
-    });
-    assert!(started, "the first run ended before it was seen part-way");
+    wait_part_way(&env, &mut first);
     first.signal(libc::SIGKILL);
     drop(first.wait());
     env.database.execute(

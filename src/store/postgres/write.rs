@@ -502,9 +502,8 @@ impl Writer {
         }
         let d = now.since(&self.run_written.0);
         let f: [i64; 3] = std::array::from_fn(|i| files[i] - self.run_written.1[i]);
-        self.pg.exec(
-            sqlx::query(
-                "UPDATE import_runs SET files_imported = files_imported + $2,
+        let mut add = sqlx::query(
+            "UPDATE import_runs SET files_imported = files_imported + $2,
                  files_skipped = files_skipped + $3, files_failed = files_failed + $4,
                  rows_read = rows_read + $5, rows_imported = rows_imported + $6,
                  rows_rejected = rows_rejected + $7, rows_duplicate = rows_duplicate + $8,
@@ -512,21 +511,12 @@ impl Writer {
                  orders_created = orders_created + $11, orders_updated = orders_updated + $12,
                  orders_duplicate = orders_duplicate + $13
                  WHERE id = $1",
-            )
-            .bind(run)
-            .bind(f[0])
-            .bind(f[1])
-            .bind(f[2])
-            .bind(d[0])
-            .bind(d[1])
-            .bind(d[2])
-            .bind(d[3])
-            .bind(d[4])
-            .bind(d[5])
-            .bind(d[6])
-            .bind(d[7])
-            .bind(d[8]),
-        )?;
+        )
+        .bind(run);
+        for n in f.into_iter().chain(d) {
+            add = add.bind(n);
+        }
+        self.pg.exec(add)?;
         self.run_written = (now, files);
         Ok(())
     }
@@ -1220,15 +1210,11 @@ impl Writer {
              rows_committed = coalesce($11, rows_committed),
              line_committed = coalesce($12, line_committed) WHERE id = $1"
         );
-        let mut update = sqlx::query(&update)
-            .bind(id)
-            .bind(o.status.as_str())
-            .bind(n[0])
-            .bind(n[1])
-            .bind(n[2])
-            .bind(n[3])
-            .bind(n[4])
-            .bind(n[5])
+        let mut update = sqlx::query(&update).bind(id).bind(o.status.as_str());
+        for n in &n[..6] {
+            update = update.bind(*n);
+        }
+        let mut update = update
             .bind(o.error.clone())
             .bind(last.map(|cp| int(cp.bytes)))
             .bind(last.map(|cp| int(cp.rows)))

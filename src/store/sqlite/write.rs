@@ -1223,17 +1223,8 @@ impl Writer {
             let Some(state) = self.files.iter_mut().find(|f| f.id == Some(taker)) else {
                 continue;
             };
-            state.outcome.rows.imported += n;
-            state.outcome.rows.duplicate = state.outcome.rows.duplicate.saturating_sub(n);
-            let orders = &mut state.outcome.orders;
-            if state.duplicate_orders.remove(key) {
-                orders.duplicate = orders.duplicate.saturating_sub(1);
-            }
-            match order {
-                Some(true) => orders.updated += 1,
-                Some(false) => orders.created += 1,
-                None => {}
-            }
+            let counted = state.duplicate_orders.remove(key);
+            state.outcome.took_over(n, counted, order);
         }
         Ok(())
     }

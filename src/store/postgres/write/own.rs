@@ -826,17 +826,8 @@ impl Writer {
             let order = (Some(run) == newest).then_some(updated);
             if let (Some(file), true) = (own, Some(run) == self.run_id) {
                 let state = &mut self.files[file];
-                state.outcome.rows.imported += n;
-                state.outcome.rows.duplicate = state.outcome.rows.duplicate.saturating_sub(n);
-                let orders = &mut state.outcome.orders;
-                if state.duplicate_orders.remove(key) {
-                    orders.duplicate = orders.duplicate.saturating_sub(1);
-                }
-                match order {
-                    Some(true) => orders.updated += 1,
-                    Some(false) => orders.created += 1,
-                    None => {}
-                }
+                let counted = state.duplicate_orders.remove(key);
+                state.outcome.took_over(n, counted, order);
                 continue;
             }
             self.pg.exec(
