@@ -109,7 +109,7 @@ fn writer_chunk(bencher: Bencher) {
     })
     .expect("send");
     drop(tx);
-    writer.run(&rx, &mut |_| {}).expect("begin");
+    writer.run(&rx, &()).expect("begin");
     assert!(matches!(answer.recv(), Ok(Begin::Proceed { .. })));
 
     let map = header_map();
@@ -128,6 +128,6 @@ fn writer_chunk(bencher: Bencher) {
             let (tx, rx) = bounded(1);
             tx.send(Msg::Chunk(chunk)).expect("send");
             drop(tx);
-            writer.run(&rx, &mut |_| {}).expect("write");
+            writer.run(&rx, &()).expect("write");
         });
 }

@@ -48,7 +48,7 @@ Examples:
 pub enum Command {
     /// Import purchase exports (the default command)
     #[command(after_help = EXAMPLES)]
-    Import(ImportArgs),
+    Import(Box<ImportArgs>),
     /// Show recent runs, or one run with its files (also while it runs)
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
@@ -237,6 +237,16 @@ pub struct ImportArgs {
     /// Field delimiter: auto, ',', ';' or tab [default: auto]
     #[arg(long, value_name = "DELIM")]
     pub delimiter: Option<String>,
+
+    /// Also write the run's outcome in the Prometheus text format to this
+    /// file (replaced atomically), for node_exporter's textfile collector
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Print the JSON summary on stdout even when stdout is a terminal
+    /// (it always is when stdout is a pipe or a file)
+    #[arg(long)]
+    pub json: bool,
 
     /// Progress display on stderr [default: auto]
     #[arg(long, value_enum, value_name = "MODE")]

@@ -9,16 +9,17 @@
 use crate::columns::Names;
 use crate::inputs;
 use crate::memory::{self, Budget};
+use crate::metrics;
 use crate::outcome::{OrderCounts, RunRecord};
 use crate::paths::{identity, resolve};
-use crate::progress::Progress;
+use crate::progress::{self, Progress};
 use crate::read::{Msg, ReadOptions, read_file};
 use crate::report::{self, ChunkSizes, Cpu, Memory, PerFile, Summary, Throughput};
 use crate::resources;
-use crate::settings::{ProgressMode, Settings, UsageError};
+use crate::settings::{Settings, UsageError};
 use crate::store::{self, Store, WriteOptions};
 use anyhow::{Context, Result};
-use crossbeam_channel::bounded;
+use crossbeam_channel::{RecvTimeoutError, bounded};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Once;
@@ -37,6 +38,26 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     check_paths(&settings, &files)?;
     check_writable(settings.report.as_deref())?;
     check_writable(settings.rejects.as_deref())?;
+    check_writable(settings.metrics_file.as_deref())?;
+    let result = import(&settings, &files, clock);
+    if let (Err(_), Some(path)) = (&result, &settings.metrics_file) {
+        // A run that could not do its job is what monitoring must hear of.
+        let usage = resources::usage();
+        let ended = metrics::Ended::Error {
+            elapsed_ms: clock.0.elapsed().as_millis() as u64,
+            peak_rss_bytes: usage.peak_rss_bytes,
+        };
+        let _ = write_metrics(path, &settings, &ended);
+    }
+    result
+}
+
+/// The import proper, once its paths are checked.
+fn import(
+    settings: &Settings,
+    files: &[inputs::Input],
+    clock: (Instant, SystemTime),
+) -> Result<ExitCode> {
     let read_opts = ReadOptions {
         budget: Budget::new(settings.chunk_size, settings.jobs),
         max_file_size: settings.max_file_size,
@@ -46,12 +67,25 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
         names: Names::new(&settings.columns).map_err(UsageError)?,
         rules: settings.rules.clone(),
     };
-    let mut writer = open_writer(&settings, &files)?;
-    stream(&settings, &files, &read_opts, &mut writer)?;
-    let summary = summarize(&settings, &writer, &read_opts.budget, clock);
+    let mut writer = open_writer(settings, files)?;
+    let shown = stream(settings, files, &read_opts, &mut writer)?;
+    let summary = summarize(settings, &writer, &read_opts.budget, clock);
     writer.finish(&run_record(&summary))?;
-    emit(&settings, &summary)?;
+    if let Some(path) = &settings.metrics_file {
+        write_metrics(path, settings, &metrics::Ended::Summary(&summary))?;
+    }
+    emit(settings, &summary, shown)?;
     Ok(summary.status.exit_code())
+}
+
+fn write_metrics(
+    path: &std::path::Path,
+    settings: &Settings,
+    ended: &metrics::Ended,
+) -> Result<()> {
+    let text = metrics::text(&settings.db.to_string_lossy(), ended, SystemTime::now());
+    write_replacing(path, text.as_bytes())
+        .with_context(|| format!("cannot write the metrics to {}", path.display()))
 }
 
 fn find_files(settings: &Settings) -> Result<Vec<inputs::Input>> {
@@ -81,16 +115,17 @@ fn open_writer(settings: &Settings, files: &[inputs::Input]) -> Result<Store> {
 }
 
 /// Reads every file on the pool into the writer, with the store's own
-/// background work (SQLite's checkpointer) and the memory watcher beside
-/// them; returns when all is written.
+/// background work (SQLite's checkpointer), the memory watcher and the
+/// progress ticker beside them; returns when all is written, with whether
+/// progress showed a line for each file that ended.
 fn stream(
     settings: &Settings,
     files: &[inputs::Input],
     read_opts: &ReadOptions,
     writer: &mut Store,
-) -> Result<()> {
-    let total_bytes = files.iter().filter_map(|f| f.size).sum();
-    let progress = Progress::new(settings.progress, settings.quiet, files.len(), total_bytes);
+) -> Result<bool> {
+    let plan = progress::Plan::of(files.iter().map(|f| (f.path.as_path(), f.size)));
+    let progress = Progress::new(settings.progress, settings.quiet, plan);
     let stop = &STOP;
     let (tx, rx) = bounded::<Msg>(settings.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -101,8 +136,18 @@ fn stream(
     let background = writer.background();
 
     let written = std::thread::scope(|scope| {
+        let (ticking, ticks) = bounded::<()>(0);
+        let progress = &progress;
+        scope.spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = ticks.recv_timeout(progress::TICK) {
+                if stop.load(Ordering::Relaxed) {
+                    progress.stopping();
+                }
+                progress.tick();
+            }
+        });
         let writer_thread = scope.spawn(|| {
-            let result = writer.run(&rx, &mut |outcome| progress.file_done(outcome));
+            let result = writer.run(&rx, progress);
             if result.is_err() {
                 // Stop the readers, and let any of them waiting for an answer
                 // see that none will come.
@@ -123,7 +168,7 @@ fn stream(
         }
         pool.scope_fifo(|s| {
             for (i, input) in files.iter().enumerate() {
-                let (tx, progress) = (tx.clone(), &progress);
+                let tx = tx.clone();
                 s.spawn_fifo(move |_| {
                     read_opts.budget.enter();
                     let bar =
@@ -136,12 +181,14 @@ fn stream(
         });
         drop(tx);
         drop(done_tx);
-        writer_thread
+        let written = writer_thread
             .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the database writer crashed")))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the database writer crashed")));
+        drop(ticking);
+        written
     });
     progress.finish();
-    written
+    written.map(|()| progress.shows_files())
 }
 
 /// The summary of what the writer recorded, with the process's figures.
@@ -217,29 +264,38 @@ fn run_record(summary: &Summary) -> RunRecord {
     }
 }
 
-/// The summary: JSON to stdout (and `--report`), a few lines for a person
-/// on stderr unless `-q` and all is well.
-fn emit(settings: &Settings, summary: &Summary) -> Result<()> {
+/// The summary: a few lines for a person on stderr unless `-q` and all is
+/// well; the JSON to `--report`, and to stdout when stdout is not a
+/// terminal (a pipe, a file, cron) or with `--json`. At a terminal without
+/// `--json`, one line says how to get it.
+fn emit(settings: &Settings, summary: &Summary, files_shown: bool) -> Result<()> {
     let json = summary.to_json();
     if let Some(path) = &settings.report {
         write_replacing(path, format!("{json}\n").as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
+    let to_stdout = settings.json || !std::io::stdout().is_terminal();
     if !settings.quiet || summary.status != report::RunStatus::Ok {
         let rejects = settings.rejects.as_ref().map(|p| p.to_string_lossy());
-        // Progress has already shown each failed file, unless it was off.
-        let files_shown = !settings.quiet
-            && match settings.progress {
-                ProgressMode::None => false,
-                // Bars away from a terminal are not drawn, nor their lines.
-                ProgressMode::Bars => std::io::stderr().is_terminal(),
-                ProgressMode::Auto | ProgressMode::Log => true,
-            };
-        let _ = summary.write_human(
-            &mut std::io::stderr().lock(),
-            rejects.as_deref(),
+        let tell = report::Telling {
+            rejects_path: rejects.as_deref(),
+            rejects_query: summary.run_id.map(|id| rejects_query(settings, id)),
             files_shown,
-        );
+            width: terminal_size::terminal_size_of(std::io::stderr())
+                .map_or(usize::MAX, |(w, _)| usize::from(w.0)),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = summary.write_human(&mut err, &tell);
+        if !to_stdout && settings.report.is_none() {
+            let _ = writeln!(
+                err,
+                "{}",
+                report::wrap(&json_hint(summary.run_id), tell.width, "  ")
+            );
+        }
+    }
+    if !to_stdout {
+        return Ok(());
     }
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error of the import; a full disk
@@ -250,6 +306,52 @@ fn emit(settings: &Settings, summary: &Summary) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Where the JSON summary is, for a person at a terminal.
+fn json_hint(run_id: Option<i64>) -> String {
+    match run_id {
+        Some(id) => format!(
+            "the JSON summary: add --json (or pipe the output); this run's record: \
+             dropship-import status {id} --json"
+        ),
+        None => "the JSON summary: add --json (or pipe the output)".to_string(),
+    }
+}
+
+/// A command that lists the run's rejected rows, ready to paste.
+fn rejects_query(settings: &Settings, run_id: i64) -> String {
+    let db = settings.db.to_string_lossy();
+    let table = |name: &str| match &settings.postgres {
+        Some(_) => format!(
+            "{}.{name}",
+            crate::store::postgres::ident(settings.schema.as_deref().unwrap_or("public"))
+        ),
+        None => name.to_string(),
+    };
+    let sql = format!(
+        "SELECT f.path, r.line, r.column_name, r.value, r.message FROM {} r \
+         JOIN {} f ON f.id = r.file_id WHERE r.run_id = {run_id} ORDER BY r.id",
+        table("import_rejects"),
+        table("import_files")
+    );
+    match &settings.postgres {
+        Some(_) => format!("psql {} -c {}", shell_quoted(&db), shell_quoted(&sql)),
+        None => format!(
+            "sqlite3 -header {} {}",
+            shell_quoted(&db),
+            shell_quoted(&sql)
+        ),
+    }
+}
+
+/// `text` as one word for a POSIX shell.
+fn shell_quoted(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// A file grown past `ulimit -f` makes the kernel send SIGXFSZ, which ends
@@ -274,13 +376,16 @@ static STOP: AtomicBool = AtomicBool::new(false);
 fn watch_interrupts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        // The first one is shown by the progress display, which sees STOP.
         let _ = ctrlc::set_handler(|| {
             if STOP.swap(true, Ordering::SeqCst) {
+                progress::clear_screen();
+                eprintln!(
+                    "dropship-import: stopped at once; what was committed is kept: \
+                     run the same command to resume"
+                );
                 std::process::exit(crate::report::Exit::Interrupted as i32);
             }
-            eprintln!(
-                "dropship-import: stopping after the chunks in flight (Ctrl-C again to quit now)"
-            );
         });
     });
 }
@@ -330,6 +435,7 @@ fn check_outputs(
     let outputs = [
         ("--report", &settings.report),
         ("--rejects", &settings.rejects),
+        ("--metrics-file", &settings.metrics_file),
     ];
     for (flag, path) in outputs {
         let Some(path) = path else { continue };

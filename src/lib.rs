@@ -4,7 +4,8 @@
 //! each one into chunks (and sends them to the store as [`read::Msg`]s),
 //! [`rows`] validates and maps records (with [`columns`] and [`fields`]),
 //! a store writes them, and [`report`] turns the outcome into the summary
-//! and exit code, with [`progress`] showing files as they finish. The words
+//! and exit code (and [`metrics`] into a Prometheus file), with
+//! [`progress`] showing files as they go. The words
 //! these stages share (file outcomes, row counts, rejects, checkpoints) are
 //! in [`outcome`], a leaf that imports nothing of ours. [`import`] runs the
 //! pipeline; [`settings`] merges [`cli`] and the config file, each number
@@ -26,6 +27,7 @@ pub mod import;
 pub mod inputs;
 pub mod limits;
 pub mod memory;
+pub mod metrics;
 pub mod outcome;
 pub mod paths;
 pub mod progress;
@@ -48,7 +50,7 @@ use std::process::ExitCode;
 pub fn run(cli: cli::Cli) -> ExitCode {
     let result = match cli.command {
         Some(cli::Command::Import(args)) => {
-            settings::Settings::from_args(args).and_then(import::run)
+            settings::Settings::from_args(*args).and_then(import::run)
         }
         None => settings::Settings::from_args(cli.import).and_then(import::run),
         Some(cli::Command::Status(args)) => status::run(args),

@@ -4,8 +4,9 @@
 //! What a file's reader is told when it begins ([`Begin`]), how a file ended
 //! ([`FileEnd`], [`FileStatus`]), where its rows and orders went
 //! ([`RowCounts`], [`OrderCounts`], [`FileOutcome`]), why a row was rejected
-//! ([`Reason`], [`Reject`]), where a file's reading stands ([`Checkpoint`])
-//! and a run's totals ([`RunRecord`]). This module is a leaf: it imports
+//! ([`Reason`], [`Reject`]), where a file's reading stands ([`Checkpoint`]),
+//! what a writer tells the display ([`Watch`]) and a run's totals
+//! ([`RunRecord`]). This module is a leaf: it imports
 //! nothing of this crate, so every stage and every store can use it without
 //! a circle; how a store keeps these words in its tables is the store's
 //! business, never this module's.
@@ -190,6 +191,9 @@ pub struct FileOutcome {
     /// The line this run resumed the file from, when a killed run had
     /// committed part of it; `rows` then counts only what this run read.
     pub resumed_from_line: Option<u64>,
+    /// The line the reading of the file stands on after the last chunk this
+    /// run handled: where the next run resumes it if this one stops here.
+    pub resume_line: Option<u64>,
 }
 
 impl FileOutcome {
@@ -211,6 +215,21 @@ impl FileOutcome {
             None => {}
         }
     }
+}
+
+/// What a writer tells whoever shows the run, as it happens.
+pub trait Watch: Sync {
+    /// A file's end is committed, by the run `run` when it has recorded
+    /// itself (a run that only skipped files never does).
+    fn file_done(&self, outcome: &FileOutcome, run: Option<i64>);
+    /// Every file is written; the writer finishes with a step that may take
+    /// a while (`building the index`).
+    fn finishing(&self, _step: &str) {}
+}
+
+/// Nobody watching (benchmarks, tests of a writer alone).
+impl Watch for () {
+    fn file_done(&self, _outcome: &FileOutcome, _run: Option<i64>) {}
 }
 
 /// The totals of a run, as stored in `import_runs`.

@@ -6,7 +6,8 @@
 
 use crate::escape::escaped;
 use crate::outcome::{FileOutcome, FileStatus, OrderCounts, Reject, RowCounts};
-use crate::units::seconds;
+use crate::progress::fit_left;
+use crate::units::{binary_size, seconds, thousands};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,12 +35,16 @@ impl RunStatus {
         }
     }
 
-    pub fn exit_code(self) -> ExitCode {
-        ExitCode::from(match self {
+    pub fn exit(self) -> Exit {
+        match self {
             RunStatus::Ok => Exit::Ok,
             RunStatus::Partial | RunStatus::Failed => Exit::Partial,
             RunStatus::Interrupted => Exit::Interrupted,
-        } as u8)
+        }
+    }
+
+    pub fn exit_code(self) -> ExitCode {
+        ExitCode::from(self.exit() as u8)
     }
 }
 
@@ -178,26 +183,41 @@ pub fn run_status(files: &FileCounts, rows: &RowCounts, interrupted: bool) -> Ru
 /// How many rejects the human summary lists before it only counts them.
 const REJECTS_LISTED: usize = 10;
 
+/// What the human summary says besides the run's figures.
+#[derive(Debug, Default)]
+pub struct Telling<'a> {
+    /// Where `--rejects` wrote the rejected rows.
+    pub rejects_path: Option<&'a str>,
+    /// A command that lists the run's rejected rows from the database.
+    pub rejects_query: Option<String>,
+    /// Progress has printed a line for each file that ended (failed ones
+    /// included), so their errors are not repeated.
+    pub files_shown: bool,
+    /// Columns of the terminal the summary is shown on (`usize::MAX`
+    /// elsewhere): long paths lose their start, prose wraps.
+    pub width: usize,
+}
+
 impl Summary {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
-    /// A few lines for a person: what went in, what did not and why. Names
-    /// and messages are escaped: they come from files and users.
-    /// `files_shown`: progress has printed a line for each file that ended
-    /// (failed ones included), so their errors are not repeated.
-    pub fn write_human(
-        &self,
-        out: &mut dyn Write,
-        rejects_path: Option<&str>,
-        files_shown: bool,
-    ) -> std::io::Result<()> {
+    /// A few lines for a person: the files that failed and the first
+    /// rejects, then a short block of what went where, only the buckets
+    /// that hold something, and where to look next. Names and messages are
+    /// escaped: they come from files and users.
+    pub fn write_human(&self, out: &mut dyn Write, tell: &Telling) -> std::io::Result<()> {
         let mut shown = 0;
+        let width = tell.width.max(40);
         for f in &self.per_file {
             let path = escaped(&f.path);
+            // A reject's line shows the end of its path (the start is what
+            // the files of an export share), and as much of its message as
+            // fits after it.
+            let path = fit_left(&path, width / 2);
             if let Some(error) = &f.error
-                && !files_shown
+                && !tell.files_shown
             {
                 let how = match f.status {
                     FileStatus::Skipped => "skipped,",
@@ -206,13 +226,13 @@ impl Summary {
                 writeln!(out, "{path}: {how} {}", escaped(error))?;
             }
             for r in f.rejects.iter().take(REJECTS_LISTED.saturating_sub(shown)) {
-                writeln!(
-                    out,
+                let line = format!(
                     "{path}:{}: {} ({})",
                     r.line,
                     escaped(&r.message),
                     r.reason.code()
-                )?;
+                );
+                writeln!(out, "{}", wrap(&line, width, "    "))?;
                 shown += 1;
             }
         }
@@ -220,47 +240,177 @@ impl Summary {
             writeln!(
                 out,
                 "... and {} more rejected rows",
-                self.rows.rejected - shown as u64
+                thousands(self.rows.rejected - shown as u64)
             )?;
         }
-        let r = &self.rows;
-        let verb = if self.dry_run {
+        if shown > 0 || (!tell.files_shown && self.files.failed > 0) {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", self.headline())?;
+        self.write_table(out)?;
+        if self.rows.rejected > 0 {
+            match (tell.rejects_path, &tell.rejects_query) {
+                (Some(path), _) => writeln!(out, "rejected rows: {}", escaped(path))?,
+                (None, Some(query)) => {
+                    writeln!(out, "rejected rows, all of them:")?;
+                    writeln!(out, "  {}", escaped(query))?;
+                }
+                (None, None) => {}
+            }
+            if !self.dry_run {
+                let hint = "fixed rows in a file? run the same command with \
+                            --on-duplicate update: the corrected file replaces the orders it holds";
+                writeln!(out, "{}", wrap(hint, width, "  "))?;
+            }
+        }
+        for note in &self.recommendations {
+            writeln!(
+                out,
+                "{}",
+                wrap(&format!("note: {}", escaped(note)), width, "  ")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `done, 4 rows rejected (run 7, 8.2s)`: how the run ended, in the
+    /// words a person uses.
+    pub fn headline(&self) -> String {
+        let (f, r) = (&self.files, &self.rows);
+        let mut problems = Vec::new();
+        if f.failed > 0 {
+            problems.push(counted(f.failed, "file", "failed"));
+        }
+        if r.rejected > 0 {
+            problems.push(counted(r.rejected, "row", "rejected"));
+        }
+        let what = match self.status {
+            RunStatus::Interrupted => {
+                "interrupted: run the same command to resume where it stopped".to_string()
+            }
+            RunStatus::Failed => format!("failed: {}", problems.join(", ")),
+            RunStatus::Partial => format!("done, {}", problems.join(", ")),
+            RunStatus::Ok if f.total == 0 => "done, no input files".to_string(),
+            RunStatus::Ok if f.imported == 0 && f.skipped == f.total => format!(
+                "done, nothing new: {} already imported",
+                match f.total {
+                    1 => "the file was".to_string(),
+                    n => format!("all {} files were", thousands(n)),
+                }
+            ),
+            RunStatus::Ok => "done".to_string(),
+        };
+        let run = match (self.dry_run, self.run_id) {
+            (true, _) => "dry run, nothing written".to_string(),
+            (false, Some(id)) => format!("run {id}"),
+            (false, None) => "nothing recorded".to_string(),
+        };
+        let elapsed = seconds(self.elapsed_ms as f64 / 1000.0);
+        format!("{what} ({run}, {elapsed})")
+    }
+
+    /// The figures as a small table: a line per bucket that holds
+    /// something, files and rows side by side, then speed and memory.
+    fn write_table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let (f, r) = (&self.files, &self.rows);
+        let imported = if self.dry_run {
             "would import"
         } else {
             "imported"
         };
-        writeln!(
-            out,
-            "{}: {} of {} files ({} skipped, {} failed); {} rows: {verb} {}, rejected {}, duplicate {}, filtered {}, failed {}; {}",
-            self.status.as_str(),
-            self.files.imported,
-            self.files.total,
-            self.files.skipped,
-            self.files.failed,
-            r.read,
-            r.imported,
-            r.rejected,
-            r.duplicate,
-            r.filtered,
-            r.failed,
-            seconds(self.elapsed_ms as f64 / 1000.0)
-        )?;
-        if r.rejected > 0 {
-            match (rejects_path, self.run_id) {
-                (Some(path), _) => writeln!(out, "rejected rows: {}", escaped(path))?,
-                (None, Some(id)) => writeln!(
-                    out,
-                    "rejected rows: table import_rejects, run_id = {id}, in {}",
-                    escaped(&self.database)
-                )?,
-                (None, None) => {}
-            }
+        let interrupted = (f.total).saturating_sub(f.imported + f.skipped + f.failed);
+        let lines: [(&str, u64, u64); 8] = [
+            (imported, f.imported, r.imported),
+            ("already imported", f.skipped, 0),
+            ("interrupted", interrupted, 0),
+            ("failed", f.failed, r.failed),
+            ("rejected", 0, r.rejected),
+            ("duplicate", 0, r.duplicate),
+            ("filtered", 0, r.filtered),
+            ("total", f.total, r.read),
+        ];
+        // A zero is left blank, except in the totals.
+        let cell = |n: u64, shown: bool, total: bool| match shown && (n > 0 || total) {
+            true => thousands(n),
+            false => String::new(),
+        };
+        let rows: Vec<[String; 3]> = lines
+            .iter()
+            .filter(|(what, files, rows)| *what == "total" || *files > 0 || *rows > 0)
+            .map(|&(what, files, rows)| {
+                // Rows are only counted for the buckets that have them.
+                let has_rows = !matches!(what, "already imported" | "interrupted");
+                let has_files =
+                    matches!(what, "imported" | "would import" | "failed" | "total") || files > 0;
+                let total = what == "total";
+                [
+                    what.to_string(),
+                    cell(files, has_files, total),
+                    cell(rows, has_rows, total),
+                ]
+            })
+            .collect();
+        let header = [String::new(), "files".to_string(), "rows".to_string()];
+        let widths: Vec<usize> = (0..3)
+            .map(|i| {
+                std::iter::once(&header)
+                    .chain(&rows)
+                    .map(|row| row[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in std::iter::once(&header).chain(&rows) {
+            let line = format!(
+                "  {:<w0$}  {:>w1$}  {:>w2$}",
+                row[0],
+                row[1],
+                row[2],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            );
+            writeln!(out, "{}", line.trim_end())?;
         }
-        for note in &self.recommendations {
-            writeln!(out, "note: {}", escaped(note))?;
+        let secs = self.elapsed_ms as f64 / 1000.0;
+        if r.read > 0 && secs > 0.0 {
+            writeln!(
+                out,
+                "  {} rows/s, {}/s, peak memory {}",
+                thousands(self.throughput.rows_per_sec),
+                binary_size(self.throughput.bytes_per_sec),
+                binary_size(self.memory.peak_rss_bytes)
+            )?;
         }
         Ok(())
     }
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (a word
+/// longer than that stands alone), each after the first indented.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            out.push_str(indent);
+            line = indent.chars().count();
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
+/// `1 file failed`, `4 rows rejected`.
+fn counted(n: u64, what: &str, how: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {what}{s} {how}", thousands(n))
 }
 
 #[cfg(test)]
@@ -303,6 +453,213 @@ mod tests {
         assert_eq!(
             run_status(&files(1, 0, 0), &rows, true),
             RunStatus::Interrupted
+        );
+    }
+}
+
+#[cfg(test)]
+mod human {
+    use super::*;
+    use crate::outcome::Reason;
+
+    fn summary(status: RunStatus, files: FileCounts, rows: RowCounts) -> Summary {
+        Summary {
+            run_id: Some(7),
+            version: "0.1.0",
+            dry_run: false,
+            database: "dropship.db".into(),
+            status,
+            started_at: String::new(),
+            finished_at: String::new(),
+            elapsed_ms: 8_240,
+            files,
+            rows,
+            orders: OrderCounts::default(),
+            throughput: Throughput {
+                rows_per_sec: 36_407,
+                bytes_per_sec: 11_200_000,
+            },
+            memory: Memory {
+                peak_rss_bytes: 24_100_000,
+                ..Memory::default()
+            },
+            cpu: Cpu::default(),
+            per_file: Vec::new(),
+            recommendations: Vec::new(),
+        }
+    }
+
+    fn shown(s: &Summary, tell: &Telling) -> String {
+        let mut out = Vec::new();
+        s.write_human(&mut out, tell).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn tell() -> Telling<'static> {
+        Telling {
+            rejects_path: None,
+            rejects_query: Some("sqlite3 -header dropship.db 'SELECT ...'".into()),
+            files_shown: true,
+            width: 120,
+        }
+    }
+
+    #[test]
+    fn a_run_with_rejects_reads_as_done_with_a_table_and_where_to_look() {
+        let mut s = summary(
+            RunStatus::Partial,
+            FileCounts {
+                total: 100,
+                imported: 100,
+                skipped: 0,
+                failed: 0,
+            },
+            RowCounts {
+                read: 300_000,
+                imported: 296_983,
+                rejected: 4,
+                duplicate: 3_013,
+                ..RowCounts::default()
+            },
+        );
+        s.per_file.push(PerFile {
+            path: "exports/marketplace-purchase-report-2026-11-part-013.csv".into(),
+            status: FileStatus::Imported,
+            size_bytes: 1000,
+            rows: RowCounts::default(),
+            elapsed_ms: 0,
+            error: None,
+            resumed_from_line: None,
+            rejects: vec![Reject {
+                line: 4,
+                column: Some("Qty".into()),
+                value: Some("two".into()),
+                reason: Reason::InvalidInteger,
+                message: "Qty: \"two\": not a whole number".into(),
+                raw: String::new(),
+            }],
+        });
+        assert_eq!(
+            shown(&s, &tell()),
+            "\
+exports/marketplace-purchase-report-2026-11-part-013.csv:4: Qty: \"two\": not a whole number (invalid_integer)
+... and 3 more rejected rows
+
+done, 4 rows rejected (run 7, 8.2s)
+             files     rows
+  imported     100  296,983
+  rejected                4
+  duplicate           3,013
+  total        100  300,000
+  36,407 rows/s, 10.7 MiB/s, peak memory 23.0 MiB
+rejected rows, all of them:
+  sqlite3 -header dropship.db 'SELECT ...'
+fixed rows in a file? run the same command with --on-duplicate update: the corrected file replaces the orders it holds
+"
+        );
+        let narrow = Telling {
+            width: 60,
+            ..tell()
+        };
+        assert_eq!(
+            shown(&s, &narrow).lines().take(3).collect::<Vec<_>>(),
+            [
+                "…e-report-2026-11-part-013.csv:4: Qty: \"two\": not a whole",
+                "    number (invalid_integer)",
+                "... and 3 more rejected rows",
+            ]
+        );
+        for line in shown(&s, &narrow)
+            .lines()
+            .filter(|l| !l.contains("sqlite3"))
+        {
+            assert!(line.chars().count() <= 60, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn an_unchanged_folder_is_one_headline_and_a_short_table() {
+        let s = summary(
+            RunStatus::Ok,
+            FileCounts {
+                total: 100,
+                imported: 0,
+                skipped: 100,
+                failed: 0,
+            },
+            RowCounts::default(),
+        );
+        assert_eq!(
+            shown(&s, &tell()),
+            "\
+done, nothing new: all 100 files were already imported (run 7, 8.2s)
+                    files  rows
+  already imported    100
+  total               100     0
+"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_run_says_how_to_resume() {
+        let s = summary(
+            RunStatus::Interrupted,
+            FileCounts {
+                total: 10,
+                imported: 4,
+                skipped: 0,
+                failed: 0,
+            },
+            RowCounts {
+                read: 140_000,
+                imported: 140_000,
+                ..RowCounts::default()
+            },
+        );
+        assert_eq!(
+            shown(&s, &tell()),
+            "\
+interrupted: run the same command to resume where it stopped (run 7, 8.2s)
+               files     rows
+  imported         4  140,000
+  interrupted      6
+  total           10  140,000
+  36,407 rows/s, 10.7 MiB/s, peak memory 23.0 MiB
+"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_says_what_it_would_import() {
+        let mut s = summary(
+            RunStatus::Ok,
+            FileCounts {
+                total: 2,
+                imported: 2,
+                skipped: 0,
+                failed: 0,
+            },
+            RowCounts {
+                read: 1_500,
+                imported: 1_500,
+                ..RowCounts::default()
+            },
+        );
+        s.dry_run = true;
+        s.run_id = None;
+        let first = shown(&s, &tell());
+        assert!(
+            first.starts_with("done (dry run, nothing written, 8.2s)\n                files   rows\n  would import      2  1,500\n"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc");
+        assert_eq!(
+            wrap("averyveryverylongword x", 5, ""),
+            "averyveryverylongword\nx"
         );
     }
 }

@@ -149,6 +149,10 @@ pub struct Settings {
     pub force: bool,
     pub rejects: Option<PathBuf>,
     pub report: Option<PathBuf>,
+    /// Where the run's outcome is also written for Prometheus.
+    pub metrics_file: Option<PathBuf>,
+    /// The JSON summary on stdout even when stdout is a terminal.
+    pub json: bool,
     /// `None`: found from the header line.
     pub delimiter: Option<u8>,
     pub progress: ProgressMode,
@@ -406,6 +410,8 @@ impl Settings {
             force: args.force,
             rejects: args.rejects,
             report: args.report,
+            metrics_file: args.metrics_file,
+            json: args.json,
             delimiter,
             progress,
             quiet: args.quiet,

@@ -7,7 +7,7 @@
 //! database's log, so fewer, larger transactions are faster; a killed run
 //! reads again at most what one interval wrote (see the README).
 
-use crate::outcome::{FileEnd, FileOutcome};
+use crate::outcome::{FileEnd, FileOutcome, Watch};
 use crate::read::Msg;
 use crate::rows::Chunk;
 use anyhow::Result;
@@ -38,24 +38,22 @@ pub(crate) trait Handler {
     /// Handles a message other than a chunk.
     fn handle(&mut self, msg: Msg) -> Result<()>;
     fn outcome(&self, file: usize) -> &FileOutcome;
+    /// The run's id, once it has recorded itself.
+    fn run_id(&self) -> Option<i64>;
 }
 
-/// Handles the readers' messages until every sender is gone, calling `done`
-/// for each file once its end is committed: a commit that fails (a full
+/// Handles the readers' messages until every sender is gone, telling `watch`
+/// of each file once its end is committed: a commit that fails (a full
 /// disk) takes the end back, and then so is the line.
-pub(crate) fn run(
-    w: &mut impl Handler,
-    rx: &Receiver<Msg>,
-    done: &mut dyn FnMut(&FileOutcome),
-) -> Result<()> {
+pub(crate) fn run(w: &mut impl Handler, rx: &Receiver<Msg>, watch: &dyn Watch) -> Result<()> {
     let interval = w.commit_interval();
     let mut opened = Instant::now();
     let mut ended = Vec::new();
     let mut next = None;
-    let mut show = |w: &mut dyn Handler, ended: &mut Vec<usize>| {
+    let show = |w: &mut dyn Handler, ended: &mut Vec<usize>| {
         if !w.in_transaction() {
             for file in ended.drain(..) {
-                done(w.outcome(file));
+                watch.file_done(w.outcome(file), w.run_id());
             }
         }
     };

@@ -15,7 +15,7 @@ pub mod postgres;
 pub mod read;
 pub mod sqlite;
 
-use crate::outcome::{FileOutcome, RunRecord};
+use crate::outcome::{FileOutcome, RunRecord, Watch};
 use crate::read::Msg;
 use crate::settings::Settings;
 use anyhow::Result;
@@ -69,12 +69,12 @@ pub fn files(settings: &Settings) -> Option<Files<'_>> {
 pub type Background = Box<dyn FnOnce(&Receiver<()>) + Send>;
 
 impl Store {
-    /// Handles the readers' messages until every sender is gone, calling
-    /// `done` for each file whose end is committed.
-    pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
+    /// Handles the readers' messages until every sender is gone, telling
+    /// `watch` of each file whose end is committed.
+    pub fn run(&mut self, rx: &Receiver<Msg>, watch: &dyn Watch) -> Result<()> {
         match self {
-            Store::Sqlite(s) => s.writer.run(rx, done),
-            Store::Postgres(w) => w.run(rx, done),
+            Store::Sqlite(s) => s.writer.run(rx, watch),
+            Store::Postgres(w) => w.run(rx, watch),
         }
     }
 

@@ -24,7 +24,7 @@ use super::binary::BinaryCopy;
 use super::{Pg, claim, ident, schema};
 use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
-    RowCounts, RunRecord,
+    RowCounts, RunRecord, Watch,
 };
 use crate::read::Msg;
 use crate::rows::Chunk;
@@ -275,6 +275,7 @@ impl Writer {
                         elapsed: Duration::ZERO,
                         bytes_read: 0,
                         resumed_from_line: None,
+                        resume_line: None,
                     },
                     id: None,
                     prior_id: None,
@@ -356,10 +357,10 @@ impl Writer {
         Ok(id)
     }
 
-    /// Handles messages until every sender is gone, calling `done` for each
+    /// Handles messages until every sender is gone, telling `watch` of each
     /// file whose end is committed.
-    pub fn run(&mut self, rx: &Receiver<Msg>, done: &mut dyn FnMut(&FileOutcome)) -> Result<()> {
-        if let Err(e) = drive::run(self, rx, done) {
+    pub fn run(&mut self, rx: &Receiver<Msg>, watch: &dyn Watch) -> Result<()> {
+        if let Err(e) = drive::run(self, rx, watch) {
             let e = e.context(format!("cannot write {}", self.pg.shown));
             return Err(match self.lost_claims() {
                 Some(lost) => anyhow::anyhow!("{e:#}; {lost}"),
@@ -368,6 +369,7 @@ impl Writer {
         }
         // Interrupted runs too: only a run that dies leaves the key out.
         if self.line_key_deferred && !self.dry_run {
+            watch.finishing("building the index");
             self.take_turn()?;
             self.need_line_key()?;
             self.commit()?;
@@ -827,6 +829,7 @@ impl Writer {
         });
         let cp = chunk.checkpoint;
         state.outcome.bytes_read = cp.bytes.saturating_sub(state.resumed_at);
+        state.outcome.resume_line = Some(cp.line);
         if self.dry_run {
             return Ok(());
         }
@@ -1330,6 +1333,10 @@ impl Writer {
 }
 
 impl drive::Handler for Writer {
+    fn run_id(&self) -> Option<i64> {
+        Writer::run_id(self)
+    }
+
     /// A turn holds up the other runs on the schema, and the server ends
     /// a session idle in a transaction for a lease: at most a third of it.
     fn commit_interval(&self) -> Duration {

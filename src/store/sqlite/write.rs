@@ -38,7 +38,7 @@ use super::schema;
 use crate::columns::FIELDS;
 use crate::outcome::{
     Begin, Checkpoint, FileEnd, FileOutcome, FileStatus, OrderCounts, REJECTS_SHOWN, Reject,
-    RowCounts, RunRecord,
+    RowCounts, RunRecord, Watch,
 };
 use crate::read::Msg;
 use crate::rows::{Chunk, Row, Value};
@@ -269,6 +269,10 @@ fn sql() -> &'static Sql {
 }
 
 impl drive::Handler for Writer {
+    fn run_id(&self) -> Option<i64> {
+        Writer::run_id(self)
+    }
+
     fn commit_interval(&self) -> Duration {
         self.opts.commit_interval
     }
@@ -405,6 +409,7 @@ impl Writer {
                     elapsed: Duration::ZERO,
                     bytes_read: 0,
                     resumed_from_line: None,
+                    resume_line: None,
                 },
                 id: None,
                 prior_id: None,
@@ -472,14 +477,10 @@ impl Writer {
         Ok(id)
     }
 
-    /// Handles messages until every sender is gone. `file_done` hears of
-    /// each file once its end is committed.
-    pub fn run(
-        &mut self,
-        rx: &Receiver<Msg>,
-        file_done: &mut dyn FnMut(&FileOutcome),
-    ) -> Result<()> {
-        self.write_all(rx, file_done).map_err(|e| self.explain(e))
+    /// Handles messages until every sender is gone. `watch` hears of each
+    /// file once its end is committed.
+    pub fn run(&mut self, rx: &Receiver<Msg>, watch: &dyn Watch) -> Result<()> {
+        self.write_all(rx, watch).map_err(|e| self.explain(e))
     }
 
     /// Names the database in a write error and, for an I/O error, what the
@@ -511,14 +512,13 @@ impl Writer {
         e.context(what)
     }
 
-    fn write_all(
-        &mut self,
-        rx: &Receiver<Msg>,
-        file_done: &mut dyn FnMut(&FileOutcome),
-    ) -> Result<()> {
-        drive::run(self, rx, file_done)?;
+    fn write_all(&mut self, rx: &Receiver<Msg>, watch: &dyn Watch) -> Result<()> {
+        drive::run(self, rx, watch)?;
         // Interrupted runs too: only a run that dies leaves the index out.
         if !self.opts.dry_run {
+            if self.line_index_deferred {
+                watch.finishing("building the index");
+            }
             self.need_line_index()?;
         }
         Ok(())
@@ -849,6 +849,7 @@ impl Writer {
         let rows = state.all_rows();
         let cp = chunk.checkpoint;
         state.outcome.bytes_read = cp.bytes.saturating_sub(state.resumed_at);
+        state.outcome.resume_line = Some(cp.line);
         self.conn
             .prepare_cached(
                 "UPDATE import_files SET rows_read = ?2, rows_imported = ?3, rows_rejected = ?4,
