@@ -1,0 +1,69 @@
+//! What a user reads when the command line or a file is not what the tool
+//! expects, and where to read more: a mistyped command, a missing column,
+//! a number that is not one, the man page and `--help`. Each message is
+//! said once, in the user's words, with the way out.
+
+mod common;
+
+use common::{Csv, Env, line};
+
+/// How many times `needle` appears in `haystack`.
+fn times(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn a_missing_column_names_the_closest_header_and_the_alias_once() {
+    let env = Env::new();
+    env.write(
+        "a.csv",
+        Csv::new(&[line("DS-1")])
+            .rename("Kode Pesanan", "Kode-Pesanan")
+            .render(),
+    );
+    let said = "missing required column \"Kode Pesanan\"; \
+                closest header: \"Kode-Pesanan\" (column 4); \
+                if that is it, add to importer.toml under [columns]: \
+                kode_pesanan = [\"Kode-Pesanan\"]";
+    for args in [
+        &["a.csv"][..],
+        &["a.csv", "--progress", "none"],
+        &["a.csv", "-q"],
+    ] {
+        let r = env.run(args);
+        r.expect_code(3);
+        assert_eq!(r.file("a.csv")["error"], said, "{args:?}");
+        assert_eq!(times(&r.stderr, said), 1, "{args:?}: {}", r.stderr);
+        // The other headers are not listed: they all name their field.
+        assert!(!r.stderr.contains("Nama Toko"), "{}", r.stderr);
+    }
+    assert_eq!(env.count("dropship_purchases"), 0);
+
+    // What the message says to add is what makes the file import.
+    env.write(
+        "importer.toml",
+        "[columns]\nkode_pesanan = [\"Kode-Pesanan\"]\n",
+    );
+    let r = env.run(&["a.csv"]);
+    r.expect_code(0);
+    assert_eq!(r.n("/rows/imported"), 1);
+}
+
+#[test]
+fn a_missing_column_like_no_header_lists_the_headers_that_name_nothing() {
+    let env = Env::new();
+    env.write(
+        "a.csv",
+        Csv::new(&[line("DS-1")]).rename("SKU", "Barang").render(),
+    );
+    let r = env.run(&["a.csv"]);
+    r.expect_code(3);
+    let error = r.file("a.csv")["error"].as_str().unwrap().to_string();
+    assert!(
+        error.starts_with("missing required column \"SKU\"; no header of the file looks like it"),
+        "{error}"
+    );
+    assert!(error.contains("\"Barang\" (column 6)"), "{error}");
+    assert!(error.contains("sku = [\"<that header>\"]"), "{error}");
+    assert!(!error.contains("Kode Pesanan"), "{error}");
+}
