@@ -13,6 +13,34 @@ fn times(haystack: &str, needle: &str) -> usize {
 }
 
 #[test]
+fn a_mistyped_command_is_a_usage_error_said_once() {
+    let env = Env::new();
+    let r = env.run(&["statsu"]);
+    r.expect_code(2);
+    let said = "unknown command 'statsu'; did you mean 'status'?";
+    assert_eq!(times(&r.stderr, said), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("./statsu"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(!env.path("dropship.db").exists(), "nothing is created");
+
+    // With options before it, the same.
+    env.run(&["--dry-run", "improt"]).expect_code(2);
+
+    // A file of that name is imported, with or without `./`.
+    env.write("statsu", common::csv(&[line("DS-1")]));
+    for name in ["statsu", "./statsu"] {
+        let r = env.run(&[name, "--force"]);
+        r.expect_code(0);
+        assert_eq!(r.n("/rows/read"), 1, "{name}");
+    }
+    // `./` says it is a file even when there is none: then it is not found.
+    let r = env.run(&["./status"]);
+    r.expect_code(3);
+    assert_eq!(r.file("status")["error"], "not found");
+}
+
+#[test]
 fn a_missing_column_names_the_closest_header_and_the_alias_once() {
     let env = Env::new();
     env.write(
