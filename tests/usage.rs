@@ -95,3 +95,45 @@ fn a_missing_column_like_no_header_lists_the_headers_that_name_nothing() {
     assert!(error.contains("sku = [\"<that header>\"]"), "{error}");
     assert!(!error.contains("Kode Pesanan"), "{error}");
 }
+
+#[test]
+fn a_number_that_is_not_one_says_a_whole_number_is_expected() {
+    let env = Env::new();
+    env.write("a.csv", common::csv(&[line("DS-1")]));
+    for (args, said) in [
+        (
+            &["-j", "abc", "a.csv"][..],
+            "--jobs: expected a whole number",
+        ),
+        (
+            &["--chunk-size", "1.5", "a.csv"],
+            "--chunk-size: expected a whole number",
+        ),
+        (
+            &["--max-errors", "many", "a.csv"],
+            "--max-errors: expected a whole number",
+        ),
+        (
+            &["status", "--limit", "ten"],
+            "--limit: expected a whole number",
+        ),
+    ] {
+        let r = env.run(args);
+        r.expect_code(2);
+        assert!(r.stderr.contains(said), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        for rust in ["usize", "u64", "ParseIntError", "invalid digit"] {
+            assert!(!r.stderr.contains(rust), "{args:?}: {}", r.stderr);
+        }
+    }
+    env.write("importer.toml", "[streaming_import]\nchunk_size = 1.5\n");
+    let r = env.run(&["a.csv"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains(
+            "streaming_import.chunk_size: expected a whole number (1 to 100000 rows), got 1.5"
+        ),
+        "{}",
+        r.stderr
+    );
+}
