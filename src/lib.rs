@@ -11,7 +11,8 @@
 //! checked against its range in [`limits`], before anything starts;
 //! [`status`] and [`recommend`] look at a database and at files without
 //! importing. Text from files and users reaches a terminal through
-//! [`escape`]; where a path really leads is [`paths`].
+//! [`escape`]; where a path really leads is [`paths`]; [`man`] renders the
+//! manual page.
 //!
 //! The [`store`] folder holds one module per database. Each owns its
 //! connection, migrations and SQL, consumes the readers' messages and reports
@@ -25,6 +26,7 @@ pub mod fields;
 pub mod import;
 pub mod inputs;
 pub mod limits;
+pub mod man;
 pub mod memory;
 pub mod outcome;
 pub mod paths;
@@ -66,13 +68,9 @@ pub fn run(cli: cli::Cli) -> ExitCode {
                 .map(|_| ExitCode::SUCCESS)
                 .map_err(Into::into)
         }
-        Some(cli::Command::Man) => {
-            let cmd = <cli::Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map(|_| ExitCode::SUCCESS)
-                .map_err(Into::into)
-        }
+        Some(cli::Command::Man) => man::render(&mut std::io::stdout())
+            .map(|_| ExitCode::SUCCESS)
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => code,

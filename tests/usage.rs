@@ -137,3 +137,44 @@ fn a_number_that_is_not_one_says_a_whole_number_is_expected() {
         r.stderr
     );
 }
+
+#[test]
+fn the_man_page_has_exit_status_files_and_examples_and_no_missing_pages() {
+    let env = Env::new();
+    let r = env.run(&["man"]);
+    r.expect_code(0);
+    let page = &r.stdout;
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+        ".SH EXAMPLES",
+        ".SS status",
+    ] {
+        assert_eq!(times(page, section), 1, "{section}");
+    }
+    for code in ["0", "1", "2", "3", "130"] {
+        assert!(page.contains(&format!(".TP\n\\fB{code}\\fR\n")), "{code}");
+    }
+    for file in ["importer.toml", "dropship.db\\-wal", "dropship.db.lock"] {
+        assert!(page.contains(file), "{file}");
+    }
+    assert!(!page.contains("dropship-import-status"), "{page}");
+    assert!(!page.contains("dropship\\-import\\-status"), "{page}");
+}
+
+#[test]
+fn help_names_the_exit_codes_and_no_recursive_glob() {
+    let env = Env::new();
+    for args in [&["--help"][..], &["import", "--help"]] {
+        let r = env.run(args);
+        r.expect_code(0);
+        assert!(r.stdout.contains("Exit codes:"), "{args:?}");
+        for code in ["0 ", "1 ", "2 ", "3 ", "130 "] {
+            assert!(
+                r.stdout.lines().any(|l| l.trim_start().starts_with(code)),
+                "{args:?}: no exit code {code}"
+            );
+        }
+        assert!(!r.stdout.contains("**"), "{}", r.stdout);
+    }
+}
