@@ -372,6 +372,11 @@ impl Names {
                 .map(|&col| (col, clip(&headers[col], UNKNOWN_BYTES)))
                 .collect(),
             unknown_count: unknown.len(),
+            found: headers
+                .iter()
+                .take(FOUND_LISTED)
+                .map(|h| clip(h, UNKNOWN_BYTES))
+                .collect(),
             columns: headers.len(),
         }
     }
@@ -453,6 +458,9 @@ pub struct MissingColumns {
     pub unknown: Vec<(usize, String)>,
     /// How many such headers there are in all.
     pub unknown_count: usize,
+    /// The first headers of the file, each cut short: listed when no
+    /// header is left that could be a missing column.
+    pub found: Vec<String>,
     /// How many columns the header row has.
     pub columns: usize,
 }
@@ -477,6 +485,8 @@ impl MissingColumns {
     }
 }
 
+/// How many of the file's headers a message lists at most.
+const FOUND_LISTED: usize = 40;
 /// How many of the headers that name no field a message lists.
 const UNKNOWN_LISTED: usize = 10;
 /// How much of each of those headers it shows.
@@ -512,15 +522,18 @@ impl std::fmt::Display for MissingColumns {
             return Ok(());
         }
         if self.unknown.is_empty() {
-            let other = match self.missing.iter().any(|m| m.closest.is_some()) {
-                true => "other ",
-                false => "",
-            };
-            return write!(
-                f,
-                "; every {other}header of the file ({} columns) names another field",
-                self.columns
-            );
+            // The column is not there: what is there, to compare.
+            f.write_str("; found headers: ")?;
+            for (i, header) in self.found.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(&crate::escape::clipped(header))?;
+            }
+            if let more @ 1.. = self.columns - self.found.len() {
+                write!(f, " and {more} more")?;
+            }
+            return Ok(());
         }
         f.write_str("; headers that name no field: ")?;
         for (i, (col, header)) in self.unknown.iter().enumerate() {
@@ -626,7 +639,7 @@ mod tests {
         assert!(err.headers().contains(&"Kode Pesanan"));
         assert!(
             err.to_string()
-                .contains("every header of the file (2 columns) names another field"),
+                .contains("no header of the file looks like it; found headers: No, SKU"),
             "{err}"
         );
         let hostile = vec!["\u{1b}]0;pwned\u{7}".to_string(), "x".repeat(100_000)];
