@@ -6,11 +6,22 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-const EXAMPLES: &str = "\
+/// Shown after the options of `--help` (and of `import --help`); the man
+/// page renders its blocks as EXAMPLES and EXIT STATUS. Each entry is one
+/// line: what to type, two spaces or more, what it does.
+pub const AFTER_HELP: &str = "\
 Examples:
-  dropship-import ./files/*.csv                 import every export in ./files
-  dropship-import --dry-run 'exports/**.csv'    check files, write nothing
-  dropship-import -j 8 --report run.json files/ import a folder, keep the summary
+  dropship-import ./files/*.csv                  import every export in ./files
+  dropship-import --dry-run 'exports/*.csv'      check files, write nothing
+  dropship-import -j 8 --report run.json files/  import a folder (not deeper)
+  dropship-import --on-duplicate update a.csv    import a corrected file again
+
+Exit codes:
+  0    every file imported or already imported, no row rejected
+  3    finished, but some rows were rejected or some files failed
+  1    the run could not do its job (database unusable or busy, disk full)
+  2    usage or config error (bad flag, unknown config key, no input)
+  130  interrupted (Ctrl-C); committed rows stay, the next run resumes
 ";
 
 #[derive(Debug, Parser)]
@@ -18,7 +29,7 @@ Examples:
     name = "dropship-import",
     version,
     about = "Load marketplace purchase exports (CSV) into SQLite or PostgreSQL: fast, exact, resumable.",
-    after_help = EXAMPLES,
+    after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -30,7 +41,7 @@ pub struct Cli {
     pub import: ImportArgs,
 }
 
-const STATUS_EXAMPLES: &str = "\
+pub const STATUS_EXAMPLES: &str = "\
 Examples:
   dropship-import status                 recent runs
   dropship-import status 7               run 7 and its files
@@ -38,7 +49,7 @@ Examples:
   dropship-import status --json          the same, for scripts
 ";
 
-const RECOMMEND_EXAMPLES: &str = "\
+pub const RECOMMEND_EXAMPLES: &str = "\
 Examples:
   dropship-import recommend files/*.csv                      advice for these files
   dropship-import recommend --file-count 100 --avg-file-size 2MB
@@ -47,7 +58,7 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import purchase exports (the default command)
-    #[command(after_help = EXAMPLES)]
+    #[command(after_help = AFTER_HELP)]
     Import(Box<ImportArgs>),
     /// Show recent runs, or one run with its files (also while it runs)
     #[command(after_help = STATUS_EXAMPLES)]

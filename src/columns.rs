@@ -311,23 +311,122 @@ impl Names {
                 position[field] = Some(col);
             }
         }
-        let missing: Vec<&'static str> = FIELDS
+        if FIELDS
             .iter()
             .zip(position.iter())
-            .filter(|(f, p)| f.required && p.is_none())
-            .map(|(f, _)| f.header)
-            .collect();
-        if !missing.is_empty() {
-            return Err(MissingColumns {
-                missing,
-                found: headers.to_vec(),
-            });
+            .any(|(f, p)| f.required && p.is_none())
+        {
+            return Err(self.missing(headers, &position));
         }
         Ok(HeaderMap {
             position,
             headers: headers.to_vec(),
         })
     }
+
+    /// What a header row lacks, each missing column with the header of the
+    /// file that looks most like it: only headers that name no field are
+    /// candidates, and each is offered for one field at most.
+    fn missing(&self, headers: &[String], position: &[Option<usize>; 26]) -> MissingColumns {
+        let unknown: Vec<usize> = (0..headers.len())
+            .filter(|&col| {
+                let name = normalize(&headers[col]);
+                !name.is_empty() && !self.by_name.contains_key(&name)
+            })
+            .collect();
+        let mut offered = Vec::new();
+        let mut missing = Vec::new();
+        for (field, f) in FIELDS.iter().enumerate() {
+            if !f.required || position[field].is_some() {
+                continue;
+            }
+            let closest = unknown
+                .iter()
+                .filter(|col| !offered.contains(*col))
+                .filter_map(|&col| resemblance(f.header, &headers[col]).map(|score| (col, score)))
+                // The best score; the first column of equals.
+                .fold(
+                    None,
+                    |best: Option<(usize, f64)>, (col, score)| match best {
+                        Some((_, top)) if top >= score => best,
+                        _ => Some((col, score)),
+                    },
+                )
+                .map(|(col, _)| col);
+            offered.extend(closest);
+            missing.push(Missing {
+                field,
+                closest: closest.map(|col| (col, headers[col].clone())),
+            });
+        }
+        // The headers left over, for the columns that nothing looks like.
+        let unknown: Vec<usize> = unknown
+            .into_iter()
+            .filter(|col| !offered.contains(col))
+            .collect();
+        MissingColumns {
+            missing,
+            unknown: unknown
+                .iter()
+                .take(UNKNOWN_LISTED)
+                .map(|&col| (col, clip(&headers[col], UNKNOWN_BYTES)))
+                .collect(),
+            unknown_count: unknown.len(),
+            found: headers
+                .iter()
+                .take(FOUND_LISTED)
+                .map(|h| clip(h, UNKNOWN_BYTES))
+                .collect(),
+            columns: headers.len(),
+        }
+    }
+}
+
+/// Headers longer than this are never offered as a spelling of a field.
+const COMPARED_BYTES: usize = 100;
+
+/// How much `header` looks like the field header `name`, from 0 to 1,
+/// ignoring case, spaces and punctuation (`Kode-Pesanan`, `KodePesanan`
+/// and `Kode Pesanan.` are all `Kode Pesanan`); `None` when it does not
+/// look like it enough to be offered.
+pub fn resemblance(name: &str, header: &str) -> Option<f64> {
+    if header.len() > COMPARED_BYTES {
+        return None;
+    }
+    let squash = |text: &str| -> String {
+        text.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (squash(name), squash(header));
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let score = strsim::normalized_damerau_levenshtein(&a, &b);
+    // One holding the other (`SKU` in `SKU Produk`), unless the longer is
+    // mostly something else.
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let held = short.len() >= 3 && long.len() <= 3 * short.len() && long.contains(short.as_str());
+    let score = if held { score.max(0.75) } else { score };
+    (score >= 0.6).then_some(score)
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, `…` marking
+/// a cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…({} bytes)", &text[..end], text.len())
 }
 
 /// Where each field sits in one file's records.
@@ -348,37 +447,121 @@ impl HeaderMap {
     }
 }
 
-/// A header row without some required column.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A header row without some required column: what is missing, what in
+/// the file might be it, and how to say so in the config.
+#[derive(Debug, Clone, PartialEq)]
 pub struct MissingColumns {
-    pub missing: Vec<&'static str>,
+    pub missing: Vec<Missing>,
+    /// The first headers that name no field and are not offered as the
+    /// closest to a missing one, with their column (0-based), each cut
+    /// short.
+    pub unknown: Vec<(usize, String)>,
+    /// How many such headers there are in all.
+    pub unknown_count: usize,
+    /// The first headers of the file, each cut short: listed when no
+    /// header is left that could be a missing column.
     pub found: Vec<String>,
+    /// How many columns the header row has.
+    pub columns: usize,
 }
 
-/// How many of the found headers a missing-columns message lists.
+/// One required field the header row lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// Index into [`FIELDS`].
+    pub field: usize,
+    /// The header of the file that looks most like it (and its 0-based
+    /// column), when one looks enough like it.
+    pub closest: Option<(usize, String)>,
+}
+
+impl MissingColumns {
+    /// The headers of the missing fields, as the export writes them.
+    pub fn headers(&self) -> Vec<&'static str> {
+        self.missing
+            .iter()
+            .map(|m| FIELDS[m.field].header)
+            .collect()
+    }
+}
+
+/// How many of the file's headers a message lists at most.
 const FOUND_LISTED: usize = 40;
+/// How many of the headers that name no field a message lists.
+const UNKNOWN_LISTED: usize = 10;
+/// How much of each of those headers it shows.
+const UNKNOWN_BYTES: usize = 60;
 
 impl std::fmt::Display for MissingColumns {
-    /// The found headers come from the file: each is escaped and cut short,
-    /// and a very wide header row is listed only in part.
+    /// One line (it is also a log line and a database value) that names
+    /// each missing column, the header that looks like it with the
+    /// `[columns]` alias that would map it, or else the headers that map to
+    /// nothing. Headers come from the file: each is escaped and cut short.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "missing required column(s): {}; found: ",
-            self.missing.join(", ")
-        )?;
-        if self.found.is_empty() {
-            return f.write_str("(none)");
+        use crate::escape::quoted;
+        for (i, m) in self.missing.iter().enumerate() {
+            let field = &FIELDS[m.field];
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "missing required column \"{}\"", field.header)?;
+            match &m.closest {
+                Some((col, header)) => write!(
+                    f,
+                    "; closest header: {} (column {}); if that is it, add to importer.toml \
+                     under [columns]: {} = [{}]",
+                    quoted(header),
+                    col + 1,
+                    field.column,
+                    toml::Value::String(header.clone())
+                )?,
+                None => f.write_str("; no header of the file looks like it")?,
+            }
         }
-        for (i, header) in self.found.iter().take(FOUND_LISTED).enumerate() {
+        if self.missing.iter().all(|m| m.closest.is_some()) {
+            return Ok(());
+        }
+        if self.unknown.is_empty() {
+            // The column is not there: what is there, to compare.
+            f.write_str("; found headers: ")?;
+            for (i, header) in self.found.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(&crate::escape::clipped(header))?;
+            }
+            if let more @ 1.. = self.columns - self.found.len() {
+                write!(f, " and {more} more")?;
+            }
+            return Ok(());
+        }
+        f.write_str("; headers that name no field: ")?;
+        for (i, (col, header)) in self.unknown.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            f.write_str(&crate::escape::clipped(header))?;
+            write!(f, "{} (column {})", quoted(header), col + 1)?;
         }
-        match self.found.len().saturating_sub(FOUND_LISTED) {
-            0 => Ok(()),
-            more => write!(f, " ... and {more} more"),
+        if let more @ 1.. = self.unknown_count - self.unknown.len() {
+            write!(f, " and {more} more")?;
+        }
+        let unmatched: Vec<&str> = self
+            .missing
+            .iter()
+            .filter(|m| m.closest.is_none())
+            .map(|m| FIELDS[m.field].column)
+            .collect();
+        match unmatched.as_slice() {
+            [one] => write!(
+                f,
+                "; if one of them is it, add to importer.toml under [columns]: {one} = [\"<that header>\"]"
+            ),
+            many => write!(
+                f,
+                "; if one of them is one of these, add to importer.toml under [columns]: \
+                 <field> = [\"<that header>\"], the field being one of {}",
+                many.join(", ")
+            ),
         }
     }
 }
@@ -453,8 +636,12 @@ mod tests {
             .collect();
         assert!(names.map(&h).is_ok());
         let err = names.map(&headers(&["No", "SKU"])).unwrap_err();
-        assert!(err.missing.contains(&"Kode Pesanan"));
-        assert!(err.to_string().contains("found: No, SKU"));
+        assert!(err.headers().contains(&"Kode Pesanan"));
+        assert!(
+            err.to_string()
+                .contains("no header of the file looks like it; found headers: No, SKU"),
+            "{err}"
+        );
         let hostile = vec!["\u{1b}]0;pwned\u{7}".to_string(), "x".repeat(100_000)];
         let shown = names.map(&hostile).unwrap_err().to_string();
         assert!(
@@ -462,19 +649,117 @@ mod tests {
             "{shown}"
         );
         assert!(
-            shown.len() < 1000 && shown.contains("(100000 bytes)"),
+            shown.len() < 2000 && shown.contains("…(100000 bytes)"),
             "{shown}"
         );
         let wide: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
-        assert!(
-            names
-                .map(&wide)
-                .unwrap_err()
-                .to_string()
-                .ends_with("and 460 more")
-        );
+        let shown = names.map(&wide).unwrap_err().to_string();
+        assert!(shown.contains("(column 10) and 490 more"), "{shown}");
         aliases.insert("nope".into(), vec![]);
         assert!(Names::new(&aliases).unwrap_err().contains("nope"));
+    }
+
+    /// The headers of the export with `header` written as `written`.
+    fn with(header: &str, written: &str) -> Vec<String> {
+        all_headers()
+            .into_iter()
+            .map(|h| if h == header { written.to_string() } else { h })
+            .collect()
+    }
+
+    #[test]
+    fn headers_that_differ_in_case_spaces_or_punctuation_resemble_the_field() {
+        for header in [
+            "Kode-Pesanan",
+            "KodePesanan",
+            "kode pesanan.",
+            "Kode Pesnan",
+        ] {
+            assert!(
+                resemblance("Kode Pesanan", header).is_some(),
+                "{header} should resemble Kode Pesanan"
+            );
+        }
+        assert_eq!(resemblance("Kode Pesanan", "Kode-Pesanan"), Some(1.0));
+        assert!(resemblance("SKU", "SKU Produk").is_some());
+        for header in [
+            "Nama Toko",
+            "Order Code",
+            "",
+            "---",
+            "SKU Produk Channel Lama",
+        ] {
+            assert_eq!(resemblance("SKU", header), None, "{header}");
+        }
+        // A whole comma header read as one column is not a spelling of one.
+        let line = all_headers().join(",");
+        assert_eq!(resemblance("Waktu Pesanan Terbuat", &line), None);
+        let near = resemblance("Kode Pesanan", "Kode Pesanan Lama").unwrap();
+        assert!(near < resemblance("Kode Pesanan", "Kode_Pesanan.").unwrap());
+    }
+
+    #[test]
+    fn a_missing_column_names_the_closest_header_and_the_alias_that_maps_it() {
+        let names = Names::new(&HashMap::new()).unwrap();
+        let err = names
+            .map(&with("Kode Pesanan", "Kode-Pesanan "))
+            .unwrap_err();
+        assert_eq!(err.headers(), ["Kode Pesanan"]);
+        assert_eq!(
+            err.to_string(),
+            "missing required column \"Kode Pesanan\"; closest header: \"Kode-Pesanan \" \
+             (column 4); if that is it, add to importer.toml under [columns]: \
+             kode_pesanan = [\"Kode-Pesanan \"]"
+        );
+        // The alias it offers is one the config takes, and then the file maps.
+        let mut aliases = HashMap::new();
+        aliases.insert(
+            "kode_pesanan".to_string(),
+            vec!["Kode-Pesanan ".to_string()],
+        );
+        let config: HashMap<String, Vec<String>> = toml::from_str::<toml::Table>(&format!(
+            "kode_pesanan = [{}]",
+            toml::Value::String("Kode-Pesanan ".into())
+        ))
+        .unwrap()
+        .try_into()
+        .unwrap();
+        assert_eq!(config, aliases);
+        assert!(
+            Names::new(&config)
+                .unwrap()
+                .map(&with("Kode Pesanan", "Kode-Pesanan "))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_header_is_offered_for_one_field_and_the_others_are_listed() {
+        let names = Names::new(&HashMap::new()).unwrap();
+        let mut h = with("Qty", "Jumlah");
+        h = h
+            .into_iter()
+            .map(|x| if x == "SKU" { "S.K.U".to_string() } else { x })
+            .collect();
+        h.push("Catatan".into());
+        let err = names.map(&h).unwrap_err();
+        assert_eq!(err.headers(), ["SKU", "Qty"]);
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(
+                "missing required column \"SKU\"; closest header: \"S.K.U\" (column 6)"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(
+                "missing required column \"Qty\"; no header of the file looks like it; \
+                 headers that name no field: \"Jumlah\" (column 9), \"Catatan\" (column 28); \
+                 if one of them is it, add to importer.toml under [columns]: qty = [\"<that header>\"]"
+            ),
+            "{shown}"
+        );
+        assert!(!shown.contains('\n'), "one line: {shown}");
     }
 
     #[test]

@@ -58,6 +58,26 @@ pub fn find(patterns: &[String]) -> (Vec<Input>, Vec<String>) {
     (found, unmatched)
 }
 
+/// The command that `input`, the first input of a command line without
+/// one, was most likely meant to be: `statsu` → `status`. Only a word
+/// (letters, digits, `-`, `_`) that names nothing on disk is taken for a
+/// command, and only within two edits of one (one for short names).
+pub fn mistyped_command<'a>(input: &str, commands: &[&'a str]) -> Option<&'a str> {
+    let word = input
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if input.is_empty() || input.len() > 40 || !word || Path::new(input).exists() {
+        return None;
+    }
+    let typed = input.to_ascii_lowercase();
+    commands
+        .iter()
+        .map(|&name| (strsim::osa_distance(&typed, name), name))
+        .filter(|&(edits, name)| edits <= 2 && edits * 3 <= name.len())
+        .min_by_key(|&(edits, _)| edits)
+        .map(|(_, name)| name)
+}
+
 fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
@@ -98,6 +118,46 @@ fn add(path: PathBuf, seen: &mut HashSet<PathBuf>, found: &mut Vec<Input>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const COMMANDS: [&str; 6] = [
+        "import",
+        "status",
+        "recommend",
+        "completions",
+        "man",
+        "help",
+    ];
+
+    #[test]
+    fn a_word_close_to_a_command_is_taken_for_it() {
+        for (typed, meant) in [
+            ("statsu", "status"),
+            ("stauts", "status"),
+            ("Status", "status"),
+            ("stat", "status"),
+            ("improt", "import"),
+            ("recomend", "recommend"),
+            ("completion", "completions"),
+            ("mna", "man"),
+            ("hlep", "help"),
+        ] {
+            assert_eq!(mistyped_command(typed, &COMMANDS), Some(meant), "{typed}");
+        }
+        for typed in [
+            "files",
+            "a",
+            "st",
+            "mx",
+            "statsu.csv",
+            "./statsu",
+            "exports/statsu",
+            "stat*",
+            "",
+            "orders-2025",
+        ] {
+            assert_eq!(mistyped_command(typed, &COMMANDS), None, "{typed}");
+        }
+    }
 
     #[test]
     fn expands_dirs_globs_and_files_smallest_first() {

@@ -12,7 +12,8 @@
 //! checked against its range in [`limits`], before anything starts;
 //! [`status`] and [`recommend`] look at a database and at files without
 //! importing. Text from files and users reaches a terminal through
-//! [`escape`]; where a path really leads is [`paths`].
+//! [`escape`]; where a path really leads is [`paths`]; [`man`] renders the
+//! manual page.
 //!
 //! The [`store`] folder holds one module per database. Each owns its
 //! connection, migrations and SQL, consumes the readers' messages and reports
@@ -26,6 +27,7 @@ pub mod fields;
 pub mod import;
 pub mod inputs;
 pub mod limits;
+pub mod man;
 pub mod memory;
 pub mod metrics;
 pub mod outcome;
@@ -52,7 +54,9 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         Some(cli::Command::Import(args)) => {
             settings::Settings::from_args(*args).and_then(import::run)
         }
-        None => settings::Settings::from_args(cli.import).and_then(import::run),
+        None => not_a_command(&cli.import.inputs)
+            .and_then(|()| settings::Settings::from_args(cli.import))
+            .and_then(import::run),
         Some(cli::Command::Status(args)) => status::run(args),
         Some(cli::Command::Recommend(args)) => recommend::run(args),
         Some(cli::Command::Completions { shell }) => {
@@ -66,13 +70,9 @@ pub fn run(cli: cli::Cli) -> ExitCode {
                 .map(|_| ExitCode::SUCCESS)
                 .map_err(Into::into)
         }
-        Some(cli::Command::Man) => {
-            let cmd = <cli::Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .map(|_| ExitCode::SUCCESS)
-                .map_err(Into::into)
-        }
+        Some(cli::Command::Man) => man::render(&mut std::io::stdout())
+            .map(|_| ExitCode::SUCCESS)
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => code,
@@ -92,6 +92,35 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// `dropship-import statsu`: a first input that names nothing on disk and
+/// reads like a mistyped command is a usage error saying so, not a missing
+/// file to import (exit 3).
+fn not_a_command(inputs: &[String]) -> anyhow::Result<()> {
+    let Some(first) = inputs.first() else {
+        return Ok(());
+    };
+    let cmd = <cli::Cli as clap::CommandFactory>::command();
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .map(clap::Command::get_name)
+        .chain(["help"])
+        .collect();
+    // Only plain words are taken for commands: `first` has no character
+    // that needs escaping.
+    let message = match inputs::mistyped_command(first, &names) {
+        None => return Ok(()),
+        Some(name) if name == first.to_ascii_lowercase() => format!(
+            "'{first}' is a command: put it first (dropship-import {name} ...); \
+             to import a file named {first}, write ./{first}"
+        ),
+        Some(name) => format!(
+            "unknown command '{first}'; did you mean '{name}'? \
+             (to import a file named {first}, write ./{first})"
+        ),
+    };
+    Err(settings::UsageError(message).into())
 }
 
 /// A command line the parser did not take: help and version as they are;

@@ -201,10 +201,10 @@ impl<T: Quantity> Limit<T> {
                 shown()
             ))),
             Err(false) => Err(OutOfRange(format!(
-                "{name}: {} is not {}; it must be {}",
-                shown(),
+                "{name}: expected {} ({}), got {}",
                 T::LOOKS_LIKE,
-                self.range()
+                self.range(),
+                shown()
             ))),
         }
     }
@@ -498,6 +498,21 @@ mod tests {
             let e = r.expect_err(what).0;
             assert!(e.contains("--jobs") && e.contains("1 to 64 files"), "{e}");
         }
+        for text in ["abc", "1.5", "-1", ""] {
+            let e = JOBS.flag_value(text).unwrap_err().0;
+            assert!(
+                e.starts_with("--jobs: expected a whole number (1 to 64 files), got "),
+                "{e}"
+            );
+        }
+        let e = CHUNK_SIZE
+            .config_value(&toml::Value::Float(1.5))
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            e,
+            "streaming_import.chunk_size: expected a whole number (1 to 100000 rows), got 1.5"
+        );
         for (limit_err, name, range) in [
             (
                 CHUNK_SIZE.config_value(&int(-5)).map(drop),

@@ -16,7 +16,7 @@ use crate::columns::{HeaderMap, MissingColumns, Names};
 use crate::memory::Budget;
 use crate::outcome::{Begin, Checkpoint, FileEnd, Reason};
 use crate::progress::FileBar;
-use crate::rows::{Chunk, Rules, clip};
+use crate::rows::{Chunk, Rules};
 use crate::source::{self, BUFFER, Source};
 use crossbeam_channel::{Sender, bounded};
 use std::fs::File;
@@ -206,7 +206,7 @@ fn read_inner(
     let map: HeaderMap = opts
         .names
         .map(&headers)
-        .map_err(|missing| FileFailure::MissingColumns(short_missing(missing)))?;
+        .map_err(FileFailure::MissingColumns)?;
 
     let (reply_tx, reply_rx) = bounded(1);
     tx.send(Msg::Begin {
@@ -293,21 +293,6 @@ fn too_many_rejects(max: u64) -> FileEnd {
 
 fn read_error(line: u64, error: io::Error) -> Stop {
     FileFailure::ReadError { line, error }.into()
-}
-
-/// The missing-columns failure with the found headers shortened, so that a
-/// huge header line does not fill the message.
-fn short_missing(mut missing: MissingColumns) -> MissingColumns {
-    const SHOWN: usize = 40;
-    let more = missing.found.len().saturating_sub(SHOWN);
-    missing.found.truncate(SHOWN);
-    for h in &mut missing.found {
-        *h = clip(h, 60);
-    }
-    if more > 0 {
-        missing.found.push(format!("… and {more} more"));
-    }
-    missing
 }
 
 fn send_chunk<R: BufRead>(
@@ -799,10 +784,10 @@ mod tests {
         for (failure, text) in cases {
             assert_eq!(failure.to_string(), text);
         }
-        let missing = MissingColumns {
-            missing: vec!["Kode Pesanan"],
-            found: vec!["No".into()],
-        };
+        let missing = Names::new(&Default::default())
+            .unwrap()
+            .map(&["No".to_string()])
+            .unwrap_err();
         assert_eq!(
             FileFailure::MissingColumns(missing.clone()).to_string(),
             missing.to_string()

@@ -195,7 +195,7 @@ fn a_40_mb_header_line_fails_the_file_with_a_short_message() {
     assert_eq!(r.file_status("fat.csv"), "failed");
     let error = error_of(&r, "fat.csv");
     assert!(
-        error.contains("missing required column(s): Waktu Pesanan Terbuat"),
+        error.contains("missing required column \"Waktu Pesanan Terbuat\""),
         "{error}"
     );
     assert!(error.len() < 4000, "{} bytes of error", error.len());

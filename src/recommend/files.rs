@@ -405,17 +405,9 @@ pub(super) fn look_at_head(head: &Head, size: u64, sampler: &Sampler) -> Looked 
     let mut fails = false;
     if let Err(missing) = sampler.names.map(&headers) {
         fails = true;
-        let mut message = format!("{missing}: the import would fail this file");
-        match unknown.as_slice() {
-            [] => {}
-            [one] => message.push_str(&format!(
-                "; if {one} is one of them under another name, add it to [columns] in the config"
-            )),
-            many => message.push_str(&format!(
-                "; if any of {} is one of them under another name, add it to [columns] in the config",
-                many.join(", ")
-            )),
-        }
+        // The message names what looks like each missing column, and the
+        // `[columns]` alias that would map it.
+        let message = format!("the import would fail this file: {missing}");
         warnings.push(warn(Kind::MissingColumns, Level::Error, message));
     }
     if !unknown.is_empty() {

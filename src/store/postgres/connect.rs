@@ -139,6 +139,12 @@ impl Target {
                 .find(|(k, v)| k == key && !v.is_empty())
                 .map(|(_, v)| v.clone())
         };
+        // Checked here: the driver's own message is the parser's ("invalid
+        // digit found in string"), which names neither the option nor what
+        // it takes.
+        if let Some(port) = get("port") {
+            check_port(&port)?;
+        }
         if get("passfile").is_some() {
             bail!("the connection option \"passfile\" is not supported: set PGPASSFILE instead");
         }
@@ -289,6 +295,17 @@ pub fn runtime_with_worker() -> Result<tokio::runtime::Runtime> {
         .thread_name("postgres")
         .enable_all()
         .build()?)
+}
+
+/// A port is a whole number from 1 to 65535.
+fn check_port(text: &str) -> Result<()> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port > 0 && text.trim().bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        _ => bail!(
+            "port: expected a whole number (1 to 65535), got {}",
+            crate::escape::quoted(text)
+        ),
+    }
 }
 
 /// A non-empty environment variable.
@@ -616,7 +633,12 @@ mod tests {
                 "missing \"=\" after \"password\"",
             ),
             ("host=x password='hunter2", "unterminated"),
-            ("port=abc password=hunter2", "invalid"),
+            (
+                "port=abc password=hunter2",
+                "port: expected a whole number (1 to 65535), got \"abc\"",
+            ),
+            ("host=x port=99999 password=hunter2", "1 to 65535"),
+            ("host=x port=-1 password=hunter2", "1 to 65535"),
             ("host=x passfile=/p password=hunter2", "PGPASSFILE"),
             (
                 "host=x connect_timeout=soon password=hunter2",
