@@ -1979,6 +1979,126 @@ fn rows_of_a_file_stopped_part_way_are_counted_once_over_both_runs() {
     );
 }
 
+/// `status` of a file's entry as `run` saw it: `(state, rows read,
+/// resumed_from_line, stopped_at_line, resumed_by_run)`.
+fn status_of_file(work: &Work, db: &str, run: i64) -> (String, u64, Value, Value, Value) {
+    let out = Command::new(BIN)
+        .current_dir(work.dir.path())
+        .args(["status", "--db", db, &run.to_string(), "--json"])
+        .output()
+        .expect("run status");
+    assert!(out.status.success(), "{out:?}");
+    let d: Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    let files = d["files"].as_array().expect("files");
+    assert_eq!(
+        files.len(),
+        1,
+        "run {run} lists the one file it read part of: {d}"
+    );
+    let f = &files[0];
+    (
+        f["state"].as_str().unwrap_or_default().to_string(),
+        f["rows"]["read"].as_u64().unwrap_or(0),
+        f["resumed_from_line"].clone(),
+        f["stopped_at_line"].clone(),
+        f["resumed_by_run"].clone(),
+    )
+}
+
+/// SPEC: each row is counted in the run that committed it, and `status`
+/// shows it there: a file stopped part-way by Ctrl-C and finished by the
+/// rerun is listed in the first run as interrupted with the rows it
+/// committed and the line it stopped at, and in the rerun with only the
+/// rows the rerun read and the line it resumed from.
+#[test]
+fn status_shows_a_resumed_file_in_each_run_with_the_rows_that_run_committed() {
+    let spec = Spec {
+        files: 1,
+        rows: 20_000,
+        seed: 0x57_A7,
+        bad_share: 0.01,
+        dup_share: 0.0,
+    };
+    let work = Work::new(&spec);
+    let db = work.path("st.db");
+    let args = import_args("st.db", 1);
+    let total = work.files[0].rows.len() as u64;
+
+    let mut proc = work.spawn(&args);
+    assert!(
+        wait_for(&mut proc, &work, &db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    proc.signal(libc::SIGINT);
+    let first = proc.wait();
+    first.expect_code(&[130], "Ctrl-C");
+    let first_read = counts(&first.per_file()[0]["rows"])[0];
+    assert!(first_read > 0 && first_read < total, "{}", first.show());
+    let rerun = work.run(&args);
+    rerun.expect_complete("rerun after Ctrl-C");
+    let resumed_at = rerun.per_file()[0]["resumed_from_line"].clone();
+    assert!(
+        resumed_at.as_u64().is_some_and(|l| l > 1),
+        "{}",
+        rerun.show()
+    );
+    let runs: Vec<i64> = {
+        let conn = open_ro(&db);
+        let mut stmt = conn
+            .prepare("SELECT id FROM import_runs ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(runs.len(), 2, "two runs recorded");
+
+    let (state, read, from, stopped, by) = status_of_file(&work, "st.db", runs[0]);
+    assert_eq!(state, "interrupted");
+    assert_eq!(
+        read, first_read,
+        "the first run shows the rows it committed"
+    );
+    assert!(from.is_null());
+    assert_eq!(stopped, resumed_at, "it stopped where the rerun resumed");
+    assert_eq!(by, runs[1]);
+
+    let (state, read, from, stopped, by) = status_of_file(&work, "st.db", runs[1]);
+    assert_eq!(state, "imported");
+    assert_eq!(
+        read + first_read,
+        total,
+        "the rerun shows only what it read"
+    );
+    assert_eq!(from, resumed_at);
+    assert!(stopped.is_null() && by.is_null());
+
+    // And in words, in the detail of each run.
+    let text = |run: i64| {
+        let out = Command::new(BIN)
+            .current_dir(work.dir.path())
+            .args(["status", "--db", "st.db", &run.to_string()])
+            .output()
+            .expect("run status");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let line = resumed_at.as_u64().unwrap_or(0);
+    let first_text = text(runs[0]);
+    assert!(
+        first_text.contains(&format!(
+            "stopped at line {line}, resumed by run {}",
+            runs[1]
+        )),
+        "{first_text}"
+    );
+    let rerun_text = text(runs[1]);
+    assert!(
+        rerun_text.contains(&format!("resumed at line {line}")),
+        "{rerun_text}"
+    );
+}
+
 /// A file taken over after a kill is read on from its checkpoint: it keeps
 /// its import_files row, and the rows committed before the kill are not
 /// read again (SPEC: each row is counted in the run that committed it).

@@ -515,3 +515,69 @@ fn url_to_key_values(url: &str) -> String {
     }
     kv
 }
+
+/// SPEC: each row is counted in the run that committed it. A file run 4
+/// left part-way and run 5 resumed and imported is shown, as the writers
+/// record it, in run 4 as interrupted with the rows run 4 committed and
+/// the line it stopped at, and in run 5 with only its own rows and the line
+/// it resumed at (the file's entry sums both).
+#[test]
+fn a_resumed_file_is_shown_in_each_run_with_that_runs_rows() {
+    let Some(mut pg) = Pg::new("a_resumed_file_is_shown_in_each_run_with_that_runs_rows") else {
+        return;
+    };
+    pg.tables();
+    pg.sql(
+        "INSERT INTO import_runs (id, started_at, finished_at, state, pid, host, version,
+             options, files_total, rows_read, rows_imported, planned_files, planned_bytes)
+         OVERRIDING SYSTEM VALUE
+         VALUES (4, '2025-01-04T10:00:00Z', NULL, 'interrupted', 1, 'alpha', '0.1.0', '{}',
+                 1, 300, 300, 1, 10000),
+                (5, '2025-01-05T10:00:00Z', '2025-01-05T10:00:09Z', 'ok', 2, 'alpha',
+                 '0.1.0', '{}', 1, 700, 700, 1, 10000);
+         INSERT INTO import_files (run_id, path, size_bytes, content_hash, state,
+             rows_read, rows_imported, bytes_committed, rows_committed, line_committed,
+             started_at, finished_at)
+         VALUES (5, 'd.csv', 10000, 'h4', 'imported', 1000, 1000, 10000, 1000, 1001,
+                 '2025-01-04T10:00:00Z', '2025-01-05T10:00:09Z');
+         INSERT INTO import_file_runs (file_id, run_id, rows_read, rows_imported,
+             rows_rejected, rows_duplicate, rows_filtered, bytes_from, line_from,
+             bytes_committed, rows_committed, line_committed)
+         SELECT id, 4, 300, 300, 0, 0, 0, 0, NULL, 3000, 300, 301 FROM import_files
+         UNION ALL
+         SELECT id, 5, 700, 700, 0, 0, 0, 3000, 301, 10000, 1000, 1001 FROM import_files;",
+    );
+    let killed = pg.run(&["status", "4", "--json"]).expect_code(0).json();
+    let f = &killed["files"][0];
+    assert_eq!(killed["files"].as_array().unwrap().len(), 1, "{killed}");
+    assert_eq!(f["path"], "d.csv");
+    assert_eq!(f["state"], "interrupted");
+    assert_eq!(f["rows"]["read"], 300);
+    assert_eq!(f["rows"]["imported"], 300);
+    assert_eq!(f["bytes_committed"], 3000);
+    assert_eq!(f["stopped_at_line"], 301);
+    assert_eq!(f["resumed_by_run"], 5);
+    assert_eq!(killed["run"]["planned_bytes"], 10000);
+
+    let resumed = pg.run(&["status", "5", "--json"]).expect_code(0).json();
+    let f = &resumed["files"][0];
+    assert_eq!(f["state"], "imported");
+    assert_eq!(f["rows"]["read"], 700);
+    assert_eq!(f["resumed_from_line"], 301);
+    assert_eq!(f["stopped_at_line"], Value::Null);
+
+    let text = pg.run(&["status", "4"]);
+    assert!(
+        text.expect_code(0)
+            .stdout
+            .contains("stopped at line 301, resumed by run 5"),
+        "{}",
+        text.stdout
+    );
+    let text = pg.run(&["status", "5"]);
+    assert!(
+        text.expect_code(0).stdout.contains("resumed at line 301"),
+        "{}",
+        text.stdout
+    );
+}

@@ -498,7 +498,16 @@ fn reads_the_database_while_an_import_writes_to_it() {
     let pct = file["progress_percent"].as_f64().unwrap();
     assert!(pct > 0.0 && pct <= 100.0, "{file}");
     assert_eq!(detail["run"]["files"]["total"], 6);
-    assert_eq!(detail["progress"]["is_estimate"], true);
+    // The run recorded the work it was given: its progress is exact, over
+    // the bytes of the six files.
+    let planned: u64 = std::fs::read_dir(env.path("files"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(detail["run"]["planned_files"], 6);
+    assert_eq!(detail["run"]["planned_bytes"], planned);
+    assert_eq!(detail["progress"]["is_estimate"], false);
+    assert_eq!(detail["progress"]["bytes_total_estimate"], planned);
     let text = status(&env, &[&id_text]);
     text.expect_code(0);
     assert!(text.stdout.contains("in_progress"), "{}", text.stdout);

@@ -9,12 +9,18 @@
 //! tells); otherwise it was killed and is shown as `interrupted`, as the
 //! next import will record it.
 //!
-//! While a run is going, `import_runs` holds only its start: its counts are
-//! the sums of its files so far, and its progress and ETA come from the
-//! checkpoints the writer commits with every chunk (`bytes_committed`).
-//! Those are estimates, and the output says so: files not begun yet are not
-//! in `import_files`, so their sizes are guessed, and checkpoint bytes count
-//! the decoded text (a `.gz` file's progress cannot be told from them).
+//! Each row is counted in the run that committed it: a run shows, for each
+//! file, what that run committed of it (`import_file_runs`), so a file a
+//! killed run left part-way is listed in that run as interrupted, where it
+//! stopped, and in the run that resumed it with that run's rows only.
+//!
+//! While a run is going, its counts are those of its last commit, and its
+//! progress and ETA come from the checkpoints the writer commits with every
+//! chunk (`bytes_committed`) over the work the run recorded when it started
+//! (`planned_files`, `planned_bytes`): exact but for a `.gz` file in
+//! progress, whose checkpoint counts decoded text. A run of an older
+//! version recorded no plan: files not begun are not in `import_files`, so
+//! their sizes are guessed, and the output says it is an estimate.
 
 mod follow;
 mod reading;
@@ -79,7 +85,7 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
             if args.json {
                 writeln!(out, "{}", to_json(&runs, true)?)?;
             } else {
-                write_list(&mut out, reader.shown(), &runs)?;
+                write_list(&mut out, reader.shown(), &runs, table_width())?;
                 write_partial(&mut out, &partial)?;
             }
         }
@@ -88,12 +94,21 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
             if args.json {
                 writeln!(out, "{}", to_json(&detail, true)?)?;
             } else {
-                write_detail(&mut out, &detail)?;
+                write_detail(&mut out, &detail, table_width())?;
             }
         }
     }
     out.flush()?;
     Ok(ExitCode::from(Exit::Ok as u8))
+}
+
+/// The width tables keep to: the terminal's, or off a terminal `COLUMNS`
+/// when it is set (else none: a script reads whole lines).
+fn table_width() -> Option<usize> {
+    match std::io::stdout().is_terminal() {
+        true => Some(terminal_size().0),
+        false => off_terminal_width(),
+    }
 }
 
 /// One look at the database, as of one read transaction.
@@ -119,6 +134,10 @@ mod tests {
             rows: RowCounts::default(),
             bytes_committed: committed,
             rows_committed: 0,
+            line_committed: None,
+            bytes_from: 0,
+            resumed_from_line: None,
+            carried_on_by: None,
             error: None,
             started_at: started.into(),
             finished_at: None,
@@ -151,7 +170,13 @@ mod tests {
         ];
         // 2000 bytes done in 10 s: 200 B/s. Left: 1000 of b, and two files
         // not begun, guessed at 2000 each: 5000 bytes, 25 s.
-        let p = estimate(Some(at(start)), at("2025-01-01T10:00:10Z"), (4, 0), &files);
+        let p = estimate(
+            Some(at(start)),
+            at("2025-01-01T10:00:10Z"),
+            (4, 0),
+            &files,
+            None,
+        );
         assert_eq!(p.bytes_done, 2000);
         assert_eq!(p.bytes_total_estimate, 7000);
         assert_eq!(p.files_not_started, 2);
@@ -168,13 +193,25 @@ mod tests {
     fn no_eta_before_anything_is_committed_or_for_gzip() {
         let start = "2025-01-01T10:00:00Z";
         let files = [file("a.csv", "in_progress", 1000, 0, start)];
-        let p = estimate(Some(at(start)), at("2025-01-01T10:00:05Z"), (1, 0), &files);
+        let p = estimate(
+            Some(at(start)),
+            at("2025-01-01T10:00:05Z"),
+            (1, 0),
+            &files,
+            None,
+        );
         assert_eq!(p.eta_secs, None);
         assert!(eta_text(&p).contains("unknown"));
 
         let gz = file("a.csv.gz", "in_progress", 1000, 5000, start);
         assert_eq!(gz.fraction(), None);
-        let p = estimate(Some(at(start)), at("2025-01-01T10:00:05Z"), (1, 0), &[gz]);
+        let p = estimate(
+            Some(at(start)),
+            at("2025-01-01T10:00:05Z"),
+            (1, 0),
+            &[gz],
+            None,
+        );
         assert_eq!(p.bytes_done, 0);
         assert_eq!(p.files_unmeasurable, 1);
 
@@ -197,6 +234,186 @@ mod tests {
         );
         let (_, raw) = options_summary(&serde_json::Value::String("x".into()));
         assert_eq!(raw, "\"x\"");
+    }
+
+    /// A run of 100 files of 1 MiB (the 100th 3 MiB), started at 10:00:
+    /// 60 imported, 3 in progress (the first resumed from a killed run),
+    /// 1 failed, 36 not begun; as seen at 10:10.
+    fn busy_run() -> (Detail, SystemTime) {
+        let start = "2025-01-01T10:00:00Z";
+        let mib = 1 << 20;
+        let mut files = Vec::new();
+        for i in 1..=64u64 {
+            let path = format!("exports/2026-11/marketplace-2026-11-part-{i:03}.csv");
+            let mut f = file(&path, "imported", mib, mib, start);
+            f.id = i as i64;
+            f.rows.read = 1000;
+            f.rows.imported = 1000;
+            match i {
+                61 => {
+                    f.state = "in_progress".into();
+                    f.bytes_committed = mib / 2;
+                    f.bytes_from = mib / 4;
+                    f.resumed_from_line = Some(251);
+                    f.rows.read = 250;
+                    f.rows.imported = 250;
+                }
+                62 | 63 => {
+                    f.state = "in_progress".into();
+                    f.bytes_committed = mib / 10;
+                    f.started_at = "2025-01-01T10:09:00Z".into();
+                    f.rows.read = 100;
+                    f.rows.imported = 100;
+                }
+                64 => {
+                    f.state = "failed".into();
+                    f.error = Some("more than 10 rejected rows (--max-errors 10)".into());
+                    f.rows.read = 11;
+                    f.rows.imported = 0;
+                    f.rows.failed = 11;
+                }
+                _ => {}
+            }
+            files.push(f);
+        }
+        let mut rows = RowCounts::default();
+        for f in &files {
+            rows.add(&f.rows);
+        }
+        let run = RunRecord {
+            id: 7,
+            started_at: start.into(),
+            finished_at: None,
+            state: "running".into(),
+            pid: 4242,
+            host: None,
+            version: "0.1.0".into(),
+            options: "{}".into(),
+            files: FileCounts {
+                total: 100,
+                imported: 60,
+                skipped: 0,
+                failed: 1,
+            },
+            rows,
+            elapsed_ms: None,
+            peak_rss_bytes: None,
+            rows_per_sec: None,
+            bytes_per_sec: None,
+            planned_files: Some(100),
+            planned_bytes: Some(102 * mib),
+            skipped_bytes: Some(0),
+        };
+        let now = at("2025-01-01T10:10:00Z");
+        (detail_of(&run, &files, true, now), now)
+    }
+
+    #[test]
+    fn progress_is_exact_over_the_planned_work() {
+        let (d, _) = busy_run();
+        let p = d.progress.unwrap();
+        assert!(!p.is_estimate);
+        let mib = 1 << 20;
+        // 61 files whole (60 imported, 1 failed), half of one, a tenth of two.
+        assert_eq!(p.bytes_done, 61 * mib + mib / 2 + 2 * (mib / 10));
+        assert_eq!(p.bytes_total_estimate, 102 * mib);
+        assert_eq!(p.files_not_started, 36);
+        assert_eq!(p.bytes_not_started, Some(38 * mib));
+        // This run read 60 MiB, a quarter of one and a tenth of two: not
+        // the quarter the killed run had committed.
+        let mine = 60 * mib + mib / 4 + 2 * (mib / 10);
+        assert_eq!(p.bytes_per_sec, Some(mine / 600));
+    }
+
+    #[test]
+    fn follow_screen_at_120_columns() {
+        let (d, now) = busy_run();
+        let expected = [
+            "run 7 running, 10m 00s elapsed, 60.5% done, 61.7 MiB of 102.0 MiB, 103.2 KiB/s, ETA ~6m 41s",
+            "rows read 60461, imported 60450, rejected 0, duplicate 0",
+            "",
+            "PATH                                                DONE       ETA  READ  IMPORTED  REJECTED  NOTE",
+            "exports/2026-11/marketplace-2026-11-part-061.csv   50.0%  ~20m 00s   250       250         0  resumed at line 251",
+            "exports/2026-11/marketplace-2026-11-part-062.csv   10.0%   ~9m 00s   100       100         0",
+            "exports/2026-11/marketplace-2026-11-part-063.csv   10.0%   ~9m 00s   100       100         0",
+            "exports/2026-11/marketplace-2026-11-part-064.csv  failed              11         0         0  more than 10 rejected r…",
+            "60 imported, 36 not started (38.0 MiB)",
+        ];
+        let screen = screen(&d, 120, 24, now);
+        assert_eq!(screen, expected.join("\n") + "\n");
+        assert!(screen.lines().all(|l| l.chars().count() <= 120), "{screen}");
+        assert!(screen.lines().count() < 24);
+    }
+
+    #[test]
+    fn follow_screen_at_60_columns() {
+        let (d, now) = busy_run();
+        let expected = [
+            "run 7 running, 10m 00s elapsed, 60.5% done",
+            "61.7 MiB of 102.0 MiB, 103.2 KiB/s, ETA ~6m 41s",
+            "rows read 60461, imported 60450, rejected 0, duplicate 0",
+            "",
+            "PATH                      DONE       ETA  IMPORTED",
+            "…-2026-11-part-061.csv   50.0%  ~20m 00s       250",
+            "…-2026-11-part-062.csv   10.0%   ~9m 00s       100",
+            "…-2026-11-part-063.csv   10.0%   ~9m 00s       100",
+            "…-2026-11-part-064.csv  failed                   0",
+            "60 imported, 36 not started (38.0 MiB)",
+        ];
+        let screen = screen(&d, 60, 24, now);
+        assert_eq!(screen, expected.join("\n") + "\n");
+        assert!(screen.lines().all(|l| l.chars().count() <= 60), "{screen}");
+        assert!(screen.lines().count() < 24);
+    }
+
+    /// Too short for the files: they are counted.
+    #[test]
+    fn follow_screen_keeps_to_a_short_terminal() {
+        let (d, now) = busy_run();
+        let expected = [
+            "run 7 running, 10m 00s elapsed, 60.5% done, 61.7 MiB of 102.0 MiB, 103.2 KiB/s",
+            "ETA ~6m 41s",
+            "rows read 60461, imported 60450, rejected 0, duplicate 0",
+            "",
+            "3 in progress, 1 failed",
+            "60 imported, 36 not started (38.0 MiB)",
+        ];
+        let screen = screen(&d, 80, 8, now);
+        assert_eq!(screen, expected.join("\n") + "\n");
+        assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
+        assert!(screen.lines().count() < 8);
+    }
+
+    #[test]
+    fn detail_table_fits_60_columns_without_cutting_a_number() {
+        let (d, _) = busy_run();
+        let mut out = Vec::new();
+        write_detail(&mut out, &d, Some(60)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let table: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("PATH"))
+            .collect();
+        assert!(table.iter().all(|l| l.chars().count() <= 60), "{text}");
+        let ends = [
+            "PATH                  STATE         DONE  IMPORTED",
+            "…026-11-part-001.csv  imported                1000",
+            "…026-11-part-061.csv  in_progress  50.0%       250",
+            "…026-11-part-062.csv  in_progress  10.0%       100",
+            "…026-11-part-063.csv  in_progress  10.0%       100",
+            "…026-11-part-064.csv  failed                     0",
+            "... and 36 files not started yet (38.0 MiB)",
+        ];
+        assert_eq!([&table[..2], &table[table.len() - 5..]].concat(), ends);
+        // At its natural width nothing is left out.
+        let mut out = Vec::new();
+        write_detail(&mut out, &d, None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("exports/2026-11/marketplace-2026-11-part-064.csv  failed")
+                && text.contains("more than 10 rejected rows (--max-errors 10)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,7 +10,14 @@ pub(super) fn to_json<T: Serialize>(value: &T, pretty: bool) -> Result<String> {
     })
 }
 
-pub(super) fn write_list(out: &mut dyn Write, db: &str, runs: &[RunView]) -> Result<()> {
+/// The list of runs, within `width` characters when it is given (see
+/// [`Table::write_within`]).
+pub(super) fn write_list(
+    out: &mut dyn Write,
+    db: &str,
+    runs: &[RunView],
+    width: Option<usize>,
+) -> Result<()> {
     // Paths and messages come from files and users: none reaches the
     // terminal raw.
     let out = &mut crate::escape::Lines(out);
@@ -58,7 +65,25 @@ pub(super) fn write_list(out: &mut dyn Write, db: &str, runs: &[RunView]) -> Res
         ]);
         table.row(row);
     }
-    table.write(out)?;
+    use Narrow::*;
+    table.write_within(
+        out,
+        width,
+        &[
+            Drop("ROWS/S"),
+            Drop("PEAK MEM"),
+            // The seconds of the start.
+            Trim("STARTED", 16),
+            Drop("DUPLICATE"),
+            Drop("SKIPPED"),
+            KeepStart("HOST", 12),
+            Drop("DURATION"),
+            Drop("REJECTED"),
+            Drop("HOST"),
+            Drop("OK"),
+            Drop("FAILED"),
+        ],
+    )?;
     Ok(())
 }
 
@@ -97,7 +122,9 @@ pub(super) fn duration_text(r: &RunView) -> String {
     }
 }
 
-pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
+/// One run with its files, its table within `width` characters when it is
+/// given (see [`Table::write_within`]).
+pub(super) fn write_detail(out: &mut dyn Write, d: &Detail, width: Option<usize>) -> Result<()> {
     let out = &mut crate::escape::Lines(out);
     let r = &d.run.run;
     writeln!(out, "run {}: {}", r.id, r.state.as_str())?;
@@ -191,7 +218,7 @@ pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
         ("DUPLICATE", Align::Right),
         ("FILTERED", Align::Right),
         ("FAILED", Align::Right),
-        ("ERROR", Align::Left),
+        ("NOTE", Align::Left),
     ]);
     let mut table = Table::new(&columns);
     for f in &d.files {
@@ -222,40 +249,107 @@ pub(super) fn write_detail(out: &mut dyn Write, d: &Detail) -> Result<()> {
             c.duplicate.to_string(),
             c.filtered.to_string(),
             c.failed.to_string(),
-            f.error.clone().unwrap_or_default(),
+            file_note(f),
         ]);
         table.row(row);
     }
-    table.write(out)?;
+    table.write_within(out, width, FILE_TABLE_NARROWING)?;
     if let Some(p) = &d.progress
         && p.files_not_started > 0
     {
-        writeln!(
-            out,
-            "... and {} not started yet (not in the database until they begin)",
-            plural(p.files_not_started, "file")
-        )?;
+        match p.bytes_not_started {
+            Some(bytes) => writeln!(
+                out,
+                "... and {} not started yet ({})",
+                plural(p.files_not_started, "file"),
+                binary_size(bytes)
+            )?,
+            None => writeln!(
+                out,
+                "... and {} not started yet (not in the database until they begin)",
+                plural(p.files_not_started, "file")
+            )?,
+        }
     }
     Ok(())
 }
 
+/// How the file tables narrow to fit a terminal: the least useful
+/// columns go first, paths keep their distinct end, and no number is cut.
+pub(super) const FILE_TABLE_NARROWING: &[Narrow] = &[
+    Narrow::Drop("FILTERED"),
+    Narrow::KeepStart("NOTE", 30),
+    Narrow::Drop("FAILED"),
+    Narrow::KeepEnd("PATH", 32),
+    Narrow::Drop("DUPLICATE"),
+    Narrow::Drop("SIZE"),
+    Narrow::KeepStart("NOTE", 16),
+    Narrow::Drop("READ"),
+    Narrow::KeepEnd("PATH", 20),
+    Narrow::Drop("REJECTED"),
+    Narrow::Drop("ETA"),
+    Narrow::Drop("NOTE"),
+    Narrow::KeepEnd("PATH", 12),
+];
+
+/// What to say of a file beside its counts: why it failed, or where this
+/// run took it up or left it.
+pub(super) fn file_note(f: &FileView) -> String {
+    if let Some(error) = &f.error {
+        return error.clone();
+    }
+    let mut notes = Vec::new();
+    if let Some(line) = f.resumed_from_line {
+        notes.push(format!("resumed at line {line}"));
+    }
+    if let Some(line) = f.stopped_at_line {
+        notes.push(format!("stopped at line {line}"));
+    }
+    if let Some(run) = f.resumed_by_run {
+        notes.push(format!("resumed by run {run}"));
+    }
+    notes.join(", ")
+}
+
 pub(super) fn progress_text(p: &Progress) -> String {
-    let share = p
-        .percent_estimate
-        .map(|pct| format!("~{pct:.1}%"))
-        .unwrap_or_else(|| "?".into());
+    let share = p.percent_estimate.map(|pct| format!("{pct:.1}%"));
+    if !p.is_estimate {
+        return format!(
+            "{} ({} of {} done)",
+            share.as_deref().unwrap_or("?"),
+            binary_size(p.bytes_done),
+            binary_size(p.bytes_total_estimate)
+        );
+    }
     format!(
-        "{share} ({} of ~{} committed)",
+        "{} ({} of ~{} committed)",
+        share.map_or_else(|| "?".into(), |s| format!("~{s}")),
         binary_size(p.bytes_done),
         binary_size(p.bytes_total_estimate)
     )
 }
 
-/// The ETA, and what it rests on: it is an estimate and says so.
+/// The ETA, and what it rests on: the rate so far, and for a run of an
+/// older version, guessed sizes (it is an estimate and says so).
 pub(super) fn eta_text(p: &Progress) -> String {
     let Some(eta) = p.eta_secs else {
         return "unknown yet (no committed checkpoint to measure a rate by)".into();
     };
+    if !p.is_estimate {
+        let mut text = format!(
+            "{} (at {}/s, the rate since the run started",
+            eta_secs(eta),
+            binary_size(p.bytes_per_sec.unwrap_or(0))
+        );
+        if p.files_unmeasurable > 0 {
+            text.push_str(&format!(
+                "; {} counted as not begun",
+                plural(p.files_unmeasurable, "compressed file")
+            ));
+        }
+        text.push(')');
+        return text;
+    }
     let mut basis = vec![format!(
         "{}/s, the rate since the run started",
         binary_size(p.bytes_per_sec.unwrap_or(0))
@@ -336,10 +430,54 @@ pub(super) enum Align {
     Right,
 }
 
+/// One way to make a table narrower, tried in order while it is too wide
+/// (see [`Table::write_within`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Narrow {
+    /// Leave the column out.
+    Drop(&'static str),
+    /// Cut its longer cells to this many characters, keeping their end
+    /// behind a `…` (a path keeps the file's name: `…2026-11-part-003.csv`).
+    KeepEnd(&'static str, usize),
+    /// Cut its longer cells to this many characters, keeping their start
+    /// before a `…` (a message).
+    KeepStart(&'static str, usize),
+    /// Cut its cells to this many characters, without a mark (the seconds
+    /// of a time).
+    Trim(&'static str, usize),
+}
+
 /// Columns padded to their widest cell, two spaces apart.
 pub(super) struct Table {
     pub(super) columns: Vec<(&'static str, Align)>,
     pub(super) rows: Vec<Vec<String>>,
+}
+
+/// How a column's cells are cut, if they are.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    None,
+    KeepEnd(usize),
+    KeepStart(usize),
+    Trim(usize),
+}
+
+impl Cut {
+    fn apply(self, cell: &str) -> std::borrow::Cow<'_, str> {
+        let n = cell.chars().count();
+        match self {
+            Cut::KeepEnd(max) if n > max => {
+                let tail: String = cell.chars().skip(n + 1 - max.max(1)).collect();
+                format!("…{tail}").into()
+            }
+            Cut::KeepStart(max) if n > max => {
+                let head: String = cell.chars().take(max.max(1) - 1).collect();
+                format!("{head}…").into()
+            }
+            Cut::Trim(max) if n > max => cell.chars().take(max).collect::<String>().into(),
+            _ => cell.into(),
+        }
+    }
 }
 
 impl Table {
@@ -361,33 +499,86 @@ impl Table {
         );
     }
 
+    #[cfg(test)]
     pub(super) fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let width = |i: usize| {
-            self.rows
-                .iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .chain([self.columns[i].0.len()])
-                .max()
-                .unwrap_or(0)
+        self.write_within(out, None, &[])
+    }
+
+    /// Writes the table within `width` characters, when it is given: the
+    /// `steps` are taken in order, each only while the table is still too
+    /// wide. Numbers are never cut; a table that no step makes fit is
+    /// written wider.
+    pub(super) fn write_within(
+        &self,
+        out: &mut dyn Write,
+        width: Option<usize>,
+        steps: &[Narrow],
+    ) -> std::io::Result<()> {
+        let mut shown = vec![true; self.columns.len()];
+        let mut cuts = vec![Cut::None; self.columns.len()];
+        let widths = |shown: &[bool], cuts: &[Cut]| -> Vec<usize> {
+            (0..self.columns.len())
+                .map(|i| match shown[i] {
+                    false => 0,
+                    true => (self.rows.iter())
+                        .filter_map(|r| r.get(i))
+                        .map(|c| cuts[i].apply(c).chars().count())
+                        .chain([self.columns[i].0.len()])
+                        .max()
+                        .unwrap_or(0),
+                })
+                .collect()
         };
-        let widths: Vec<usize> = (0..self.columns.len()).map(width).collect();
+        let total = |shown: &[bool], cuts: &[Cut]| -> usize {
+            let count = shown.iter().filter(|s| **s).count();
+            widths(shown, cuts).iter().sum::<usize>() + 2 * count.saturating_sub(1)
+        };
+        if let Some(width) = width {
+            for step in steps {
+                if total(&shown, &cuts) <= width {
+                    break;
+                }
+                let (name, cut) = match *step {
+                    Narrow::Drop(name) => (name, None),
+                    Narrow::KeepEnd(name, n) => (name, Some(Cut::KeepEnd(n))),
+                    Narrow::KeepStart(name, n) => (name, Some(Cut::KeepStart(n))),
+                    Narrow::Trim(name, n) => (name, Some(Cut::Trim(n))),
+                };
+                let Some(i) = self.columns.iter().position(|c| c.0 == name) else {
+                    continue;
+                };
+                match cut {
+                    None => shown[i] = false,
+                    Some(cut) => cuts[i] = cut,
+                }
+            }
+        }
+        let widths = widths(&shown, &cuts);
         let header: Vec<String> = self.columns.iter().map(|c| c.0.to_string()).collect();
-        for cells in std::iter::once(&header).chain(&self.rows) {
+        for (row, cells) in std::iter::once(&header).chain(&self.rows).enumerate() {
             let mut line = String::new();
+            let mut first = true;
             for (i, (_, align)) in self.columns.iter().enumerate() {
+                if !shown[i] {
+                    continue;
+                }
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                if i > 0 {
+                let cell = match row {
+                    0 => cell.into(),
+                    _ => cuts[i].apply(cell),
+                };
+                if !first {
                     line.push_str("  ");
                 }
+                first = false;
                 let pad = widths[i].saturating_sub(cell.chars().count());
                 match align {
                     Align::Right => {
                         line.extend(std::iter::repeat_n(' ', pad));
-                        line.push_str(cell);
+                        line.push_str(&cell);
                     }
                     Align::Left => {
-                        line.push_str(cell);
+                        line.push_str(&cell);
                         line.extend(std::iter::repeat_n(' ', pad));
                     }
                 }

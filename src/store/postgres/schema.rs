@@ -237,6 +237,19 @@ ALTER TABLE import_runs ADD COLUMN lease_until timestamptz,
 ALTER TABLE import_files ADD COLUMN claim integer NOT NULL DEFAULT 1;
 CREATE INDEX import_file_runs_by_run ON import_file_runs(run_id);
     ",
+    // 6: as SQLite's 5: what each run committed of each file is kept after
+    // the file ends, with where it began and its last checkpoint, so that
+    // `status` shows each run only its own rows; and the work a run was
+    // given when it started, so that its progress is told exactly.
+    "
+ALTER TABLE import_file_runs ADD COLUMN rows_read bigint,
+    ADD COLUMN rows_failed bigint NOT NULL DEFAULT 0,
+    ADD COLUMN bytes_from bigint NOT NULL DEFAULT 0, ADD COLUMN line_from bigint,
+    ADD COLUMN bytes_committed bigint, ADD COLUMN rows_committed bigint,
+    ADD COLUMN line_committed bigint;
+ALTER TABLE import_runs ADD COLUMN planned_files bigint, ADD COLUMN planned_bytes bigint,
+    ADD COLUMN skipped_bytes bigint;
+    ",
 ];
 
 /// The schema version this build writes.

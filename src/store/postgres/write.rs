@@ -136,6 +136,8 @@ pub struct Writer {
     current: bool,
     run_id: Option<i64>,
     files_total: usize,
+    /// See the SQLite writer's `planned_bytes`.
+    planned_bytes: u64,
     leftovers: Vec<LeftOver>,
     rolled_back: Vec<String>,
     opts: WriteOptions,
@@ -258,6 +260,7 @@ impl Writer {
             current,
             run_id: None,
             files_total: inputs.len(),
+            planned_bytes: inputs.iter().filter_map(|(_, size)| *size).sum(),
             leftovers: Vec::new(),
             rolled_back: Vec::new(),
             opts,
@@ -337,10 +340,11 @@ impl Writer {
                 .one(
                     sqlx::query(
                         "INSERT INTO import_runs (started_at, state, pid, host, version, options,
-                         files_total, lease_until, backend_pid, backend_start)
+                         files_total, lease_until, backend_pid, backend_start, planned_files,
+                         planned_bytes, skipped_bytes)
                          SELECT clock_timestamp(), 'running', $1, $2, $3, $4, $5,
                                 clock_timestamp() + $6::float8 * interval '1 ms', pid,
-                                backend_start
+                                backend_start, $5, $7, 0
                          FROM pg_stat_activity WHERE pid = pg_backend_pid()
                          RETURNING id",
                     )
@@ -349,7 +353,8 @@ impl Writer {
                     .bind(env!("CARGO_PKG_VERSION"))
                     .bind(&self.opts.options_json)
                     .bind(self.files_total as i64)
-                    .bind(self.lease.as_millis() as f64),
+                    .bind(self.lease.as_millis() as f64)
+                    .bind(int(self.planned_bytes)),
                 )?
                 .try_get(0)?
         };
@@ -488,13 +493,16 @@ impl Writer {
         let Some(run) = self.run_id.filter(|_| !self.dry_run) else {
             return Ok(());
         };
-        let (mut now, mut files) = (Counted::default(), [0i64; 3]);
+        let (mut now, mut files, mut skipped_bytes) = (Counted::default(), [0i64; 3], 0u64);
         for f in &self.files {
             now.rows.add(&f.outcome.rows);
             now.orders.add(&f.outcome.orders);
             match f.outcome.status {
                 FileStatus::Imported => files[0] += 1,
-                FileStatus::Skipped => files[1] += 1,
+                FileStatus::Skipped => {
+                    files[1] += 1;
+                    skipped_bytes += f.outcome.size.unwrap_or(0);
+                }
                 FileStatus::Failed => files[2] += 1,
                 FileStatus::InProgress | FileStatus::Interrupted => {}
             }
@@ -511,14 +519,15 @@ impl Writer {
                  rows_rejected = rows_rejected + $7, rows_duplicate = rows_duplicate + $8,
                  rows_filtered = rows_filtered + $9, rows_failed = rows_failed + $10,
                  orders_created = orders_created + $11, orders_updated = orders_updated + $12,
-                 orders_duplicate = orders_duplicate + $13
+                 orders_duplicate = orders_duplicate + $13, skipped_bytes = $14
                  WHERE id = $1",
         )
         .bind(run);
         for n in f.into_iter().chain(d) {
             add = add.bind(n);
         }
-        self.pg.exec(add)?;
+        // Only this run skips its files: the sum is set, not added.
+        self.pg.exec(add.bind(int(skipped_bytes)))?;
         self.run_written = (now, files);
         Ok(())
     }
@@ -850,7 +859,7 @@ impl Writer {
         // Every file's counts and checkpoint in two statements, one row of
         // each array per file: what its counts gained since they were last
         // written, added to the entry's (all runs') and to this run's.
-        let mut files: [Vec<i64>; 12] = Default::default();
+        let mut files: [Vec<i64>; 14] = Default::default();
         for state in &mut self.files {
             let Some(id) = state.id else { continue };
             let now = Counted::of(&state.outcome);
@@ -863,9 +872,14 @@ impl Writer {
             let d = now.since(&state.written);
             state.written = now;
             let cp = cp.map(|cp| [int(cp.bytes), int(cp.rows), int(cp.line)]);
+            let from = [
+                int(state.resumed_at),
+                state.outcome.resumed_from_line.map_or(-1, int),
+            ];
             let row = [id, d[0], d[1], d[2], d[3], d[4], d[6], d[7], d[8]]
                 .into_iter()
-                .chain(cp.unwrap_or([-1; 3]));
+                .chain(cp.unwrap_or([-1; 3]))
+                .chain(from);
             for (column, n) in files.iter_mut().zip(row) {
                 column.push(n);
             }
@@ -892,16 +906,27 @@ impl Writer {
             update = update.bind(&files[column]);
         }
         self.pg.exec(update)?;
+        // What this run committed of each file, where it began and the
+        // checkpoint it reached (see the SQLite writer's `record_file_run`).
         let mut insert = sqlx::query(
-            "INSERT INTO import_file_runs AS r (file_id, run_id, rows_imported, rows_rejected,
-             rows_duplicate, rows_filtered, orders_created, orders_updated, orders_duplicate)
-             SELECT u.id, $9, u.imported, u.rejected, u.duplicate, u.filtered, u.created,
-                    u.updated, u.dup_orders
+            "INSERT INTO import_file_runs AS r (file_id, run_id, rows_read, rows_imported,
+             rows_rejected, rows_duplicate, rows_filtered, orders_created, orders_updated,
+             orders_duplicate, bytes_committed, rows_committed, line_committed, bytes_from,
+             line_from)
+             SELECT u.id, $15, u.read, u.imported, u.rejected, u.duplicate, u.filtered, u.created,
+                    u.updated, u.dup_orders, nullif(u.bytes, -1), nullif(u.rows, -1),
+                    nullif(u.line, -1), u.bytes_from, nullif(u.line_from, -1)
              FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
-                         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-                  AS u (id, imported, rejected, duplicate, filtered, created, updated,
-                        dup_orders)
+                         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],
+                         $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                         $13::bigint[], $14::bigint[])
+                  AS u (id, read, imported, rejected, duplicate, filtered, created, updated,
+                        dup_orders, bytes, rows, line, bytes_from, line_from)
              ON CONFLICT (file_id, run_id) DO UPDATE SET
+             rows_read = coalesce(r.rows_read, 0) + excluded.rows_read,
+             bytes_committed = coalesce(excluded.bytes_committed, r.bytes_committed),
+             rows_committed = coalesce(excluded.rows_committed, r.rows_committed),
+             line_committed = coalesce(excluded.line_committed, r.line_committed),
              rows_imported = r.rows_imported + excluded.rows_imported,
              rows_rejected = r.rows_rejected + excluded.rows_rejected,
              rows_duplicate = r.rows_duplicate + excluded.rows_duplicate,
@@ -910,8 +935,8 @@ impl Writer {
              orders_updated = r.orders_updated + excluded.orders_updated,
              orders_duplicate = r.orders_duplicate + excluded.orders_duplicate",
         );
-        for column in [0, 2, 3, 4, 5, 6, 7, 8] {
-            insert = insert.bind(&files[column]);
+        for column in &files {
+            insert = insert.bind(column);
         }
         self.pg.exec(insert.bind(self.run_id.unwrap_or(0)))?;
         Ok(())
@@ -1156,9 +1181,8 @@ impl Writer {
     /// Records a file's end, with the checkpoint of its last chunk when it
     /// is not in `import_files` yet. A file `imported` for good is never
     /// rolled back: the same statement forgets the versions of orders it
-    /// replaced, its counts per run (kept to take them back from the runs
-    /// of a rollback, see `send`), and, under `skip`, the rows that waited
-    /// on it, which stay duplicates.
+    /// replaced and, under `skip`, the rows that waited on it, which stay
+    /// duplicates. Its counts per run stay, for `status`.
     fn finish_file(
         &mut self,
         file: usize,
@@ -1188,7 +1212,6 @@ impl Writer {
             true => {
                 "WITH replaced_orders AS (DELETE FROM import_replaced_orders WHERE by_file_id = $1),
                       replaced_lines AS (DELETE FROM import_replaced_lines WHERE by_file_id = $1),
-                      runs AS (DELETE FROM import_file_runs WHERE file_id = $1),
                       waiting AS (DELETE FROM import_waiting_rows
                                   WHERE owner_file_id = $1 AND $13)"
             }
@@ -1225,7 +1248,70 @@ impl Writer {
         if imported {
             update = update.bind(self.opts.on_duplicate == OnDuplicate::Skip);
         }
+        let mine = match (o.status, imported) {
+            // It read none of it.
+            (FileStatus::Skipped, _) => None,
+            (_, true) => Some(n),
+            (_, false) => Some(Counted::of(o).numbers()),
+        };
         self.pg.exec(update)?;
+        if let Some(mine) = mine {
+            self.record_file_run(file, id, mine, !imported, last)?;
+        }
+        Ok(())
+    }
+
+    /// What this run committed of file `file` when it ends: `n` (as
+    /// `Counted::numbers` orders them) added to this run's counts of it,
+    /// or, with `set`, its counts (a failed file's), and the checkpoint of
+    /// its last chunk when `send` did not write it.
+    fn record_file_run(
+        &mut self,
+        file: usize,
+        id: i64,
+        n: [i64; 9],
+        set: bool,
+        last: Option<Checkpoint>,
+    ) -> Result<()> {
+        let counts = [
+            "rows_read",
+            "rows_imported",
+            "rows_rejected",
+            "rows_duplicate",
+            "rows_filtered",
+            "rows_failed",
+            "orders_created",
+            "orders_updated",
+            "orders_duplicate",
+        ]
+        .map(|c| match set {
+            true => format!("{c} = excluded.{c}"),
+            false => format!("{c} = coalesce(r.{c}, 0) + excluded.{c}"),
+        })
+        .join(", ");
+        let sql = format!(
+            "INSERT INTO import_file_runs AS r (file_id, run_id, rows_read, rows_imported,
+             rows_rejected, rows_duplicate, rows_filtered, rows_failed, orders_created,
+             orders_updated, orders_duplicate, bytes_from, line_from, bytes_committed,
+             rows_committed, line_committed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             ON CONFLICT (file_id, run_id) DO UPDATE SET {counts},
+             bytes_committed = coalesce(excluded.bytes_committed, r.bytes_committed),
+             rows_committed = coalesce(excluded.rows_committed, r.rows_committed),
+             line_committed = coalesce(excluded.line_committed, r.line_committed)"
+        );
+        let state = &self.files[file];
+        let mut query = sqlx::query(&sql).bind(id).bind(self.run_id.unwrap_or(0));
+        for n in n {
+            query = query.bind(n);
+        }
+        let query = query
+            .bind(int(state.resumed_at))
+            .bind(state.outcome.resumed_from_line.map(int))
+            .bind(last.map(|cp| int(cp.bytes)))
+            .bind(last.map(|cp| int(cp.rows)))
+            .bind(last.map(|cp| int(cp.line)));
+        self.pg.exec(query)?;
         Ok(())
     }
 

@@ -133,21 +133,91 @@ pub struct RunRecord {
     pub peak_rss_bytes: Option<u64>,
     pub rows_per_sec: Option<u64>,
     pub bytes_per_sec: Option<u64>,
+    /// The work the run was given when it started: its files, and their
+    /// bytes. `None` for a run recorded by an older version.
+    pub planned_files: Option<u64>,
+    pub planned_bytes: Option<u64>,
+    /// The bytes of the files it skipped so far (files it skips are in
+    /// `import_files` only once it ends).
+    pub skipped_bytes: Option<u64>,
 }
 
-/// One `import_files` row as stored.
+/// A file of a run, as that run saw it: what it committed of it, not what
+/// the file's entry in `import_files` sums over every run that read part
+/// of it (each row is counted in the run that committed it).
 #[derive(Debug, Clone)]
 pub struct FileRecord {
     pub id: i64,
     pub path: String,
     pub size_bytes: Option<u64>,
+    /// As stored (`in_progress`, `imported`, ...), or `interrupted` when
+    /// the run stopped part-way and a later run carries the file on.
     pub state: String,
+    /// What this run committed.
     pub rows: RowCounts,
+    /// The checkpoint this run reached: bytes, records and line from the
+    /// file's start.
     pub bytes_committed: u64,
     pub rows_committed: u64,
+    pub line_committed: Option<u64>,
+    /// Where this run began: 0 and `None` when it read from the start; the
+    /// checkpoint of an earlier run it resumed from, else.
+    pub bytes_from: u64,
+    pub resumed_from_line: Option<u64>,
+    /// The run the file's entry went on to (it resumed the file), when not
+    /// this one.
+    pub carried_on_by: Option<i64>,
     pub error: Option<String>,
     pub started_at: String,
     pub finished_at: Option<String>,
+}
+
+/// What one run committed of a file (`import_file_runs`), as stored.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RunShare {
+    pub(super) rows: RowCounts,
+    pub(super) bytes_from: u64,
+    pub(super) line_from: Option<u64>,
+    pub(super) bytes_committed: Option<u64>,
+    pub(super) rows_committed: Option<u64>,
+    pub(super) line_committed: Option<u64>,
+}
+
+impl FileRecord {
+    /// The file's entry as run `run` saw it, given the run the entry
+    /// belongs to now (`owner`) and what `run` committed of it, when that
+    /// was recorded (by this version: older ones kept the sums only).
+    pub(super) fn seen_by(mut self, run: i64, owner: i64, share: Option<RunShare>) -> FileRecord {
+        let Some(share) = share else {
+            return self;
+        };
+        let own = owner == run;
+        self.rows = share.rows;
+        self.bytes_from = share.bytes_from;
+        self.resumed_from_line = share.line_from;
+        match (share.bytes_committed, own) {
+            (Some(bytes), _) => {
+                self.bytes_committed = bytes;
+                self.rows_committed = share.rows_committed.unwrap_or(0);
+                self.line_committed = share.line_committed;
+            }
+            // No checkpoint of its own (a file that ended before its first
+            // chunk): the entry's, when it is this run's.
+            (None, true) => {}
+            (None, false) => {
+                self.bytes_committed = share.bytes_from;
+                self.rows_committed = 0;
+                self.line_committed = share.line_from;
+            }
+        }
+        if !own {
+            self.state = "interrupted".into();
+            self.carried_on_by = Some(owner);
+            self.error = None;
+            self.finished_at = None;
+        }
+        self
+    }
 }
 
 /// A file some run left `in_progress`, with its checkpoint.

@@ -10,7 +10,7 @@
 //! `pg_stat_activity`: a reader takes no lock an import would wait for.
 
 use super::connect::{Target, runtime};
-use super::{FileRecord, FinishedRun, PartialFile, Queries, ReadError, RunRecord, count};
+use super::{FileRecord, FinishedRun, PartialFile, Queries, ReadError, RunRecord, RunShare, count};
 use crate::outcome::RowCounts;
 use crate::report::FileCounts;
 use anyhow::{Context, Result, anyhow};
@@ -27,6 +27,9 @@ pub(super) struct Reader {
     schema: String,
     /// The schema's name, quoted as an identifier.
     quoted: String,
+    /// Whether the schema keeps what each run committed of each file and
+    /// the work each run planned (schema version 6).
+    shares: bool,
 }
 
 impl Reader {
@@ -41,6 +44,7 @@ impl Reader {
             conn,
             schema: schema.to_string(),
             quoted: format!("\"{}\"", schema.replace('"', "\"\"")),
+            shares: false,
         };
         reader.check(shown).map_err(|e| match e.is::<ReadError>() {
             true => e,
@@ -76,7 +80,18 @@ impl Reader {
         let nothing_yet = |why| Err(ReadError::NoHistory(shown.to_string(), why).into());
         match (schema, version, runs && files) {
             (false, _, _) => nothing_yet("there is no such schema"),
-            (true, true, true) => Ok(()),
+            (true, true, true) => {
+                let sql = format!(
+                    "SELECT max(version)::bigint FROM {}.import_schema_version",
+                    self.quoted
+                );
+                let version = wait(
+                    &self.rt,
+                    sqlx::query_scalar::<_, Option<i64>>(&sql).fetch_one(&mut self.conn),
+                )?;
+                self.shares = version.unwrap_or(0) >= 6;
+                Ok(())
+            }
             (true, false, false) if !runs => nothing_yet("it has no import_runs table"),
             (true, false, _) => Err(ReadError::NotOurs(
                 shown.to_string(),
@@ -104,6 +119,7 @@ impl Reader {
                 rt: &self.rt,
                 conn: RefCell::new(&mut self.conn),
                 quoted: &self.quoted,
+                shares: self.shares,
             };
             // Runs are alive by their leases (see `live_runs`).
             look(&tx, &|| Ok(false))
@@ -126,6 +142,7 @@ struct Transaction<'a> {
     rt: &'a Runtime,
     conn: RefCell<&'a mut PgConnection>,
     quoted: &'a str,
+    shares: bool,
 }
 
 /// A `timestamptz` column as the text SQLite keeps.
@@ -133,12 +150,16 @@ fn utc(column: &str) -> String {
     format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 }
 
-fn run_columns() -> String {
+fn run_columns(shares: bool) -> String {
+    let planned = match shares {
+        true => "planned_files, planned_bytes, skipped_bytes",
+        false => "NULL::bigint, NULL::bigint, NULL::bigint",
+    };
     format!(
         "id, {}, {}, state, pid, host, version, options,
          files_total, files_imported, files_skipped, files_failed,
          rows_read, rows_imported, rows_rejected, rows_duplicate, rows_filtered, rows_failed,
-         elapsed_ms, peak_rss_bytes, rows_per_sec, bytes_per_sec",
+         elapsed_ms, peak_rss_bytes, rows_per_sec, bytes_per_sec, {planned}",
         utc("started_at"),
         utc("finished_at")
     )
@@ -182,11 +203,16 @@ fn run_record(r: &PgRow) -> sqlx::Result<RunRecord> {
         peak_rss_bytes: maybe_count(r, 19)?,
         rows_per_sec: maybe_count(r, 20)?,
         bytes_per_sec: maybe_count(r, 21)?,
+        planned_files: maybe_count(r, 22)?,
+        planned_bytes: maybe_count(r, 23)?,
+        skipped_bytes: maybe_count(r, 24)?,
     })
 }
 
-fn file_record(r: &PgRow) -> sqlx::Result<FileRecord> {
-    Ok(FileRecord {
+/// A file as run `run` saw it (see [`FileRecord::seen_by`]), from the
+/// columns `files` selects.
+fn file_of_run(run: i64, r: &PgRow) -> sqlx::Result<FileRecord> {
+    let file = FileRecord {
         id: r.try_get(0)?,
         path: r.try_get(1)?,
         size_bytes: maybe_count(r, 2)?,
@@ -194,10 +220,27 @@ fn file_record(r: &PgRow) -> sqlx::Result<FileRecord> {
         rows: row_counts(r, 4)?,
         bytes_committed: count(r.try_get(10)?),
         rows_committed: count(r.try_get(11)?),
+        line_committed: maybe_count(r, 15)?,
+        bytes_from: 0,
+        resumed_from_line: None,
+        carried_on_by: None,
         error: r.try_get(12)?,
         started_at: r.try_get(13)?,
         finished_at: r.try_get(14)?,
-    })
+    };
+    let owner: i64 = r.try_get(16)?;
+    let share = match r.try_get::<Option<i64>, _>(17)? {
+        None => None,
+        Some(_) => Some(RunShare {
+            rows: row_counts(r, 18)?,
+            bytes_from: count(r.try_get(24)?),
+            line_from: maybe_count(r, 25)?,
+            bytes_committed: maybe_count(r, 26)?,
+            rows_committed: maybe_count(r, 27)?,
+            line_committed: maybe_count(r, 28)?,
+        }),
+    };
+    Ok(file.seen_by(run, owner, share))
 }
 
 impl Transaction<'_> {
@@ -223,7 +266,7 @@ impl Queries for Transaction<'_> {
     fn runs(&self, limit: i64) -> Result<Vec<RunRecord>> {
         let sql = format!(
             "SELECT {} FROM {}.import_runs ORDER BY id DESC LIMIT $1",
-            run_columns(),
+            run_columns(self.shares),
             self.quoted
         );
         let rows = self.fetch_all(&sql, Some(limit))?;
@@ -233,7 +276,7 @@ impl Queries for Transaction<'_> {
     fn run(&self, id: i64) -> Result<Option<RunRecord>> {
         let sql = format!(
             "SELECT {} FROM {}.import_runs WHERE id = $1",
-            run_columns(),
+            run_columns(self.shares),
             self.quoted
         );
         let rows = self.fetch_all(&sql, Some(id))?;
@@ -241,17 +284,39 @@ impl Queries for Transaction<'_> {
     }
 
     fn files(&self, run_id: i64) -> Result<Vec<FileRecord>> {
-        let sql = format!(
-            "SELECT id, path, size_bytes, state, rows_read, rows_imported, rows_rejected,
-                    rows_duplicate, rows_filtered, rows_failed, bytes_committed,
-                    rows_committed, error, {}, {}
-             FROM {}.import_files WHERE run_id = $1 ORDER BY id",
-            utc("started_at"),
-            utc("finished_at"),
-            self.quoted
+        // Its entries, and the files it read part of that a later run
+        // carried on (see the SQLite reader).
+        let q = self.quoted;
+        let entry = format!(
+            "f.id, f.path, f.size_bytes, f.state, f.rows_read, f.rows_imported, f.rows_rejected,
+             f.rows_duplicate, f.rows_filtered, f.rows_failed, f.bytes_committed,
+             f.rows_committed, f.error, {}, {}, f.line_committed, f.run_id",
+            utc("f.started_at"),
+            utc("f.finished_at"),
         );
+        let sql = match self.shares {
+            true => format!(
+                "SELECT {entry}, r.file_id, coalesce(r.rows_read, r.rows_imported
+                        + r.rows_rejected + r.rows_duplicate + r.rows_filtered + r.rows_failed),
+                        r.rows_imported, r.rows_rejected, r.rows_duplicate, r.rows_filtered,
+                        r.rows_failed, r.bytes_from, r.line_from, r.bytes_committed,
+                        r.rows_committed, r.line_committed
+                 FROM {q}.import_files f
+                 LEFT JOIN {q}.import_file_runs r ON r.file_id = f.id AND r.run_id = $1
+                 WHERE f.id IN (SELECT id FROM {q}.import_files WHERE run_id = $1
+                                UNION SELECT file_id FROM {q}.import_file_runs WHERE run_id = $1)
+                 ORDER BY f.id"
+            ),
+            false => format!(
+                "SELECT {entry}, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+                        NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+                        NULL::bigint, NULL::bigint, NULL::bigint
+                 FROM {q}.import_files f WHERE f.run_id = $1 ORDER BY f.id"
+            ),
+        };
         let rows = self.fetch_all(&sql, Some(run_id))?;
-        Ok(rows.iter().map(file_record).collect::<sqlx::Result<_>>()?)
+        let file = |r: &PgRow| file_of_run(run_id, r);
+        Ok(rows.iter().map(file).collect::<sqlx::Result<_>>()?)
     }
 
     fn partial_files(&self) -> Result<Vec<PartialFile>> {

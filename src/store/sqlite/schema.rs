@@ -194,6 +194,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE import_file_runs ADD COLUMN orders_updated INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE import_file_runs ADD COLUMN orders_duplicate INTEGER NOT NULL DEFAULT 0;
     ",
+    // 5: each row is counted in the run that committed it, and `status`
+    // shows it there: what each run committed of each file is kept after
+    // the file ends, with the rows it read and failed, where it began
+    // (`line_from` NULL: at the start) and its last checkpoint. And the
+    // work a run was given when it started, so that its progress is told
+    // exactly: `skipped_bytes` are those of the files it skipped so far
+    // (recorded in `import_files` only when it ends).
+    "
+    ALTER TABLE import_file_runs ADD COLUMN rows_read INTEGER;
+    ALTER TABLE import_file_runs ADD COLUMN rows_failed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE import_file_runs ADD COLUMN bytes_from INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE import_file_runs ADD COLUMN line_from INTEGER;
+    ALTER TABLE import_file_runs ADD COLUMN bytes_committed INTEGER;
+    ALTER TABLE import_file_runs ADD COLUMN rows_committed INTEGER;
+    ALTER TABLE import_file_runs ADD COLUMN line_committed INTEGER;
+    CREATE INDEX import_file_runs_by_run ON import_file_runs(run_id);
+    ALTER TABLE import_runs ADD COLUMN planned_files INTEGER;
+    ALTER TABLE import_runs ADD COLUMN planned_bytes INTEGER;
+    ALTER TABLE import_runs ADD COLUMN skipped_bytes INTEGER;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -177,6 +177,10 @@ pub struct Writer {
     run_id: Option<i64>,
     started_at: String,
     files_total: usize,
+    /// The bytes of the files the run was given (those whose size was
+    /// known): with `files_total`, the work planned, so that `status` can
+    /// tell the run's progress exactly.
+    planned_bytes: u64,
     /// Files that ended, to be shown once what they wrote is committed.
     /// The files killed runs left `in_progress` that this run has not
     /// resumed or rolled back (yet).
@@ -437,6 +441,7 @@ impl Writer {
             run_id: None,
             started_at: now(),
             files_total: inputs.len(),
+            planned_bytes: inputs.iter().filter_map(|(_, size)| *size).sum(),
             leftovers,
             rolled_back: Vec::new(),
             opts,
@@ -462,14 +467,16 @@ impl Writer {
             return Ok(id);
         }
         self.conn.execute(
-            "INSERT INTO import_runs (started_at, state, pid, version, options, files_total)
-             VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
+            "INSERT INTO import_runs (started_at, state, pid, version, options, files_total,
+             planned_files, planned_bytes, skipped_bytes)
+             VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?5, ?6, 0)",
             params![
                 self.started_at,
                 std::process::id(),
                 env!("CARGO_PKG_VERSION"),
                 self.opts.options_json,
-                self.files_total
+                self.files_total,
+                self.planned_bytes
             ],
         )?;
         let id = self.conn.last_insert_rowid();
@@ -560,14 +567,21 @@ impl Writer {
         let Some(run) = self.run_id.filter(|_| !self.opts.dry_run) else {
             return Ok(());
         };
-        let (mut rows, mut orders, mut files) =
-            (RowCounts::default(), OrderCounts::default(), [0u64; 3]);
+        let (mut rows, mut orders, mut files, mut skipped_bytes) = (
+            RowCounts::default(),
+            OrderCounts::default(),
+            [0u64; 3],
+            0u64,
+        );
         for f in &self.files {
             rows.add(&f.outcome.rows);
             orders.add(&f.outcome.orders);
             match f.outcome.status {
                 FileStatus::Imported => files[0] += 1,
-                FileStatus::Skipped => files[1] += 1,
+                FileStatus::Skipped => {
+                    files[1] += 1;
+                    skipped_bytes += f.outcome.size.unwrap_or(0);
+                }
                 FileStatus::Failed => files[2] += 1,
                 FileStatus::InProgress | FileStatus::Interrupted => {}
             }
@@ -577,7 +591,7 @@ impl Writer {
                 "UPDATE import_runs SET files_imported = ?2, files_skipped = ?3, files_failed = ?4,
                  rows_read = ?5, rows_imported = ?6, rows_rejected = ?7, rows_duplicate = ?8,
                  rows_filtered = ?9, rows_failed = ?10, orders_created = ?11,
-                 orders_updated = ?12, orders_duplicate = ?13 WHERE id = ?1",
+                 orders_updated = ?12, orders_duplicate = ?13, skipped_bytes = ?14 WHERE id = ?1",
             )?
             .execute(params![
                 run,
@@ -592,7 +606,8 @@ impl Writer {
                 rows.failed,
                 orders.created,
                 orders.updated,
-                orders.duplicate
+                orders.duplicate,
+                skipped_bytes
             ])?;
         Ok(())
     }
@@ -867,28 +882,52 @@ impl Writer {
                 cp.rows,
                 cp.line
             ])?;
+        self.record_file_run(file, file_id, Some(cp))
+    }
+
+    /// Records what this run committed of file `file` so far, with the
+    /// checkpoint it reached when there is a new one: each row is counted
+    /// in the run that committed it, and `status` shows each run its own
+    /// rows of a file several runs read part of (and where each began and
+    /// stopped). Kept when the file ends; a rollback moves the counts of
+    /// every run to failed (see `uncount_earlier_runs`).
+    fn record_file_run(&mut self, file: usize, file_id: i64, cp: Option<Checkpoint>) -> Result<()> {
+        let state = &self.files[file];
         let (mine, orders) = (state.outcome.rows, state.outcome.orders);
         self.conn
             .prepare_cached(
-                "INSERT INTO import_file_runs (file_id, run_id, rows_imported, rows_rejected,
-                 rows_duplicate, rows_filtered, orders_created, orders_updated, orders_duplicate)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (file_id, run_id) DO UPDATE SET rows_imported = excluded.rows_imported,
-                 rows_rejected = excluded.rows_rejected, rows_duplicate = excluded.rows_duplicate,
-                 rows_filtered = excluded.rows_filtered, orders_created = excluded.orders_created,
+                "INSERT INTO import_file_runs (file_id, run_id, rows_read, rows_imported,
+                 rows_rejected, rows_duplicate, rows_filtered, rows_failed, orders_created,
+                 orders_updated, orders_duplicate, bytes_from, line_from, bytes_committed,
+                 rows_committed, line_committed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT (file_id, run_id) DO UPDATE SET rows_read = excluded.rows_read,
+                 rows_imported = excluded.rows_imported, rows_rejected = excluded.rows_rejected,
+                 rows_duplicate = excluded.rows_duplicate, rows_filtered = excluded.rows_filtered,
+                 rows_failed = excluded.rows_failed, orders_created = excluded.orders_created,
                  orders_updated = excluded.orders_updated,
-                 orders_duplicate = excluded.orders_duplicate",
+                 orders_duplicate = excluded.orders_duplicate,
+                 bytes_committed = coalesce(excluded.bytes_committed, bytes_committed),
+                 rows_committed = coalesce(excluded.rows_committed, rows_committed),
+                 line_committed = coalesce(excluded.line_committed, line_committed)",
             )?
             .execute(params![
                 file_id,
                 self.run_id.unwrap_or(0),
+                mine.read,
                 mine.imported,
                 mine.rejected,
                 mine.duplicate,
                 mine.filtered,
+                mine.failed,
                 orders.created,
                 orders.updated,
-                orders.duplicate
+                orders.duplicate,
+                state.resumed_at,
+                state.outcome.resumed_from_line,
+                cp.map(|cp| cp.bytes),
+                cp.map(|cp| cp.rows),
+                cp.map(|cp| cp.line)
             ])?;
         Ok(())
     }
@@ -970,9 +1009,9 @@ impl Writer {
 
     /// Each row is counted in the run that committed it: rows of a file
     /// rolled back that earlier runs committed (before a kill) move to
-    /// failed in those runs' totals, and the run its entry still belongs
-    /// to counts it among its failed files. This run's own are counted
-    /// when the file ends.
+    /// failed in those runs' totals and in what each run committed of it,
+    /// and the run its entry still belongs to counts it among its failed
+    /// files. This run's own are counted when the file ends.
     fn uncount_earlier_runs(&mut self, file_id: i64) -> Result<()> {
         self.conn
             .prepare_cached(
@@ -993,7 +1032,12 @@ impl Writer {
             )?
             .execute(params![file_id, self.run_id.unwrap_or(0)])?;
         self.conn
-            .prepare_cached("DELETE FROM import_file_runs WHERE file_id = ?1")?
+            .prepare_cached(
+                "UPDATE import_file_runs SET rows_failed = rows_failed + rows_imported
+                 + rows_rejected + rows_duplicate + rows_filtered, rows_imported = 0,
+                 rows_rejected = 0, rows_duplicate = 0, rows_filtered = 0, orders_created = 0,
+                 orders_updated = 0, orders_duplicate = 0 WHERE file_id = ?1",
+            )?
             .execute([file_id])?;
         Ok(())
     }
@@ -1268,10 +1312,6 @@ impl Writer {
             FileEnd::Complete => {
                 let id = id.context("a file ended that never began")?;
                 self.forget_replaced(id)?;
-                // Imported for good: never rolled back, nothing to recount.
-                self.conn
-                    .prepare_cached("DELETE FROM import_file_runs WHERE file_id = ?1")?
-                    .execute([id])?;
                 self.files[file].outcome.status = FileStatus::Imported;
                 self.finish_file(file, id)?;
                 self.release_waiters(id)?;
@@ -1309,6 +1349,10 @@ impl Writer {
     }
 
     fn finish_file(&mut self, file: usize, id: i64) -> Result<()> {
+        // What this run read of it, but for a file skipped: it read none.
+        if self.files[file].outcome.status != FileStatus::Skipped {
+            self.record_file_run(file, id, None)?;
+        }
         let state = &self.files[file];
         let (o, rows) = (&state.outcome, state.all_rows());
         self.conn

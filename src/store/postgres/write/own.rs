@@ -602,9 +602,9 @@ impl Writer {
 
     /// Each row is counted in the run that committed it: rows of a file
     /// rolled back that earlier runs committed (before a kill) move to
-    /// failed in those runs' totals, and the run its entry still belongs
-    /// to counts it among its failed files. This run's own are counted
-    /// when the file ends.
+    /// failed in those runs' totals and in what each run committed of it,
+    /// and the run its entry still belongs to counts it among its failed
+    /// files. This run's own are counted when the file ends.
     fn uncount_earlier_runs(&mut self, file_id: i64) -> Result<()> {
         self.pg.exec(
             sqlx::query(
@@ -626,8 +626,15 @@ impl Writer {
             .bind(file_id)
             .bind(self.run_id.unwrap_or(0)),
         )?;
-        self.pg
-            .exec(sqlx::query("DELETE FROM import_file_runs WHERE file_id = $1").bind(file_id))?;
+        self.pg.exec(
+            sqlx::query(
+                "UPDATE import_file_runs SET rows_failed = rows_failed + rows_imported
+                 + rows_rejected + rows_duplicate + rows_filtered, rows_imported = 0,
+                 rows_rejected = 0, rows_duplicate = 0, rows_filtered = 0, orders_created = 0,
+                 orders_updated = 0, orders_duplicate = 0 WHERE file_id = $1",
+            )
+            .bind(file_id),
+        )?;
         Ok(())
     }
 
