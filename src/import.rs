@@ -125,7 +125,7 @@ fn stream(
     writer: &mut Store,
 ) -> Result<bool> {
     let plan = progress::Plan::of(files.iter().map(|f| (f.path.as_path(), f.size)));
-    let progress = Progress::new(settings.progress, settings.quiet, plan);
+    let progress = Progress::new(settings.progress, settings.quiet, plan).watching(&STOP);
     let stop = &STOP;
     let (tx, rx) = bounded::<Msg>(settings.jobs);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -140,9 +140,6 @@ fn stream(
         let progress = &progress;
         scope.spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = ticks.recv_timeout(progress::TICK) {
-                if stop.load(Ordering::Relaxed) {
-                    progress.stopping();
-                }
                 progress.tick();
             }
         });
@@ -280,6 +277,7 @@ fn emit(settings: &Settings, summary: &Summary, files_shown: bool) -> Result<()>
         let tell = report::Telling {
             rejects_path: rejects.as_deref(),
             rejects_query: summary.run_id.map(|id| rejects_query(settings, id)),
+            fix_command: fix_command(settings, summary),
             files_shown,
             width: terminal_size::terminal_size_of(std::io::stderr())
                 .map_or(usize::MAX, |(w, _)| usize::from(w.0)),
@@ -317,6 +315,44 @@ fn json_hint(run_id: Option<i64>) -> String {
         ),
         None => "the JSON summary: add --json (or pipe the output)".to_string(),
     }
+}
+
+/// The command that imports the files with rejects again once they are
+/// corrected: `--on-duplicate update`, so that a corrected file replaces
+/// the orders it holds, and only those files (named, up to a few), so
+/// that no other file's orders are replaced. README: "Fixing rejected rows
+/// and importing again".
+fn fix_command(settings: &Settings, summary: &Summary) -> Option<String> {
+    const NAMED: usize = 3;
+    if summary.dry_run {
+        return None;
+    }
+    let files: Vec<&str> = (summary.per_file.iter())
+        .filter(|f| f.rows.rejected > 0)
+        .map(|f| f.path.as_str())
+        .collect();
+    if files.is_empty() {
+        return None;
+    }
+    let mut words = vec!["dropship-import".to_string()];
+    if settings.db != std::path::Path::new(crate::settings::DEFAULT_DB) {
+        words.push(format!(
+            "--db {}",
+            shell_quoted(&settings.db.to_string_lossy())
+        ));
+    }
+    if let Some(schema) = &settings.schema {
+        words.push(format!("--schema {}", shell_quoted(schema)));
+    }
+    if let Some(config) = &settings.config {
+        words.push(format!("-c {}", shell_quoted(&config.to_string_lossy())));
+    }
+    words.push("--on-duplicate update".to_string());
+    words.extend(files.iter().take(NAMED).map(|f| shell_quoted(f)));
+    if files.len() > NAMED {
+        words.push(format!("… ({} files in all)", files.len()));
+    }
+    Some(words.join(" "))
 }
 
 /// A command that lists the run's rejected rows, ready to paste.
@@ -376,9 +412,14 @@ static STOP: AtomicBool = AtomicBool::new(false);
 fn watch_interrupts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // The first one is shown by the progress display, which sees STOP.
+        // While files are read, the progress display shows the first one.
         let _ = ctrlc::set_handler(|| {
-            if STOP.swap(true, Ordering::SeqCst) {
+            let first = !STOP.swap(true, Ordering::SeqCst);
+            if first && !progress::shows_stopping() {
+                eprintln!(
+                    "dropship-import: stopping after what is in flight (Ctrl-C again to quit at once)"
+                );
+            } else if !first {
                 progress::clear_screen();
                 eprintln!(
                     "dropship-import: stopped at once; what was committed is kept: \

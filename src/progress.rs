@@ -91,6 +91,16 @@ impl Clock for SystemClock {
     }
 }
 
+/// Set while a display shows that the run is stopping (see
+/// [`Progress::watching`]); before and after it, whoever takes the Ctrl-C
+/// says so.
+static WATCHING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a display will show that the run is stopping.
+pub fn shows_stopping() -> bool {
+    WATCHING.load(Ordering::SeqCst)
+}
+
 /// Bars on the screen, for an interrupt that ends the process at once.
 static ON_SCREEN: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
@@ -102,7 +112,45 @@ pub fn clear_screen() {
     {
         let _ = multi.clear();
     }
+    echo_control(true);
 }
+
+/// The terminal's echo of a Ctrl-C (`^C`) lands where the bars are drawn
+/// without their knowing, and the bars then clear the wrong lines: while
+/// bars are shown it is turned off, and back on when they go. Off a
+/// terminal this does nothing.
+#[cfg(unix)]
+fn echo_control(on: bool) {
+    use std::sync::atomic::AtomicBool;
+    /// Set while this process holds the echo off, so that only it turns
+    /// the echo back on.
+    static OFF: AtomicBool = AtomicBool::new(false);
+    if on && !OFF.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    // SAFETY: termios is a plain C struct that tcgetattr fills in; both
+    // calls only read or set the terminal attributes of stderr.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(libc::STDERR_FILENO, &mut t) != 0 {
+            return;
+        }
+        let was_on = t.c_lflag & libc::ECHOCTL != 0;
+        if on {
+            t.c_lflag |= libc::ECHOCTL;
+        } else if was_on {
+            t.c_lflag &= !libc::ECHOCTL;
+        } else {
+            return;
+        }
+        if libc::tcsetattr(libc::STDERR_FILENO, libc::TCSANOW, &t) == 0 && !on {
+            OFF.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn echo_control(_on: bool) {}
 
 enum Display {
     None,
@@ -132,6 +180,10 @@ pub struct Progress {
     /// The run's id once it recorded itself (0: not yet).
     run: AtomicI64,
     stopping: AtomicBool,
+    /// Set by Ctrl-C: the run is stopping.
+    stop: Option<&'static AtomicBool>,
+    /// `-q`: not even the stopping line without a display.
+    quiet: bool,
     ticks: Mutex<Ticks>,
 }
 
@@ -195,11 +247,14 @@ impl Progress {
                 .unwrap_or(DEFAULT_WIDTH);
             (ProgressDrawTarget::stderr_with_hz(10), width)
         };
-        let progress = Progress::with_target(mode, plan, screen, log, clock);
+        let mut progress = Progress::with_target(mode, plan, screen, log, clock);
+        progress.quiet = quiet;
         if let Display::Bars { multi, .. } = &progress.display
+            && !multi.is_hidden()
             && let Ok(mut screen) = ON_SCREEN.lock()
         {
             *screen = Some(multi.clone());
+            echo_control(false);
         }
         progress
     }
@@ -242,6 +297,8 @@ impl Progress {
             already_imported: AtomicUsize::new(0),
             run: AtomicI64::new(0),
             stopping: AtomicBool::new(false),
+            stop: None,
+            quiet: true,
             ticks: Mutex::new(Ticks::default()),
         }
     }
@@ -270,17 +327,31 @@ impl Progress {
         }
     }
 
+    /// Shows that the run is stopping once `stop` is set (by Ctrl-C).
+    pub fn watching(mut self, stop: &'static AtomicBool) -> Progress {
+        self.stop = Some(stop);
+        WATCHING.store(true, Ordering::SeqCst);
+        self
+    }
+
     /// Ctrl-C was pressed: the overall line says the run is stopping.
-    pub fn stopping(&self) {
+    fn stopping(&self) {
+        const STOPPING: &str = "stopping after the chunks in flight (Ctrl-C again to quit at once)";
         if !self.stopping.swap(true, Ordering::Relaxed) {
-            self.log_line("stopping after the chunks in flight (Ctrl-C again to quit at once)");
-            self.tick();
+            match self.display {
+                // `--progress none` still hears that its Ctrl-C was taken.
+                Display::None if !self.quiet => eprintln!("dropship-import: {STOPPING}"),
+                _ => self.log_line(STOPPING),
+            }
         }
     }
 
     /// Redraws the overall line, and in log mode prints it every few
     /// seconds.
     pub fn tick(&self) {
+        if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            self.stopping();
+        }
         let now = self.clock.elapsed();
         let bytes = self.read.load(Ordering::Relaxed).min(self.total_bytes);
         let files_done = self.files_done.load(Ordering::Relaxed);
@@ -348,6 +419,9 @@ impl Progress {
 
     /// Clears the bars before the final summary.
     pub fn finish(&self) {
+        if self.stop.is_some() {
+            WATCHING.store(false, Ordering::SeqCst);
+        }
         if let Display::Bars { multi, overall, .. } = &self.display {
             overall.finish_and_clear();
             let _ = multi.clear();
@@ -355,6 +429,7 @@ impl Progress {
                 *screen = None;
             }
         }
+        echo_control(true);
     }
 
     /// Whether a line was shown for each file that ended with an error
@@ -376,6 +451,9 @@ impl Progress {
 
 impl Watch for Progress {
     fn file_done(&self, outcome: &FileOutcome, run: Option<i64>) {
+        if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            self.stopping();
+        }
         if let Some(id) = run {
             self.run.store(id, Ordering::Relaxed);
         }

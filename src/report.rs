@@ -190,6 +190,9 @@ pub struct Telling<'a> {
     pub rejects_path: Option<&'a str>,
     /// A command that lists the run's rejected rows from the database.
     pub rejects_query: Option<String>,
+    /// The command that imports the files with rejects again once they
+    /// are corrected.
+    pub fix_command: Option<String>,
     /// Progress has printed a line for each file that ended (failed ones
     /// included), so their errors are not repeated.
     pub files_shown: bool,
@@ -246,7 +249,7 @@ impl Summary {
         if shown > 0 || (!tell.files_shown && self.files.failed > 0) {
             writeln!(out)?;
         }
-        writeln!(out, "{}", self.headline())?;
+        writeln!(out, "{}", wrap(&self.headline(), width, "  "))?;
         self.write_table(out)?;
         if self.rows.rejected > 0 {
             match (tell.rejects_path, &tell.rejects_query) {
@@ -257,10 +260,10 @@ impl Summary {
                 }
                 (None, None) => {}
             }
-            if !self.dry_run {
-                let hint = "fixed rows in a file? run the same command with \
-                            --on-duplicate update: the corrected file replaces the orders it holds";
-                writeln!(out, "{}", wrap(hint, width, "  "))?;
+            if let Some(command) = &tell.fix_command {
+                let intro = "fixed them in their files? then import only those files again:";
+                writeln!(out, "{}", wrap(intro, width, "  "))?;
+                writeln!(out, "  {}", escaped(command))?;
             }
         }
         for note in &self.recommendations {
@@ -303,7 +306,7 @@ impl Summary {
         let run = match (self.dry_run, self.run_id) {
             (true, _) => "dry run, nothing written".to_string(),
             (false, Some(id)) => format!("run {id}"),
-            (false, None) => "nothing recorded".to_string(),
+            (false, None) => "no run recorded".to_string(),
         };
         let elapsed = seconds(self.elapsed_ms as f64 / 1000.0);
         format!("{what} ({run}, {elapsed})")
@@ -499,6 +502,7 @@ mod human {
         Telling {
             rejects_path: None,
             rejects_query: Some("sqlite3 -header dropship.db 'SELECT ...'".into()),
+            fix_command: Some("dropship-import --on-duplicate update files/a.csv".into()),
             files_shown: true,
             width: 120,
         }
@@ -554,7 +558,8 @@ done, 4 rows rejected (run 7, 8.2s)
   36,407 rows/s, 10.7 MiB/s, peak memory 23.0 MiB
 rejected rows, all of them:
   sqlite3 -header dropship.db 'SELECT ...'
-fixed rows in a file? run the same command with --on-duplicate update: the corrected file replaces the orders it holds
+fixed them in their files? then import only those files again:
+  dropship-import --on-duplicate update files/a.csv
 "
         );
         let narrow = Telling {
@@ -569,10 +574,9 @@ fixed rows in a file? run the same command with --on-duplicate update: the corre
                 "... and 3 more rejected rows",
             ]
         );
-        for line in shown(&s, &narrow)
-            .lines()
-            .filter(|l| !l.contains("sqlite3"))
-        {
+        // The commands are not wrapped: they are pasted whole.
+        let command = |l: &str| l.starts_with("  sqlite3") || l.starts_with("  dropship-import");
+        for line in shown(&s, &narrow).lines().filter(|l| !command(l)) {
             assert!(line.chars().count() <= 60, "{line:?}");
         }
     }

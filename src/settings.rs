@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
 
+/// The database when no flag, config key or variable names one.
+pub const DEFAULT_DB: &str = "dropship.db";
+
 /// A usage or config mistake: the run exits 2.
 #[derive(Debug, Error)]
 #[error("{0}")]
@@ -201,7 +204,7 @@ fn database(
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         })
-        .unwrap_or_else(|| PathBuf::from("dropship.db"));
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
     let schema = schema_arg.or(config.schema);
     // Checked for either database, so that a config file shared by both is
     // checked the same way; only PostgreSQL runs hold claims.

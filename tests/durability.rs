@@ -1821,7 +1821,7 @@ fn a_second_ctrl_c_exits_130_at_once_and_the_rerun_still_completes() {
     proc.signal(libc::SIGCONT);
     let err = proc.err.clone();
     let first_seen = poll_until(&mut proc, "the first Ctrl-C to be taken", || {
-        std::fs::read_to_string(&err).is_ok_and(|e| e.contains("Ctrl-C again to quit now"))
+        std::fs::read_to_string(&err).is_ok_and(|e| e.contains("Ctrl-C again to quit at once"))
     });
     assert!(
         first_seen,
@@ -3162,4 +3162,76 @@ both! {
         );
         assert_eq!(imported, 4, "every file ends imported");
     }
+}
+
+/// The operator's view of Ctrl-C and the rerun, in log mode (cron, CI):
+/// each unfinished file says the line it stopped at, the summary says how
+/// to resume, and the rerun names the same line for each file it resumes.
+#[test]
+fn ctrl_c_names_where_each_file_stopped_and_the_rerun_resumes_there() {
+    let work = Work::new(&spec_20k(0xC7_3C, 0.0));
+    let db = work.path("int.db");
+    let mut args = import_args("int.db", 2);
+    let mode = args
+        .iter()
+        .position(|a| a == "none")
+        .expect("--progress none");
+    args[mode] = "log".into();
+
+    let mut proc = work.spawn(&args);
+    assert!(
+        wait_for(&mut proc, &work, &db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    proc.signal(libc::SIGINT);
+    let done = proc.wait();
+    done.expect_code(&[130], "Ctrl-C");
+    let stopped: Vec<(String, String)> = done
+        .stderr
+        .lines()
+        .filter_map(|l| {
+            let (path, rest) = l.split_once(": interrupted at line ")?;
+            let path = path.rsplit(": ").next()?.to_string();
+            Some((path, rest.split(',').next()?.to_string()))
+        })
+        .collect();
+    assert!(
+        !stopped.is_empty(),
+        "no file stopped part-way:\n{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr
+            .contains("interrupted: run the same command to resume where it stopped"),
+        "{}",
+        done.stderr
+    );
+    // Log lines carry the time and the run.
+    let stamped = regex_like_stamp(&done.stderr);
+    assert!(stamped > 0, "no stamped log line:\n{}", done.stderr);
+
+    let again = work.run(&args);
+    again.expect_code(&[0, 3], "rerun");
+    for (path, line) in &stopped {
+        let resumed = format!("{path}: resumed at line {line}, ");
+        assert!(
+            again.stderr.contains(&resumed),
+            "{resumed:?} not in the rerun's log:\n{}",
+            again.stderr
+        );
+    }
+}
+
+/// How many lines start like `2026-12-02T16:18:57Z run 1: `.
+fn regex_like_stamp(text: &str) -> usize {
+    text.lines()
+        .filter(|l| {
+            let b = l.as_bytes();
+            b.len() > 27
+                && b[4] == b'-'
+                && b[10] == b'T'
+                && b[19] == b'Z'
+                && l[20..].starts_with(" run 1: ")
+        })
+        .count()
 }

@@ -390,3 +390,139 @@ fn csv_fields(line: &str) -> Vec<String> {
     fields.push(field);
     fields
 }
+
+/// Cron: an hourly run over a folder that has not changed says so in one
+/// headline, not a line per file, and every log line carries the time and
+/// the run.
+#[test]
+fn a_rerun_over_an_unchanged_folder_folds_its_files_into_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 20, 400);
+    let (first, stderr) = import(dir.path(), &["files", "--progress", "log"]);
+    assert_eq!(first["files"]["imported"], 20);
+    let file_lines: Vec<&str> = stderr.lines().filter(|l| l.contains(".csv: ")).collect();
+    assert_eq!(file_lines.len(), 20, "{stderr}");
+    for line in file_lines {
+        let stamp = &line[..20];
+        assert!(
+            humantime::parse_rfc3339(stamp).is_ok() && line[20..].starts_with(" run 1: files/"),
+            "not stamped with the time and run: {line:?}"
+        );
+    }
+    let (second, stderr) = import(dir.path(), &["files", "--progress", "log"]);
+    assert_eq!(second["files"]["skipped"], 20);
+    assert!(
+        !stderr.contains(".csv"),
+        "a line per skipped file:\n{stderr}"
+    );
+    assert!(
+        stderr.starts_with("done, nothing new: all 20 files were already imported ("),
+        "{stderr}"
+    );
+    assert!(stderr.lines().count() <= 4, "{stderr}");
+}
+
+/// `--metrics-file`: the outcome for Prometheus, matching the summary, and
+/// written for a run that could not do its job too.
+#[test]
+fn the_metrics_file_tells_how_the_run_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 3, 300);
+    let (summary, _) = import(dir.path(), &["files", "--metrics-file", "m.prom"]);
+    let text = std::fs::read_to_string(dir.path().join("m.prom")).unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    let db = "{database=\"dropship.db\"";
+    assert_eq!(
+        value(&format!("dropship_import_last_run_success{db}}}")),
+        1.0
+    );
+    assert_eq!(
+        value(&format!(
+            "dropship_import_last_run_status{db},status=\"ok\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        value(&format!(
+            "dropship_import_last_run_rows{db},bucket=\"imported\"}}"
+        )),
+        summary["rows"]["imported"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&format!(
+            "dropship_import_last_run_files{db},state=\"imported\"}}"
+        )),
+        3.0
+    );
+    assert!(value(&format!("dropship_import_last_run_peak_memory_bytes{db}}}")) > 0.0);
+    // No temporary file is left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("dropship-import"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+
+    // A database that cannot be opened: exit 1, and the metrics say so.
+    let (code, _, stderr) = output(
+        dir.path(),
+        &["files", "--db", "missing/x.db", "--metrics-file", "m.prom"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("m.prom")).unwrap();
+    assert!(
+        text.contains(
+            "dropship_import_last_run_status{database=\"missing/x.db\",status=\"error\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("dropship_import_last_run_exit_code{database=\"missing/x.db\"} 1"),
+        "{text}"
+    );
+}
+
+/// At a terminal the JSON summary is not printed unless asked for; one
+/// line says how to get it. Run under `script`, which gives the command a
+/// terminal, where it is installed.
+#[test]
+fn at_a_terminal_the_json_is_printed_only_with_json() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to give the run a terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 2, 100);
+    let bin = assert_cmd::cargo::cargo_bin("dropship-import");
+    let at_terminal = |extra: &str| {
+        let out = std::process::Command::new("script")
+            .current_dir(dir.path())
+            .env("COLUMNS", "100")
+            .args([
+                "-qec",
+                &format!("{} files --force {extra}", bin.display()),
+                "/dev/null",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let screen = at_terminal("");
+    assert!(screen.contains("done (run 1, "), "{screen}");
+    assert!(screen.contains("the JSON summary: add --json"), "{screen}");
+    assert!(
+        !screen.contains("\"run_id\""),
+        "JSON at a terminal:\n{screen}"
+    );
+    let screen = at_terminal("--json");
+    assert!(screen.contains("\"run_id\": 2"), "{screen}");
+    assert!(!screen.contains("the JSON summary: add --json"), "{screen}");
+}
