@@ -35,11 +35,17 @@ const RATE_WINDOW: Duration = Duration::from_secs(10);
 const RATE_AT_LEAST: Duration = Duration::from_secs(1);
 /// The width assumed when the terminal does not say.
 const DEFAULT_WIDTH: usize = 80;
-/// Columns of a file's line besides its name: ` [` bar `] ` percent and rows.
-const FILE_LINE_REST: usize = 2 + 20 + 2 + 4 + 1 + 15;
-/// Columns of the overall line besides the names' column: its bar and
-/// figures (`3/10 files · 42.0 MiB/93.5 MiB · ETA ~9s`).
-const OVERALL_ROOM: usize = 2 + 20 + 2 + 46;
+/// Columns of a file's line besides its name and bar: ` [`, `] `, percent
+/// and rows.
+const FILE_LINE_REST: usize = 2 + 2 + 4 + 1 + 15;
+/// Columns of the overall figures (`3/10 files · 42.0 MiB/93.5 MiB · ETA
+/// ~9s`) and the ` [` `] ` around its bar.
+const OVERALL_ROOM: usize = 4 + 46;
+
+/// Columns of a bar: narrower on a narrow terminal, to leave room for names.
+fn bar_width(width: usize) -> usize {
+    if width >= 80 { 20 } else { 10 }
+}
 
 /// What the run is to read: the overall line's totals, and the longest
 /// file name (escaped), which bars give the room it needs when they can.
@@ -64,9 +70,10 @@ impl Plan {
     /// Columns given to file names: what the longest needs, within what
     /// leaves a file's bar and the overall figures room on the line.
     fn name_width(&self, width: usize) -> usize {
+        let bar = bar_width(width);
         let most = width
-            .saturating_sub(FILE_LINE_REST + 1)
-            .min(width.saturating_sub(OVERALL_ROOM).max(16));
+            .saturating_sub(FILE_LINE_REST + bar + 1)
+            .min(width.saturating_sub(OVERALL_ROOM + bar).max(24));
         self.longest_name.clamp(10, most.max(10))
     }
 }
@@ -276,7 +283,8 @@ impl Progress {
                 let multi = MultiProgress::with_draw_target(target);
                 let name_width = plan.name_width(width);
                 let overall = multi.add(ProgressBar::new(plan.bytes));
-                overall.set_style(style("{prefix} [{bar:20}] {msg}"));
+                let bar = bar_width(width);
+                overall.set_style(style(&format!("{{prefix}} [{{bar:{bar}}}] {{msg}}")));
                 overall.set_prefix(pad("total", name_width));
                 overall.set_message(format!("0/{} files", plan.files));
                 Display::Bars {
@@ -310,10 +318,13 @@ impl Progress {
                 multi,
                 overall,
                 name_width,
-                ..
+                width,
             } => {
                 let bar = multi.insert_before(overall, ProgressBar::new(size));
-                bar.set_style(style("{prefix} [{bar:20}] {percent:>3}% {msg}"));
+                let cols = bar_width(*width);
+                bar.set_style(style(&format!(
+                    "{{prefix}} [{{bar:{cols}}}] {{percent:>3}}% {{msg}}"
+                )));
                 bar.set_prefix(pad(&fit_left(&escaped(name), *name_width), *name_width));
                 Some(bar)
             }
@@ -375,7 +386,7 @@ impl Progress {
                 ..
             } => {
                 // The prefix and ` [` bar `] ` take the rest of the line.
-                let room = width.saturating_sub(name_width + 24 + 1);
+                let room = width.saturating_sub(name_width + bar_width(*width) + 4 + 1);
                 let text = if self.stopping.load(Ordering::Relaxed) {
                     "stopping… (Ctrl-C again: quit at once)".to_string()
                 } else if let Some(step) = &ticks.step {
@@ -491,8 +502,11 @@ pub fn file_line(outcome: &FileOutcome, width: usize) -> String {
     if over == 0 {
         return line;
     }
-    let room = path.chars().count().saturating_sub(over).max(10);
-    file_line_with(outcome, &fit_left(&path, room))
+    // The path keeps enough of its end to be told apart; what still does
+    // not fit goes on the next line.
+    let room = path.chars().count().saturating_sub(over).max(20);
+    let line = file_line_with(outcome, &fit_left(&path, room));
+    crate::report::wrap(&line, width, "    ")
 }
 
 fn file_line_with(outcome: &FileOutcome, path: &str) -> String {
@@ -802,7 +816,10 @@ mod tests {
         for line in &lines {
             assert!(line.chars().count() <= 60, "{line:?} wider than 60");
         }
-        assert!(lines[0].starts_with("…1-part-003.csv [="), "{screen}");
+        assert!(
+            lines[0].starts_with("…rt-2026-11-part-003.csv [="),
+            "{screen}"
+        );
         assert!(lines[0].contains("2,469,134 rows"), "{screen}");
         assert!(lines[1].contains("0/2 files"), "{screen}");
         assert!(lines[1].contains("ETA"), "{screen}");
