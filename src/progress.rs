@@ -47,6 +47,22 @@ fn bar_width(width: usize) -> usize {
     if width >= 80 { 20 } else { 10 }
 }
 
+/// A file's own rate and ETA (SPEC: each bar shows them), where the
+/// terminal is wide enough for them beside the name: ` 12.3 MiB/s ETA 4s`.
+fn file_rate_width(width: usize) -> usize {
+    if width >= 100 { 1 + 12 + 8 } else { 0 }
+}
+
+/// The template of a file's bar on a terminal `width` columns wide.
+fn file_template(width: usize) -> String {
+    let bar = bar_width(width);
+    let rate = match file_rate_width(width) {
+        0 => "",
+        _ => " {file_rate}",
+    };
+    format!("{{prefix}} [{{bar:{bar}}}] {{percent:>3}}% {{msg:<15}}{rate}")
+}
+
 /// What the run is to read: the overall line's totals, and the longest
 /// file name (escaped), which bars give the room it needs when they can.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,7 +88,7 @@ impl Plan {
     fn name_width(&self, width: usize) -> usize {
         let bar = bar_width(width);
         let most = width
-            .saturating_sub(FILE_LINE_REST + bar + 1)
+            .saturating_sub(FILE_LINE_REST + bar + file_rate_width(width) + 1)
             .min(width.saturating_sub(OVERALL_ROOM + bar).max(24));
         self.longest_name.clamp(10, most.max(10))
     }
@@ -321,10 +337,7 @@ impl Progress {
                 width,
             } => {
                 let bar = multi.insert_before(overall, ProgressBar::new(size));
-                let cols = bar_width(*width);
-                bar.set_style(style(&format!(
-                    "{{prefix}} [{{bar:{cols}}}] {{percent:>3}}% {{msg}}"
-                )));
+                bar.set_style(style(&file_template(*width)).with_key("file_rate", file_rate));
                 bar.set_prefix(pad(&fit_left(&escaped(name), *name_width), *name_width));
                 Some(bar)
             }
@@ -645,6 +658,18 @@ fn fit_right(text: &str, width: usize) -> String {
 
 fn pad(text: &str, width: usize) -> String {
     format!("{text:<width$}")
+}
+
+/// A file's own rate and ETA, once it has been read for a second (before
+/// that a rate says nothing, and an ETA of 0s is a lie).
+fn file_rate(state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write) {
+    if state.elapsed() < RATE_AT_LEAST || state.pos() == 0 {
+        return;
+    }
+    let rate = format!("{}/s", binary_size(state.per_sec() as u64));
+    let left = state.len().unwrap_or(0).saturating_sub(state.pos());
+    let eta = eta_secs(left.div_ceil(state.per_sec().max(1.0) as u64));
+    let _ = write!(out, "{rate:>12} ETA {eta}");
 }
 
 fn style(template: &str) -> ProgressStyle {
