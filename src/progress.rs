@@ -473,6 +473,14 @@ impl Progress {
     }
 }
 
+impl Drop for Progress {
+    /// However the run ends (a panic included), the terminal gets its
+    /// `^C` echo back.
+    fn drop(&mut self) {
+        echo_control(true);
+    }
+}
+
 impl Watch for Progress {
     fn file_done(&self, outcome: &FileOutcome, run: Option<i64>) {
         if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
