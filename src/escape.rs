@@ -39,6 +39,37 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// `text` as one word for a shell, in a command printed to be pasted: as it
+/// is when it holds only safe characters, else in single quotes, or, when
+/// it holds a character that must not reach a terminal, in `$'…'` quotes
+/// (bash, zsh, ksh) with that character written as an escape, so the word
+/// names the same bytes and the terminal sees nothing raw.
+pub fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    if !text.chars().any(needs_escape) {
+        return format!("'{}'", text.replace('\'', "'\\''"));
+    }
+    let mut out = String::from("$'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if needs_escape(c) && c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// `text` with every control character escaped; borrowed when there is none.
 pub fn escaped(text: &str) -> Cow<'_, str> {
     escape_with(text, needs_escape)
@@ -128,6 +159,34 @@ impl<W: std::io::Write> std::io::Write for Lines<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shell_word_names_the_same_bytes_and_shows_nothing_raw() {
+        let names = [
+            "files/a.csv",
+            "it's a $file `id`.csv",
+            "new\nline\ttab.csv",
+            "esc\u{1b}[31mred\\back'q.csv",
+            "bidi\u{202e}vsc.csv",
+            "",
+        ];
+        for name in names {
+            let word = shell_word(name);
+            assert!(!word.chars().any(needs_escape), "{word:?}");
+            let Ok(out) = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(format!("printf %s {word}"))
+                .output()
+            else {
+                eprintln!("skipped: no bash to read {word} back");
+                return;
+            };
+            assert_eq!(String::from_utf8_lossy(&out.stdout), name, "{word}");
+        }
+        assert_eq!(shell_word("files/a.csv"), "files/a.csv");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("a\nb"), "$'a\\x0ab'");
+    }
 
     #[test]
     fn control_characters_are_escaped() {

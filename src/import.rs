@@ -7,6 +7,7 @@
 //! behind, readers wait. Dropping the last sender ends the writer's loop.
 
 use crate::columns::Names;
+use crate::escape::shell_word;
 use crate::inputs;
 use crate::memory::{self, Budget};
 use crate::metrics;
@@ -338,17 +339,17 @@ fn fix_command(settings: &Settings, summary: &Summary) -> Option<String> {
     if settings.db != std::path::Path::new(crate::settings::DEFAULT_DB) {
         words.push(format!(
             "--db {}",
-            shell_quoted(&settings.db.to_string_lossy())
+            shell_word(&settings.db.to_string_lossy())
         ));
     }
     if let Some(schema) = &settings.schema {
-        words.push(format!("--schema {}", shell_quoted(schema)));
+        words.push(format!("--schema {}", shell_word(schema)));
     }
     if let Some(config) = &settings.config {
-        words.push(format!("-c {}", shell_quoted(&config.to_string_lossy())));
+        words.push(format!("-c {}", shell_word(&config.to_string_lossy())));
     }
     words.push("--on-duplicate update".to_string());
-    words.extend(files.iter().take(NAMED).map(|f| shell_quoted(f)));
+    words.extend(files.iter().take(NAMED).map(|f| shell_word(f)));
     if files.len() > NAMED {
         words.push(format!("… ({} files in all)", files.len()));
     }
@@ -372,22 +373,33 @@ fn rejects_query(settings: &Settings, run_id: i64) -> String {
         table("import_files")
     );
     match &settings.postgres {
-        Some(_) => format!("psql {} -c {}", shell_quoted(&db), shell_quoted(&sql)),
-        None => format!(
-            "sqlite3 -header {} {}",
-            shell_quoted(&db),
-            shell_quoted(&sql)
-        ),
+        Some(_) => format!("psql {} -c {}", shell_word(&db), shell_word(&sql)),
+        None => format!("sqlite3 -header {} {}", shell_word(&db), shell_word(&sql)),
     }
 }
 
-/// `text` as one word for a POSIX shell.
-fn shell_quoted(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
+/// The standard stream, 1 (stdout) or 2 (stderr), that `path` is the same
+/// file as, if either.
+#[cfg(unix)]
+fn std_stream_of(path: &std::path::Path) -> Option<i32> {
+    use std::os::fd::AsFd;
+    let target = std::fs::metadata(path).ok().and_then(|m| identity(&m))?;
+    let (out, err) = (std::io::stdout(), std::io::stderr());
+    [(1, out.as_fd()), (2, err.as_fd())]
+        .into_iter()
+        .find(|(_, fd)| {
+            let file = fd.try_clone_to_owned().map(std::fs::File::from);
+            file.ok()
+                .and_then(|f| f.metadata().ok())
+                .and_then(|m| identity(&m))
+                == Some(target)
+        })
+        .map(|(n, _)| n)
+}
+
+#[cfg(not(unix))]
+fn std_stream_of(_path: &std::path::Path) -> Option<i32> {
+    None
 }
 
 /// A file grown past `ulimit -f` makes the kernel send SIGXFSZ, which ends
@@ -555,6 +567,14 @@ fn check_writable(path: Option<&std::path::Path>) -> Result<()> {
 /// renamed over it, so a reader (or a killed run) never sees half a file.
 /// A symlink at `path` is followed: its target is replaced.
 fn write_replacing(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    // `/dev/stdout` when stdout goes to a log (`>> cron.log`) is that log:
+    // replaced, its history would be gone. Written through the stream, it
+    // gains the text at its end, as anything else written there.
+    match std_stream_of(path) {
+        Some(1) => return Ok(std::io::stdout().lock().write_all(bytes)?),
+        Some(_) => return Ok(std::io::stderr().lock().write_all(bytes)?),
+        None => {}
+    }
     let target = resolve(path);
     // A device or a pipe (`/dev/stderr`) is written to, not replaced.
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {

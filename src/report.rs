@@ -126,6 +126,9 @@ pub struct PerFile {
     /// The line a killed run's file was resumed from: `rows` counts only
     /// what this run read after it. Null for a file read from its start.
     pub resumed_from_line: Option<u64>,
+    /// For a file the run stopped part-way (`interrupted`): the line the
+    /// next run resumes it from. Null for every other file.
+    pub interrupted_at_line: Option<u64>,
     pub rejects: Vec<Reject>,
 }
 
@@ -143,6 +146,12 @@ impl PerFile {
             elapsed_ms: o.elapsed.as_millis() as u64,
             error: o.error.clone(),
             resumed_from_line: o.resumed_from_line,
+            interrupted_at_line: match o.status {
+                FileStatus::InProgress | FileStatus::Interrupted => {
+                    o.resume_line.or(o.resumed_from_line)
+                }
+                _ => None,
+            },
             rejects: o.rejects.clone(),
         }
     }
@@ -228,6 +237,11 @@ impl Summary {
                 };
                 writeln!(out, "{path}: {how} {}", escaped(error))?;
             }
+            if let Some(line) = f.interrupted_at_line
+                && !tell.files_shown
+            {
+                writeln!(out, "{path}: interrupted at line {}", thousands(line))?;
+            }
             for r in f.rejects.iter().take(REJECTS_LISTED.saturating_sub(shown)) {
                 let line = format!(
                     "{path}:{}: {} ({})",
@@ -246,7 +260,11 @@ impl Summary {
                 thousands(self.rows.rejected - shown as u64)
             )?;
         }
-        if shown > 0 || (!tell.files_shown && self.files.failed > 0) {
+        let interrupted = self
+            .per_file
+            .iter()
+            .any(|f| f.interrupted_at_line.is_some());
+        if shown > 0 || (!tell.files_shown && (self.files.failed > 0 || interrupted)) {
             writeln!(out)?;
         }
         writeln!(out, "{}", wrap(&self.headline(), width, "  "))?;
@@ -534,6 +552,7 @@ mod human {
             elapsed_ms: 0,
             error: None,
             resumed_from_line: None,
+            interrupted_at_line: None,
             rejects: vec![Reject {
                 line: 4,
                 column: Some("Qty".into()),
@@ -631,6 +650,40 @@ interrupted: run the same command to resume where it stopped (run 7, 8.2s)
   36,407 rows/s, 10.7 MiB/s, peak memory 23.0 MiB
 "
         );
+    }
+
+    #[test]
+    fn without_progress_lines_the_summary_says_where_files_stopped() {
+        let mut s = summary(
+            RunStatus::Interrupted,
+            FileCounts {
+                total: 1,
+                ..FileCounts::default()
+            },
+            RowCounts::default(),
+        );
+        s.per_file.push(PerFile {
+            path: "files/a.csv".into(),
+            status: FileStatus::Interrupted,
+            size_bytes: 1000,
+            rows: RowCounts::default(),
+            elapsed_ms: 0,
+            error: None,
+            resumed_from_line: None,
+            interrupted_at_line: Some(42_002),
+            rejects: Vec::new(),
+        });
+        let quiet = Telling {
+            files_shown: false,
+            ..tell()
+        };
+        assert!(
+            shown(&s, &quiet)
+                .starts_with("files/a.csv: interrupted at line 42,002\n\ninterrupted:"),
+            "{}",
+            shown(&s, &quiet)
+        );
+        assert!(!shown(&s, &tell()).contains("at line"));
     }
 
     #[test]

@@ -3206,6 +3206,23 @@ fn ctrl_c_names_where_each_file_stopped_and_the_rerun_resumes_there() {
         "{}",
         done.stderr
     );
+    // The JSON says the same, for scripts.
+    for (path, line) in &stopped {
+        let entry = done
+            .per_file()
+            .iter()
+            .find(|f| {
+                f["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(path.as_str()))
+            })
+            .unwrap_or_else(|| panic!("{path} not in per_file"));
+        assert_eq!(
+            entry["interrupted_at_line"].as_u64().map(|n| n.to_string()),
+            Some(line.replace(',', "")),
+            "{path}: {entry}"
+        );
+    }
     // Log lines carry the time and the run.
     let stamped = regex_like_stamp(&done.stderr);
     assert!(stamped > 0, "no stamped log line:\n{}", done.stderr);

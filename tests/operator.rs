@@ -526,3 +526,25 @@ fn at_a_terminal_the_json_is_printed_only_with_json() {
     assert!(screen.contains("\"run_id\": 2"), "{screen}");
     assert!(!screen.contains("the JSON summary: add --json"), "{screen}");
 }
+
+/// `--metrics-file /dev/stderr` with stderr appended to a log (cron's
+/// `2>>cron.log`): the metrics join the log; the log is not replaced.
+#[test]
+fn metrics_to_a_redirected_stream_add_to_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 1, 50);
+    let log = dir.path().join("cron.log");
+    std::fs::write(&log, "earlier run\n").unwrap();
+    let err = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("dropship-import"))
+        .current_dir(dir.path())
+        .args(["files", "--metrics-file", "/dev/stderr"])
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("earlier run\n"), "{text}");
+    assert!(text.contains("dropship_import_last_run_success{"), "{text}");
+}
