@@ -41,10 +41,14 @@ pub fn run(settings: Settings) -> Result<ExitCode> {
     check_writable(settings.rejects.as_deref())?;
     check_writable(settings.metrics_file.as_deref())?;
     let result = import(&settings, &files, clock);
-    if let (Err(_), Some(path)) = (&result, &settings.metrics_file) {
+    if let (Err(e), Some(path)) = (&result, &settings.metrics_file) {
         // A run that could not do its job is what monitoring must hear of.
         let usage = resources::usage();
         let ended = metrics::Ended::Error {
+            exit: match e.downcast_ref::<UsageError>() {
+                Some(_) => report::Exit::Usage,
+                None => report::Exit::Error,
+            },
             elapsed_ms: clock.0.elapsed().as_millis() as u64,
             peak_rss_bytes: usage.peak_rss_bytes,
         };

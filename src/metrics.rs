@@ -8,15 +8,16 @@
 //! files side by side in the collector's folder without their series
 //! colliding.
 
-use crate::report::Summary;
+use crate::report::{Exit, Summary};
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How a run ended, as the metrics tell it: a summary, or an error that
-/// stopped it (exit 1).
+/// stopped it (exit 1, or 2 for a mistake found once the run started).
 pub enum Ended<'a> {
     Summary(&'a Summary),
     Error {
+        exit: Exit,
         elapsed_ms: u64,
         peak_rss_bytes: u64,
     },
@@ -40,13 +41,10 @@ pub fn text(database: &str, ended: &Ended, at: SystemTime) -> String {
     let (exit, elapsed_ms, peak) = match ended {
         Ended::Summary(s) => (s.status.exit() as u8, s.elapsed_ms, s.memory.peak_rss_bytes),
         Ended::Error {
+            exit,
             elapsed_ms,
             peak_rss_bytes,
-        } => (
-            crate::report::Exit::Error as u8,
-            *elapsed_ms,
-            *peak_rss_bytes,
-        ),
+        } => (*exit as u8, *elapsed_ms, *peak_rss_bytes),
     };
     let seconds = at
         .duration_since(UNIX_EPOCH)
@@ -148,6 +146,7 @@ mod tests {
     fn an_error_is_told_with_its_exit_code_and_no_counts() {
         let at = UNIX_EPOCH + Duration::from_secs(1_764_700_000);
         let ended = Ended::Error {
+            exit: Exit::Error,
             elapsed_ms: 1500,
             peak_rss_bytes: 20_000_000,
         };
