@@ -293,7 +293,7 @@ fn emit(settings: &Settings, summary: &Summary, files_shown: bool) -> Result<()>
             let _ = writeln!(
                 err,
                 "{}",
-                report::wrap(&json_hint(summary.run_id), tell.width, "  ")
+                crate::units::wrap(&json_hint(summary.run_id), tell.width, "  ")
             );
         }
     }

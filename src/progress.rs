@@ -17,7 +17,7 @@
 use crate::escape::escaped;
 use crate::outcome::{FileOutcome, FileStatus, Watch};
 use crate::settings::ProgressMode;
-use crate::units::{binary_size, eta_secs, seconds, thousands};
+use crate::units::{binary_size, eta_secs, fit_left, fit_right, seconds, thousands, wrap};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
@@ -527,7 +527,7 @@ pub fn file_line(outcome: &FileOutcome, width: usize) -> String {
     // not fit goes on the next line.
     let room = path.chars().count().saturating_sub(over).max(20);
     let line = file_line_with(outcome, &fit_left(&path, room));
-    crate::report::wrap(&line, width, "    ")
+    wrap(&line, width, "    ")
 }
 
 fn file_line_with(outcome: &FileOutcome, path: &str) -> String {
@@ -640,28 +640,6 @@ impl Rate {
         }
         Some((b1 - b0) as f64 / span.as_secs_f64())
     }
-}
-
-/// `text` in at most `width` columns, its start replaced by `…` if it is
-/// longer: the end of a path is what tells files of one export apart.
-pub fn fit_left(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
-        return text.to_string();
-    }
-    let keep = width.saturating_sub(1);
-    let tail: String = text.chars().skip(n - keep).collect();
-    format!("…{tail}")
-}
-
-/// `text` in at most `width` columns, its end replaced by `…`.
-fn fit_right(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 fn pad(text: &str, width: usize) -> String {
@@ -955,13 +933,6 @@ mod tests {
             rate.add(Duration::from_secs(s), 100_000 + (s - 2) * 1_000_000);
         }
         assert_eq!(rate.per_sec(), Some(1_000_000.0));
-    }
-
-    #[test]
-    fn paths_are_cut_from_the_left() {
-        assert_eq!(fit_left("files/a.csv", 20), "files/a.csv");
-        assert_eq!(fit_left("exports/report-part-003.csv", 12), "…art-003.csv");
-        assert_eq!(fit_right("abcdef", 4), "abc…");
     }
 
     #[test]

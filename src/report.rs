@@ -6,8 +6,7 @@
 
 use crate::escape::escaped;
 use crate::outcome::{FileOutcome, FileStatus, OrderCounts, Reject, RowCounts};
-use crate::progress::fit_left;
-use crate::units::{binary_size, seconds, thousands};
+use crate::units::{binary_size, fit_left, seconds, thousands, wrap};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -407,27 +406,6 @@ impl Summary {
     }
 }
 
-/// `text` broken at spaces into lines of at most `width` columns (a word
-/// longer than that stands alone), each after the first indented.
-pub fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line = 0;
-    for word in text.split(' ') {
-        let n = word.chars().count();
-        if line > 0 && line + 1 + n > width {
-            out.push('\n');
-            out.push_str(indent);
-            line = indent.chars().count();
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += n;
-    }
-    out
-}
-
 /// `1 file failed`, `4 rows rejected`.
 fn counted(n: u64, what: &str, how: &str) -> String {
     let s = if n == 1 { "" } else { "s" };
@@ -708,15 +686,6 @@ interrupted: run the same command to resume where it stopped (run 7, 8.2s)
         assert!(
             first.starts_with("done (dry run, nothing written, 8.2s)\n                files   rows\n  would import      2  1,500\n"),
             "{first}"
-        );
-    }
-
-    #[test]
-    fn wrap_breaks_at_spaces() {
-        assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc");
-        assert_eq!(
-            wrap("averyveryverylongword x", 5, ""),
-            "averyveryverylongword\nx"
         );
     }
 }

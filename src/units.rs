@@ -1,4 +1,5 @@
-//! Sizes, counts and durations as people read them, for every command's
+//! Sizes, counts and durations as people read them, and text fitted to a
+//! terminal's width (columns counted as characters), for every command's
 //! output. Where two outputs write the same quantity differently on purpose
 //! (`status` in binary units, `recommend` in SI ones as SPEC.md counts them)
 //! there are two functions, named for what they print; tests and users read
@@ -146,9 +147,68 @@ pub fn about_duration_ms(ms: u64) -> String {
     }
 }
 
+/// `text` in at most `width` columns, its start replaced by `…` if it is
+/// longer: the end of a path is what tells files of one export apart.
+pub fn fit_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let tail: String = text.chars().skip(n - keep).collect();
+    format!("…{tail}")
+}
+
+/// `text` in at most `width` columns, its end replaced by `…`.
+pub fn fit_right(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (a word
+/// longer than that stands alone), each after the first indented.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            out.push_str(indent);
+            line = indent.chars().count();
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_cut_from_the_left() {
+        assert_eq!(fit_left("files/a.csv", 20), "files/a.csv");
+        assert_eq!(fit_left("exports/report-part-003.csv", 12), "…art-003.csv");
+        assert_eq!(fit_right("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces() {
+        assert_eq!(wrap("aaa bbb ccc", 7, "  "), "aaa bbb\n  ccc");
+        assert_eq!(
+            wrap("averyveryverylongword x", 5, ""),
+            "averyveryverylongword\nx"
+        );
+    }
 
     #[test]
     fn sizes() {

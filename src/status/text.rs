@@ -466,14 +466,8 @@ impl Cut {
     fn apply(self, cell: &str) -> std::borrow::Cow<'_, str> {
         let n = cell.chars().count();
         match self {
-            Cut::KeepEnd(max) if n > max => {
-                let tail: String = cell.chars().skip(n + 1 - max.max(1)).collect();
-                format!("…{tail}").into()
-            }
-            Cut::KeepStart(max) if n > max => {
-                let head: String = cell.chars().take(max.max(1) - 1).collect();
-                format!("{head}…").into()
-            }
+            Cut::KeepEnd(max) if n > max => crate::units::fit_left(cell, max).into(),
+            Cut::KeepStart(max) if n > max => crate::units::fit_right(cell, max).into(),
             Cut::Trim(max) if n > max => cell.chars().take(max).collect::<String>().into(),
             _ => cell.into(),
         }
