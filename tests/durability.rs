@@ -1028,6 +1028,31 @@ fn poll_until(proc: &mut Proc, what: &str, mut cond: impl FnMut() -> bool) -> bo
     }
 }
 
+/// One file of 20,000 rows, 1% of them bad, no duplicates.
+fn one_file_20k(seed: u64) -> Spec {
+    Spec {
+        files: 1,
+        rows: 20_000,
+        seed,
+        bad_share: 0.01,
+        dup_share: 0.0,
+    }
+}
+
+/// Runs `args`, sends Ctrl-C as soon as the run has committed a chunk,
+/// and returns the run, which exited 130.
+fn interrupted_after_first_commit(work: &Work, db: &Path, args: &[String]) -> Done {
+    let mut proc = work.spawn(args);
+    assert!(
+        wait_for(&mut proc, work, db, Moment::NextCommit),
+        "the run ended before its first commit was seen"
+    );
+    proc.signal(libc::SIGINT);
+    let done = proc.wait();
+    done.expect_code(&[130], "Ctrl-C");
+    done
+}
+
 /// When to stop a run.
 #[derive(Debug, Clone, Copy)]
 enum Moment {
@@ -1925,26 +1950,12 @@ fn sigterm_stops_like_ctrl_c_keeps_what_was_committed_and_the_rerun_completes() 
 /// which line it went on.
 #[test]
 fn rows_of_a_file_stopped_part_way_are_counted_once_over_both_runs() {
-    let spec = Spec {
-        files: 1,
-        rows: 20_000,
-        seed: 0xC0_47,
-        bad_share: 0.01,
-        dup_share: 0.0,
-    };
-    let work = Work::new(&spec);
+    let work = Work::new(&one_file_20k(0xC0_47));
     let db = work.path("int.db");
     let args = import_args("int.db", 1);
     let total = work.files[0].rows.len() as u64;
 
-    let mut proc = work.spawn(&args);
-    assert!(
-        wait_for(&mut proc, &work, &db, Moment::NextCommit),
-        "the run ended before its first commit was seen"
-    );
-    proc.signal(libc::SIGINT);
-    let first = proc.wait();
-    first.expect_code(&[130], "Ctrl-C");
+    let first = interrupted_after_first_commit(&work, &db, &args);
     first.assert_summary_adds_up("Ctrl-C");
     let first_read = counts(&first.per_file()[0]["rows"])[0];
     assert!(
@@ -2012,26 +2023,12 @@ fn status_of_file(work: &Work, db: &str, run: i64) -> (String, u64, Value, Value
 /// rows the rerun read and the line it resumed from.
 #[test]
 fn status_shows_a_resumed_file_in_each_run_with_the_rows_that_run_committed() {
-    let spec = Spec {
-        files: 1,
-        rows: 20_000,
-        seed: 0x57_A7,
-        bad_share: 0.01,
-        dup_share: 0.0,
-    };
-    let work = Work::new(&spec);
+    let work = Work::new(&one_file_20k(0x57_A7));
     let db = work.path("st.db");
     let args = import_args("st.db", 1);
     let total = work.files[0].rows.len() as u64;
 
-    let mut proc = work.spawn(&args);
-    assert!(
-        wait_for(&mut proc, &work, &db, Moment::NextCommit),
-        "the run ended before its first commit was seen"
-    );
-    proc.signal(libc::SIGINT);
-    let first = proc.wait();
-    first.expect_code(&[130], "Ctrl-C");
+    let first = interrupted_after_first_commit(&work, &db, &args);
     let first_read = counts(&first.per_file()[0]["rows"])[0];
     assert!(first_read > 0 && first_read < total, "{}", first.show());
     let rerun = work.run(&args);
@@ -3178,14 +3175,7 @@ fn ctrl_c_names_where_each_file_stopped_and_the_rerun_resumes_there() {
         .expect("--progress none");
     args[mode] = "log".into();
 
-    let mut proc = work.spawn(&args);
-    assert!(
-        wait_for(&mut proc, &work, &db, Moment::NextCommit),
-        "the run ended before its first commit was seen"
-    );
-    proc.signal(libc::SIGINT);
-    let done = proc.wait();
-    done.expect_code(&[130], "Ctrl-C");
+    let done = interrupted_after_first_commit(&work, &db, &args);
     let stopped: Vec<(String, String)> = done
         .stderr
         .lines()
