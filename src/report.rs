@@ -349,8 +349,9 @@ impl Summary {
             ("filtered", 0, r.filtered),
             ("total", f.total, r.read),
         ];
-        // A zero is left blank, except in the totals.
-        let cell = |n: u64, shown: bool, total: bool| match shown && (n > 0 || total) {
+        // A zero is left blank, except in the totals: a bucket shows only
+        // what it holds.
+        let cell = |n: u64, total: bool| match n > 0 || total {
             true => thousands(n),
             false => String::new(),
         };
@@ -358,16 +359,8 @@ impl Summary {
             .iter()
             .filter(|(what, files, rows)| *what == "total" || *files > 0 || *rows > 0)
             .map(|&(what, files, rows)| {
-                // Rows are only counted for the buckets that have them.
-                let has_rows = !matches!(what, "already imported" | "interrupted");
-                let has_files =
-                    matches!(what, "imported" | "would import" | "failed" | "total") || files > 0;
                 let total = what == "total";
-                [
-                    what.to_string(),
-                    cell(files, has_files, total),
-                    cell(rows, has_rows, total),
-                ]
+                [what.to_string(), cell(files, total), cell(rows, total)]
             })
             .collect();
         let header = [String::new(), "files".to_string(), "rows".to_string()];
